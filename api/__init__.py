@@ -1,0 +1,1 @@
+"""The HTTP service: OGC API Features and Tiles, search, territory figures, exports, map pages."""

@@ -1,0 +1,95 @@
+"""The ``foncier`` command: local database, ingest, scoring, synthetic data and the web service."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from config import get_database_settings
+from db import cluster
+from db.errors import DatabaseError
+from ingest.cli import ingest
+
+app = typer.Typer(help="foncier: available industrial land in France.", no_args_is_help=True)
+db_app = typer.Typer(help="The PostGIS database: local cluster and migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.command("ingest")(ingest)
+console = Console(stderr=True)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Start the local PostGIS (created on first use) and migrate it; external URLs: migrate only."""
+    settings = get_database_settings()
+    try:
+        if settings.is_local:
+            cluster.up(settings)
+        db_migrate()
+    except DatabaseError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the local PostGIS."""
+    cluster.down(get_database_settings())
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply the migrations (creates the PostGIS extension if needed)."""
+    from db.engine import get_engine
+    from db.migrate import upgrade
+
+    upgrade(get_engine())
+    console.print("database at the latest migration")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Where the database is, whether it runs, and its migration revision."""
+    from db.engine import get_engine
+    from db.migrate import current_revision, head_revision
+
+    settings = get_database_settings()
+    console.print(f"url: {settings.database_url}")
+    if settings.is_local:
+        console.print(f"local cluster: {settings.pg_data_dir}, running={cluster.is_running(settings)}")
+    try:
+        console.print(f"revision: {current_revision(get_engine())} (head {head_revision()})")
+    except Exception as exc:  # noqa: BLE001 - status reports, never crashes
+        console.print(f"[red]cannot connect:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+) -> None:
+    """Serve the API and the maps (one uvicorn process)."""
+    import uvicorn
+
+    from config import get_api_settings
+
+    settings = get_api_settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Database access shared by ingest, geo scoring and the API: engine, models, migrations, SQL."""

@@ -1,0 +1,393 @@
+"""The schema: SQLAlchemy tables with GeoAlchemy2 types, all geometries in EPSG:2154.
+
+Codes (INSEE, SIREN, IDU) are text. Migrations in ``db/migrations`` create exactly these tables;
+``tests/db/test_migrations.py`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 2154
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def multipolygon(nullable: bool = False) -> Mapped[object]:
+    return mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=nullable)
+
+
+def point(nullable: bool = False) -> Mapped[object]:
+    return mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=nullable)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Provenance:
+    """Columns that tie each row to the ingest run that last wrote it."""
+
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    vintage: Mapped[str | None] = mapped_column(Text)
+
+
+# --- Reference -------------------------------------------------------------------------------
+
+
+class Epci(Provenance, Base):
+    __tablename__ = "epci"
+    siren: Mapped[str] = mapped_column(String(9), primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(Text)
+    population: Mapped[int | None] = mapped_column(Integer)
+    geom = multipolygon()
+
+
+class Commune(Provenance, Base):
+    __tablename__ = "commune"
+    insee: Mapped[str] = mapped_column(String(5), primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    dep: Mapped[str] = mapped_column(String(3))
+    reg: Mapped[str | None] = mapped_column(String(2))
+    siren_epci: Mapped[str | None] = mapped_column(String(9), index=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+    geom = multipolygon()
+
+
+class Territoire(Provenance, Base):
+    """A Territoire d'industrie; ids are only unique within a programme (2018 or 2023)."""
+
+    __tablename__ = "territoire"
+    programme: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    id_ti: Mapped[str] = mapped_column(Text, primary_key=True)
+    lib: Mapped[str] = mapped_column(Text)
+    insee_reg: Mapped[str | None] = mapped_column(String(2))
+    # 2018-2022 perimeters built from commune centroids are points: kept, but only polygons here.
+    geom = multipolygon(nullable=True)
+    __table_args__ = (CheckConstraint("programme IN (2018, 2023)", name="programme"),)
+
+
+class TerritoireMembre(Provenance, Base):
+    __tablename__ = "territoire_membre"
+    programme: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    id_ti: Mapped[str] = mapped_column(Text, primary_key=True)
+    siren: Mapped[str] = mapped_column(String(9), primary_key=True, index=True)
+    lib: Mapped[str | None] = mapped_column(Text)
+    nature: Mapped[str] = mapped_column(Text)
+    __table_args__ = (CheckConstraint("nature IN ('EPCI', 'EPT', 'COM')", name="nature"),)
+
+
+# --- Land ------------------------------------------------------------------------------------
+
+
+class Parcel(Provenance, Base):
+    __tablename__ = "parcel"
+    idu: Mapped[str] = mapped_column(String(14), primary_key=True)
+    insee: Mapped[str] = mapped_column(String(5), index=True)
+    prefixe: Mapped[str] = mapped_column(String(3))
+    section: Mapped[str] = mapped_column(String(2))
+    numero: Mapped[str] = mapped_column(String(4))
+    contenance_m2: Mapped[int | None] = mapped_column(Integer)
+    built: Mapped[bool | None] = mapped_column(Boolean)
+    geom = multipolygon()
+    __table_args__ = (CheckConstraint("length(idu) = 14", name="idu_length"),)
+
+
+class Building(Provenance, Base):
+    __tablename__ = "building"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    insee: Mapped[str] = mapped_column(String(5), index=True)
+    geom = multipolygon()
+
+
+class Site(Provenance, Base):
+    """A business site (CNIG SITE-ECO / TERRAIN-ECO inspired), turnkey or not.
+
+    ``geom`` is always a point (given, inside the perimeter, or the commune's centre when the
+    source has no coordinates: ``location_precision`` says which); ``perimeter`` when known.
+    """
+
+    __tablename__ = "site"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    programme: Mapped[str | None] = mapped_column(Text)
+    insee: Mapped[str | None] = mapped_column(String(5), index=True)
+    insee_list: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    lib_com: Mapped[str | None] = mapped_column(Text)
+    surface_ha: Mapped[float | None] = mapped_column(Double)
+    surface_dispo_ha: Mapped[float | None] = mapped_column(Double)
+    maturite: Mapped[str | None] = mapped_column(Text)
+    cle_en_main: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    maitrise_fonciere: Mapped[str | None] = mapped_column(Text)
+    pene: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    friche: Mapped[bool | None] = mapped_column(Boolean)
+    prix_m2: Mapped[float | None] = mapped_column(Double)
+    contact: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    location_precision: Mapped[str] = mapped_column(Text)
+    geom = point()
+    perimeter = multipolygon(nullable=True)
+    __table_args__ = (
+        CheckConstraint(
+            "location_precision IN ('commune', 'point', 'polygon')", name="location_precision"
+        ),
+    )
+
+
+class SiteParcel(Base):
+    __tablename__ = "site_parcel"
+    site_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("site.id", ondelete="CASCADE"), primary_key=True
+    )
+    idu: Mapped[str] = mapped_column(String(14), primary_key=True, index=True)
+
+
+class Friche(Provenance, Base):
+    """A brownfield (Cerema Cartofriches); point, and perimeter where the source has one."""
+
+    __tablename__ = "friche"
+    site_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(Text)
+    statut: Mapped[str | None] = mapped_column(Text)
+    insee: Mapped[str | None] = mapped_column(String(5), index=True)
+    surface_m2: Mapped[float | None] = mapped_column(Double)
+    pollution: Mapped[str | None] = mapped_column(Text)
+    urba_zone_type: Mapped[str | None] = mapped_column(Text)
+    proprio_nom: Mapped[str | None] = mapped_column(Text)
+    parcel_ids: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    source: Mapped[str | None] = mapped_column(Text)
+    geom = point()
+    perimeter = multipolygon(nullable=True)
+
+
+# --- Constraints -----------------------------------------------------------------------------
+
+
+class ConstraintZone(Provenance, Base):
+    __tablename__ = "constraint_zone"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    attributes: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    geom = multipolygon()
+
+
+class PluZone(Provenance, Base):
+    __tablename__ = "plu_zone"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    insee: Mapped[str] = mapped_column(String(5), index=True)
+    libelle: Mapped[str] = mapped_column(Text)
+    libelong: Mapped[str | None] = mapped_column(Text)
+    typezone: Mapped[str] = mapped_column(Text)
+    destdomi: Mapped[str | None] = mapped_column(Text)
+    datappro: Mapped[str | None] = mapped_column(Text)
+    zone_class: Mapped[str] = mapped_column(Text)
+    geom = multipolygon()
+    __table_args__ = (
+        CheckConstraint(
+            "zone_class IN ('activity', 'urban', 'to_urbanise', 'agricultural', 'natural')",
+            name="zone_class",
+        ),
+    )
+
+
+# --- ZAN -------------------------------------------------------------------------------------
+
+
+class EnafFlow(Provenance, Base):
+    """ENAF consumed in a commune during ``year`` (1 January year -> 1 January year+1), in m2."""
+
+    __tablename__ = "enaf_flow"
+    insee: Mapped[str] = mapped_column(String(5), primary_key=True)
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    destination: Mapped[str] = mapped_column(Text, primary_key=True)
+    area_m2: Mapped[float] = mapped_column(Double)
+    __table_args__ = (
+        CheckConstraint(
+            "destination IN ('total', 'activite', 'habitat', 'mixte', 'route', 'ferroviaire',"
+            " 'inconnu')",
+            name="destination",
+        ),
+        CheckConstraint("area_m2 >= 0", name="area_positive"),
+    )
+
+
+class ZanTarget(Provenance, Base):
+    __tablename__ = "zan_target"
+    territory_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str | None] = mapped_column(Text)
+    reduction_pct: Mapped[float] = mapped_column(Double)
+    document: Mapped[str | None] = mapped_column(Text)
+
+
+# --- Derived (rebuilt by `foncier score`) ----------------------------------------------------
+
+
+class LandUnit(Base):
+    __tablename__ = "land_unit"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    insee: Mapped[str | None] = mapped_column(String(5), index=True)
+    parcel_count: Mapped[int] = mapped_column(Integer)
+    area_ha: Mapped[float] = mapped_column(Double)
+    idus: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    geom = multipolygon()
+
+
+class ParcelScore(Base):
+    __tablename__ = "parcel_score"
+    idu: Mapped[str] = mapped_column(String(14), primary_key=True)
+    score: Mapped[float] = mapped_column(Double)
+    excluded: Mapped[bool] = mapped_column(Boolean)
+    zan_status: Mapped[str] = mapped_column(Text)
+    zan_cost_ha: Mapped[float] = mapped_column(Double)
+    envelope_share: Mapped[float | None] = mapped_column(Double)
+    land_unit_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSONB)
+    profile_version: Mapped[str] = mapped_column(Text)
+    vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SiteScore(Base):
+    __tablename__ = "site_score"
+    site_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    score: Mapped[float] = mapped_column(Double)
+    excluded: Mapped[bool] = mapped_column(Boolean)
+    zan_status: Mapped[str] = mapped_column(Text)
+    zan_cost_ha: Mapped[float] = mapped_column(Double)
+    envelope_share: Mapped[float | None] = mapped_column(Double)
+    contiguous_ha: Mapped[float | None] = mapped_column(Double)
+    breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSONB)
+    profile_version: Mapped[str] = mapped_column(Text)
+    vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ZanAccount(Base):
+    __tablename__ = "zan_account"
+    territory_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str | None] = mapped_column(Text)
+    reference_ha: Mapped[float] = mapped_column(Double)
+    reduction_pct: Mapped[float] = mapped_column(Double)
+    envelope_ha: Mapped[float] = mapped_column(Double)
+    consumed_ha: Mapped[float] = mapped_column(Double)
+    remaining_ha: Mapped[float] = mapped_column(Double)
+    projection_2031_ha: Mapped[float | None] = mapped_column(Double)
+    years: Mapped[dict[str, object]] = mapped_column(JSONB)
+    vintage: Mapped[str | None] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- Operations ------------------------------------------------------------------------------
+
+
+class IngestRun(Base):
+    __tablename__ = "ingest_run"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    layer: Mapped[str] = mapped_column(Text, index=True)
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    vintage: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    rows_read: Mapped[int] = mapped_column(Integer, server_default="0")
+    rows_loaded: Mapped[int] = mapped_column(Integer, server_default="0")
+    rows_repaired: Mapped[int] = mapped_column(Integer, server_default="0")
+    rows_quarantined: Mapped[int] = mapped_column(Integer, server_default="0")
+    rows_inserted: Mapped[int] = mapped_column(Integer, server_default="0")
+    rows_updated: Mapped[int] = mapped_column(Integer, server_default="0")
+    rows_deleted: Mapped[int] = mapped_column(Integer, server_default="0")
+    message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+    )
+
+
+class Quarantine(Base):
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("ingest_run.id", ondelete="CASCADE"), index=True
+    )
+    layer: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    feature_index: Mapped[int | None] = mapped_column(Integer)
+    key: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+
+
+class LayerVersion(Base):
+    """Bumped whenever a load or a re-score changes a layer: the API's ETags come from it."""
+
+    __tablename__ = "layer_version"
+    layer: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- Access ----------------------------------------------------------------------------------
+
+
+class ApiKey(Base):
+    __tablename__ = "api_key"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[str] = mapped_column(Text, unique=True)
+    role: Mapped[str] = mapped_column(Text)
+    scope_type: Mapped[str] = mapped_column(Text)
+    scope_code: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (
+        CheckConstraint("role IN ('editor', 'admin')", name="role"),
+        CheckConstraint("scope_type IN ('epci', 'region', 'national')", name="scope_type"),
+    )
+
+
+class Audit(Base):
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    key_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("api_key.id"))
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    changes: Mapped[dict[str, object]] = mapped_column(JSONB)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+Index("ix_quarantine_layer", Quarantine.layer)

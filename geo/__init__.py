@@ -1,0 +1,1 @@
+"""Pure spatial logic: CRS, validity, overlays, metrics and scoring. No web, no ORM session."""

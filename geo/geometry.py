@@ -1,0 +1,167 @@
+"""Geometry hygiene for ingest: CRS checks, repair, promotion to Multi. Vectorised with shapely 2.
+
+Every function works on numpy arrays of shapely geometries and returns, next to the result, one
+reason per geometry that could not be used (``None`` when it is fine), so callers can quarantine
+exactly those rows and keep the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+import shapely
+from pyproj import CRS
+
+from geo.errors import CrsError
+
+LAMBERT93 = CRS.from_epsg(2154)
+WGS84 = CRS.from_epsg(4326)
+
+GeometryArray = npt.NDArray[np.object_]
+
+_POLYGONAL = {"Polygon", "MultiPolygon"}
+_POINT = {"Point"}
+
+
+@dataclass
+class Repaired:
+    """Result of :func:`clean_polygons` / :func:`clean_points`.
+
+    Attributes:
+        geoms: the usable geometries (None where ``problems`` has a reason).
+        repaired: True where the geometry had to be changed (made valid, parts dropped).
+        problems: a reason per geometry that cannot be used, else None.
+    """
+
+    geoms: GeometryArray
+    repaired: npt.NDArray[np.bool_]
+    problems: npt.NDArray[np.object_]
+
+
+def check_geographic_bounds(geoms: GeometryArray, crs: CRS, source: str) -> None:
+    """Refuse projected numbers declared as longitude/latitude.
+
+    Lambert-93 coordinates written in a GeoJSON (which declares WGS84) would otherwise be
+    reprojected into nonsense far outside France.
+
+    Raises:
+        CrsError: naming the file and the offending extent, and how to fix it.
+    """
+    if not crs.is_geographic or len(geoms) == 0:
+        return
+    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+    if np.isnan(xmin):
+        return
+    if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
+        raise CrsError(
+            f"{source}: coordinates up to ({xmax:.0f}, {ymax:.0f}) cannot be longitude/latitude "
+            f"as the file declares ({crs.to_string()}); they look projected. "
+            "Pass --crs with the real CRS (for Lambert-93: --crs EPSG:2154)."
+        )
+
+
+def _nan_mask(geoms: GeometryArray) -> npt.NDArray[np.bool_]:
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(geoms), dtype=bool)
+    if len(coords):
+        rows = np.isnan(coords).any(axis=1)
+        bad[np.unique(index[rows])] = True
+    return bad
+
+
+def _to_multipolygon(geom: shapely.Geometry) -> shapely.Geometry | None:
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in _POLYGONAL and not p.is_empty]
+    polys = [q for p in parts for q in shapely.get_parts(p)]
+    if not polys:
+        return None
+    return shapely.MultiPolygon(polys)
+
+
+def clean_polygons(geoms: GeometryArray) -> Repaired:
+    """Make polygons valid and promote them to MultiPolygon (any CRS; the shape is kept).
+
+    Invalid geometries go through ``make_valid``; only their polygonal parts are kept.
+    Missing, empty, NaN-coordinate and non-polygonal geometries are reported as problems.
+
+    Example:
+        >>> bowtie = shapely.from_wkt("POLYGON((0 0, 1 1, 1 0, 0 1, 0 0))")
+        >>> r = clean_polygons(np.array([bowtie], dtype=object))
+        >>> r.geoms[0].geom_type, bool(r.repaired[0]), r.problems[0]
+        ('MultiPolygon', True, None)
+    """
+    n = len(geoms)
+    out = np.array(geoms, dtype=object, copy=True)
+    problems = np.full(n, None, dtype=object)
+    repaired = np.zeros(n, dtype=bool)
+
+    missing = shapely.is_missing(out)
+    problems[missing] = "missing geometry"
+    present = ~missing
+    empty = present & shapely.is_empty(out)
+    problems[empty] = "empty geometry"
+    nan = present & ~empty & _nan_mask(out)
+    problems[nan] = "NaN coordinates"
+    usable = present & ~empty & ~nan
+
+    types = np.array([g.geom_type if g is not None else None for g in out], dtype=object)
+    wrong = usable & ~np.isin(types, ["Polygon", "MultiPolygon", "GeometryCollection"])
+    for i in np.flatnonzero(wrong):
+        problems[i] = f"wrong geometry type: {types[i]} where a polygon is expected"
+    usable &= ~wrong
+
+    invalid = usable & ~shapely.is_valid(out)
+    if invalid.any():
+        out[invalid] = shapely.make_valid(out[invalid])
+        repaired |= invalid
+
+    for i in np.flatnonzero(usable & (types != "MultiPolygon") | invalid):
+        if problems[i] is not None:
+            continue
+        multi = _to_multipolygon(out[i])
+        if multi is None or multi.area == 0:
+            problems[i] = "unrepairable geometry: nothing polygonal left after make_valid"
+            continue
+        if types[i] == "GeometryCollection" and not invalid[i]:
+            repaired[i] = True
+        out[i] = multi
+    out[problems != None] = None  # noqa: E711 - elementwise comparison on an object array
+    repaired[problems != None] = False  # noqa: E711
+    return Repaired(out, repaired, problems)
+
+
+def clean_points(geoms: GeometryArray, allow_missing: bool = False) -> Repaired:
+    """Check point geometries: a MultiPoint of one point becomes a Point, others are problems."""
+    n = len(geoms)
+    out = np.array(geoms, dtype=object, copy=True)
+    problems = np.full(n, None, dtype=object)
+    repaired = np.zeros(n, dtype=bool)
+    missing = shapely.is_missing(out) | shapely.is_empty(out)
+    if not allow_missing:
+        problems[missing] = "missing geometry"
+    nan = ~missing & _nan_mask(out)
+    problems[nan] = "NaN coordinates"
+    for i in np.flatnonzero(~missing & ~nan):
+        g = out[i]
+        if g.geom_type == "Point":
+            continue
+        if g.geom_type == "MultiPoint" and len(g.geoms) == 1:
+            out[i] = g.geoms[0]
+            repaired[i] = True
+        else:
+            problems[i] = f"wrong geometry type: {g.geom_type} where a point is expected"
+    out[problems != None] = None  # noqa: E711
+    out[missing] = None
+    return Repaired(out, repaired, problems)
+
+
+def reproject(geoms: GeometryArray, source: CRS, target: CRS = LAMBERT93) -> GeometryArray:
+    """Transform geometries between CRSs (always x=easting/longitude, y=northing/latitude)."""
+    if source.equals(target):
+        return geoms
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(source, target, always_xy=True)
+    return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))

@@ -1,0 +1,1 @@
+"""Ingest pipelines: read publishers' files, normalise, COPY to staging, validate, merge."""

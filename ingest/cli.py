@@ -1,0 +1,122 @@
+"""``foncier ingest LAYER PATH`` and ``foncier ingest samples``: progress bar, summary, exit codes.
+
+Exit codes: 0 loaded; 1 the file could not be loaded (nothing was merged); 2 bad usage;
+3 ``--strict`` refused a file with quarantined rows (nothing was merged).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from config import get_database_settings, get_ingest_settings
+from ingest.errors import IngestError, StrictModeError
+from ingest.pipeline import IngestReport, run_ingest
+from ingest.sources import IngestOptions, get_layer, layers, sample_files
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_STRICT = 3
+
+
+def summary_table(reports: list[IngestReport]) -> Table:
+    """One line per run and table: rows read, loaded, repaired, quarantined, changes."""
+    table = Table(title="Ingest summary")
+    for col in ("layer", "file", "table", "read", "loaded", "repaired", "quarantined",
+                "inserted", "updated", "deleted", "s"):
+        table.add_column(col, justify="right" if col not in ("layer", "file", "table") else "left")
+    for r in reports:
+        for t in r.tables:
+            table.add_row(
+                r.layer, Path(r.source).name, t.table, f"{r.rows_read:,}", f"{t.loaded:,}",
+                f"{t.repaired:,}", f"{t.quarantined:,}", f"{t.inserted:,}", f"{t.updated:,}",
+                f"{t.deleted:,}", f"{r.seconds:.1f}",
+            )
+    return table
+
+
+def _run_one(layer: str, path: Path, options: IngestOptions) -> IngestReport:
+    with Progress(
+        TextColumn(f"[bold]{layer}[/] {path.name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("copy", total=None)
+        return run_ingest(
+            layer,
+            path,
+            options,
+            get_database_settings(),
+            get_ingest_settings(),
+            progress=lambda n: progress.advance(task, n),
+        )
+
+
+def ingest(
+    layer: Annotated[
+        str, typer.Argument(help="Layer name, or 'samples' to load every file of data/samples")
+    ],
+    path: Annotated[Path | None, typer.Argument(help="File to load")] = None,
+    vintage: Annotated[str | None, typer.Option(help="Edition of the data, e.g. 2024-04")] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS of a file that declares none, e.g. EPSG:2154")
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding if not UTF-8")] = None,
+    programme: Annotated[
+        int | None, typer.Option(help="Territoires d'industrie programme: 2018 or 2023")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="Constraint kind for the whole file")] = None,
+    strict: Annotated[bool, typer.Option(help="Fail the run if any row is quarantined")] = False,
+) -> None:
+    """Load a file into a layer (format and CRS detected), or every sample file."""
+    if layer == "samples":
+        reports = []
+        samples_dir = path or get_ingest_settings().samples_dir
+        for sample, file in sample_files(samples_dir):
+            try:
+                reports.append(_run_one(sample.layer, file, sample.options.__class__(
+                    **{**sample.options.__dict__, "vintage": sample.vintage, "strict": strict}
+                )))
+            except IngestError as exc:
+                console.print(f"[red]error:[/] {exc}")
+                console.print(summary_table(reports))
+                raise typer.Exit(EXIT_STRICT if isinstance(exc, StrictModeError) else EXIT_FAILED)
+        console.print(summary_table(reports))
+        return
+    try:
+        get_layer(layer)
+    except IngestError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if path is None:
+        console.print("[red]error:[/] PATH is required; e.g. foncier ingest epci epci.geojson")
+        raise typer.Exit(EXIT_USAGE)
+    options = IngestOptions(
+        crs=crs, encoding=encoding, vintage=vintage, strict=strict, programme=programme, kind=kind
+    )
+    try:
+        report = _run_one(layer, path, options)
+    except StrictModeError as exc:
+        console.print(f"[red]refused:[/] {exc}")
+        raise typer.Exit(EXIT_STRICT) from None
+    except IngestError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_FAILED) from None
+    console.print(summary_table([report]))
+
+
+def layer_help() -> str:
+    """The list of layers for the command's help text."""
+    return "\n".join(f"{name}: {layer.description}" for name, layer in sorted(layers().items()))

@@ -1,0 +1,276 @@
+"""Turn a layer's prepared frame into rows ready for COPY: types, keys, geometries, problems.
+
+A layer module maps the publisher's columns to ours (strings in, as read); this module then
+coerces types, repairs geometries and records one reason per row that cannot be loaded. Rows
+with a reason are quarantined by the loader; the others are loaded. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+import shapely
+from pyproj import CRS
+
+from geo.geometry import LAMBERT93, check_geographic_bounds, clean_points, clean_polygons, reproject
+
+SqlType = Literal[
+    "text", "integer", "smallint", "double precision", "boolean", "text[]", "jsonb"
+]
+GeometryType = Literal["MULTIPOLYGON", "POINT"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one target table is loaded.
+
+    Attributes:
+        table: target table (a name from db.models).
+        key: natural key columns (conflict target of the merge).
+        columns: non-geometry columns and their SQL types, in COPY order.
+        geometries: geometry columns (EPSG:2154) and their types.
+        required: columns that must not be null (the key always is).
+        scope: column whose values, as found in the file, bound the rows a load may delete
+            (``insee`` for parcels: loading one commune leaves the others alone); None means
+            the file is the whole table.
+        delete_missing: whether rows absent from the file are deleted (False: upsert only).
+        update_only: the file only updates columns of existing rows (a membership table);
+            rows whose key is not in the target are quarantined.
+        optional_geometries: geometry columns that may be null (a site's perimeter).
+        provenance: whether the table has run_id/vintage columns.
+        post_stage_sql: SQL run on the staging table (``{stage}``) before validation.
+    """
+
+    table: str
+    key: tuple[str, ...]
+    columns: dict[str, SqlType]
+    geometries: dict[str, GeometryType] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    scope: str | None = None
+    delete_missing: bool = True
+    update_only: bool = False
+    optional_geometries: tuple[str, ...] = ()
+    provenance: bool = True
+    post_stage_sql: str | None = None
+
+    @property
+    def all_columns(self) -> list[str]:
+        return [*self.columns, *self.geometries]
+
+
+@dataclass
+class TableLoad:
+    """The rows for one table from one file, with a problem (or None) per row."""
+
+    spec: TableSpec
+    frame: pd.DataFrame  # spec columns + geometry columns (shapely, 2154) + _feature_index
+    problems: np.ndarray  # object array: reason or None
+    raw: pd.DataFrame  # the source records, aligned with frame, for the quarantine
+    repaired: int = 0
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.problems == None  # noqa: E711 - elementwise on an object array
+
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+def add_problem(problems: np.ndarray, mask: np.ndarray, reason: str | np.ndarray) -> None:
+    """Record ``reason`` for rows in ``mask`` that have no problem yet (the first one wins)."""
+    target = mask & (problems == None)  # noqa: E711
+    if isinstance(reason, np.ndarray):
+        problems[target] = reason[target]
+    else:
+        problems[target] = reason
+
+
+def _blank(series: pd.Series) -> np.ndarray:
+    return (series.isna() | (series.astype(str).str.strip() == "")).to_numpy()
+
+
+def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.DataFrame:
+    """Coerce each column to its SQL type; a value that does not fit is a row problem.
+
+    Numbers accept a French decimal comma. Text is stripped; blank text becomes null.
+    """
+    out = pd.DataFrame(index=frame.index)
+    for col, sql_type in spec.columns.items():
+        if col not in frame:
+            out[col] = None
+            continue
+        s = frame[col]
+        blank = _blank(s)
+        if sql_type in ("integer", "smallint", "double precision"):
+            if pd.api.types.is_numeric_dtype(s):
+                num = s.astype("float64")
+            else:
+                num = pd.to_numeric(
+                    s.astype(str).str.strip().str.replace(",", ".", regex=False), errors="coerce"
+                )
+            bad = num.isna().to_numpy() & ~blank
+            if sql_type != "double precision":
+                frac = ~num.isna().to_numpy() & (num.to_numpy() % 1 != 0)
+                bad |= frac
+            if bad.any():
+                values = s.astype(str).to_numpy()
+                kind = "a number" if sql_type == "double precision" else "an integer"
+                add_problem(
+                    problems,
+                    bad,
+                    np.array([f"wrong type: {col} = {v!r} is not {kind}" for v in values], dtype=object),
+                )
+            num[bad] = np.nan
+            if sql_type == "double precision":
+                out[col] = num
+            else:
+                out[col] = num.astype("Int64")
+        elif sql_type == "boolean":
+            if pd.api.types.is_bool_dtype(s):
+                out[col] = s
+            else:
+                low = s.astype(str).str.strip().str.lower()
+                mapped = low.map(
+                    {"true": True, "t": True, "1": True, "oui": True, "yes": True, "vrai": True,
+                     "false": False, "f": False, "0": False, "non": False, "no": False,
+                     "faux": False}
+                )
+                bad = mapped.isna().to_numpy() & ~blank
+                add_problem(problems, bad, f"wrong type: {col} is not a boolean")
+                out[col] = mapped.astype("boolean")
+        elif sql_type in ("text[]", "jsonb"):
+            out[col] = s
+        else:
+            text = s.astype("string").str.strip()
+            text[blank] = pd.NA
+            out[col] = text
+    for col in spec.required + spec.key:
+        if col in spec.columns:
+            missing = out[col].isna().to_numpy()
+            add_problem(problems, missing, f"missing {col}")
+    return out
+
+
+def mark_duplicate_keys(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> None:
+    """Quarantine every repeat of a key already seen earlier in the file (the first is kept)."""
+    ok = problems == None  # noqa: E711
+    key = list(spec.key)
+    sub = frame.loc[ok, [*key, "_feature_index"]]
+    dup = sub.duplicated(subset=key, keep="first").to_numpy()
+    if not dup.any():
+        return
+    first = sub.groupby(key, sort=False, dropna=False)["_feature_index"].transform("first")
+    for pos, first_index in zip(np.flatnonzero(ok)[dup], first.to_numpy()[dup], strict=True):
+        label = "/".join(str(frame.at[pos, c]) for c in key)
+        problems[pos] = f"duplicate key {label}: already at feature {int(first_index)}"
+
+
+def to_lambert93(geoms: np.ndarray, crs: CRS | None, source: str) -> np.ndarray:
+    """Check and reproject geometries from the file's CRS to EPSG:2154."""
+    if crs is None:
+        return geoms
+    check_geographic_bounds(geoms, crs, source)
+    return reproject(geoms, crs, LAMBERT93)
+
+
+def finish(
+    spec: TableSpec,
+    frame: pd.DataFrame,
+    raw: pd.DataFrame,
+    crs: CRS | None,
+    source: str,
+    problems: np.ndarray | None = None,
+) -> TableLoad:
+    """Coerce, repair and check a layer's mapped frame; return what the loader needs.
+
+    Args:
+        spec: the target table.
+        frame: mapped columns (strings as read) plus shapely geometries in the file's CRS for
+            each of ``spec.geometries``, and ``_feature_index``.
+        raw: the source records aligned with ``frame`` (for the quarantine).
+        crs: the CRS of the geometries in ``frame`` (None if already EPSG:2154).
+        source: the file name, for error messages.
+        problems: reasons already found by the layer (or None).
+    """
+    frame = frame.reset_index(drop=True)
+    raw = raw.reset_index(drop=True)
+    # A file only writes the columns it has: a reload never blanks what another file provided.
+    absent = [c for c in spec.columns if c not in frame and c not in spec.key]
+    if absent:
+        spec = replace(spec, columns={c: t for c, t in spec.columns.items() if c not in absent})
+    if problems is None:
+        problems = np.full(len(frame), None, dtype=object)
+    out = coerce(frame, spec, problems)
+    out["_feature_index"] = frame["_feature_index"].to_numpy()
+    repaired = np.zeros(len(frame), dtype=bool)
+    for col, gtype in spec.geometries.items():
+        geoms = np.asarray(frame[col].to_numpy(), dtype=object) if col in frame else np.full(
+            len(frame), None, dtype=object
+        )
+        geoms = to_lambert93(geoms, crs, source)
+        optional = col in spec.optional_geometries
+        if gtype == "MULTIPOLYGON":
+            present = ~shapely.is_missing(geoms)
+            res = clean_polygons(geoms)
+            if optional:
+                res.problems[~present] = None
+        else:
+            res = clean_points(geoms, allow_missing=optional)
+        add_problem(problems, res.problems != None, res.problems)  # noqa: E711
+        repaired |= res.repaired
+        out[col] = shapely.set_srid(res.geoms, 2154) if len(res.geoms) else res.geoms
+    mark_duplicate_keys(out, spec, problems)
+    ok = problems == None  # noqa: E711
+    return TableLoad(spec, out, problems, raw, repaired=int((repaired & ok).sum()))
+
+
+def pick(frame: pd.DataFrame, *names: str, source: str, required: bool = True) -> pd.Series:
+    """The first of ``names`` present in ``frame`` (case-insensitive), as a Series.
+
+    Raises:
+        LayoutError: none is present and ``required``; the message lists what was expected.
+    """
+    from ingest.errors import LayoutError
+
+    lower = {str(c).lower(): c for c in frame.columns}
+    for name in names:
+        if name.lower() in lower:
+            return frame[lower[name.lower()]]
+    if required:
+        raise LayoutError(
+            f"{source}: no column {' / '.join(names)}; columns are: "
+            f"{', '.join(str(c) for c in frame.columns if not str(c).startswith('_'))}"
+        )
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def has_columns(frame: pd.DataFrame, *names: str) -> bool:
+    """Whether every one of ``names`` is a column of ``frame`` (case-insensitive)."""
+    lower = {str(c).lower() for c in frame.columns}
+    return all(n.lower() in lower for n in names)
+
+
+def code(series: pd.Series, width: int) -> pd.Series:
+    """Official codes as text, left-padded with zeros where a spreadsheet dropped them.
+
+    Example:
+        >>> code(pd.Series(["1001", 2004, "2A004", None]), 5).tolist()
+        ['01001', '02004', '2A004', None]
+    """
+
+    def one(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return None
+        text = str(v).strip()
+        if text.endswith(".0") and text[:-2].isdigit():
+            text = text[:-2]
+        if not text:
+            return None
+        return text.zfill(width) if text.isdigit() else text
+
+    return series.map(one).astype(object)

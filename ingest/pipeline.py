@@ -1,0 +1,156 @@
+"""One ingest run: read, prepare, then stage + check + merge + record in a single transaction."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from config import DatabaseSettings, IngestSettings
+from db.engine import connect_raw
+from ingest.errors import IngestError, StrictModeError
+from ingest.load import (
+    MergeResult,
+    Progress,
+    TableCounts,
+    bump_layer_version,
+    stage_and_merge,
+    write_quarantine,
+)
+from ingest.read import read_source
+from ingest.sources import IngestOptions, get_layer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """What a run did, as recorded in ``ingest_run``."""
+
+    run_id: int
+    layer: str
+    source: str
+    sha256: str
+    status: str
+    rows_read: int = 0
+    tables: list[TableCounts] = field(default_factory=list)
+    seconds: float = 0.0
+    message: str | None = None
+
+    @property
+    def loaded(self) -> int:
+        return sum(t.loaded for t in self.tables)
+
+    @property
+    def repaired(self) -> int:
+        return sum(t.repaired for t in self.tables)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(t.quarantined for t in self.tables)
+
+
+def _start_run(conn: psycopg.Connection, layer: str, source: str, sha256: str, vintage: str | None) -> int:
+    row = conn.execute(
+        "INSERT INTO ingest_run (layer, source, sha256, vintage, status) "
+        "VALUES (%s, %s, %s, %s, 'running') RETURNING id",
+        (layer, source, sha256, vintage),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _finish_run(
+    cur: psycopg.Cursor | psycopg.Connection,
+    run_id: int,
+    status: str,
+    rows_read: int,
+    result: MergeResult | None,
+    message: str | None,
+) -> None:
+    t = result.tables if result else []
+    cur.execute(
+        """
+        UPDATE ingest_run SET status = %s, rows_read = %s, rows_loaded = %s, rows_repaired = %s,
+            rows_quarantined = %s, rows_inserted = %s, rows_updated = %s, rows_deleted = %s,
+            message = %s, finished_at = now()
+        WHERE id = %s
+        """,
+        (
+            status,
+            rows_read,
+            sum(x.loaded for x in t),
+            sum(x.repaired for x in t),
+            len(result.quarantine) if result else 0,
+            sum(x.inserted for x in t),
+            sum(x.updated for x in t),
+            sum(x.deleted for x in t),
+            message,
+            run_id,
+        ),
+    )
+
+
+def run_ingest(
+    layer_name: str,
+    path: Path,
+    options: IngestOptions,
+    db: DatabaseSettings,
+    ingest: IngestSettings,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Load ``path`` into ``layer_name``'s tables.
+
+    The target tables change in one transaction, or not at all. The run is recorded in
+    ``ingest_run`` whatever happens (status ``failed`` with the message on error), and refused
+    rows go to ``quarantine`` with their reason.
+
+    Raises:
+        IngestError: the file cannot be read or loaded (the message names file and feature),
+            or ``options.strict`` and some rows were quarantined.
+    """
+    started = time.monotonic()
+    layer = get_layer(layer_name)
+    path = Path(path)
+    source = read_source(path, crs=options.crs, encoding=options.encoding, layer=options.gpkg_layer)
+    loads = layer.prepare(source, options)
+    rows_read = len(source.frame)
+    name = str(path)
+    with connect_raw(db, autocommit=True) as admin:
+        run_id = _start_run(admin, layer.name, name, source.sha256, options.vintage)
+    report = IngestReport(run_id, layer.name, name, source.sha256, "running", rows_read)
+    result: MergeResult | None = None
+    try:
+        with connect_raw(db) as conn, conn.cursor() as cur:
+            result = stage_and_merge(
+                cur, loads, run_id, options.vintage, ingest.copy_chunk_rows, progress
+            )
+            if options.strict and result.quarantine:
+                first = result.quarantine[0]
+                raise StrictModeError(
+                    f"{path}: --strict and {len(result.quarantine)} row(s) quarantined; "
+                    f"first: feature {first.feature_index} ({first.key}): {first.reason}"
+                )
+            write_quarantine(cur, run_id, layer.name, name, result.quarantine)
+            if result.changed:
+                for version in layer.versions:
+                    bump_layer_version(cur, version)
+            _finish_run(cur, run_id, "succeeded", rows_read, result, None)
+            conn.commit()
+    except (IngestError, psycopg.Error) as exc:
+        message = str(exc) if isinstance(exc, IngestError) else f"{path}: database error: {exc}"
+        with connect_raw(db, autocommit=True) as admin:
+            if result is not None and isinstance(exc, StrictModeError):
+                with admin.cursor() as cur:
+                    write_quarantine(cur, run_id, layer.name, name, result.quarantine)
+            _finish_run(admin, run_id, "failed", rows_read, result, message)
+        if isinstance(exc, IngestError):
+            raise
+        raise IngestError(message) from exc
+    report.status = "succeeded"
+    report.tables = result.tables
+    report.seconds = time.monotonic() - started
+    return report

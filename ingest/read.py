@@ -1,0 +1,311 @@
+"""Read publishers' files into a GeoDataFrame, whatever their format, or fail with a clear error.
+
+Formats: GeoJSON (optionally gzipped), GeoPackage, Shapefile (plain or zipped), CSV (WKT column or
+lon/lat columns, or no geometry at all), DGFiP EDIGEO sheets (``.tar.bz2``).
+Every frame gets ``_feature_index`` (0-based position in the file) so errors can name the feature.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import hashlib
+import io
+import logging
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from ingest.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+WKT_COLUMNS = ("wkt", "geom", "geometry", "the_geom", "geom_wkt")
+LON_COLUMNS = ("lon", "longitude", "lng", "x_wgs84")
+LAT_COLUMNS = ("lat", "latitude", "y_wgs84")
+
+
+@dataclass
+class Source:
+    """A file read into memory, with what the pipeline needs to know about it."""
+
+    path: Path
+    frame: gpd.GeoDataFrame | pd.DataFrame
+    crs: CRS | None
+    sha256: str
+    format: str
+    layers: dict[str, gpd.GeoDataFrame]  # extra layers read alongside (EDIGEO buildings)
+
+    @property
+    def has_geometry(self) -> bool:
+        return isinstance(self.frame, gpd.GeoDataFrame) and "geometry" in self.frame
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def detect_format(path: Path) -> str:
+    """The reader for ``path``, from its name: geojson, gpkg, shp, zip, csv or edigeo."""
+    name = path.name.lower()
+    for suffix, fmt in (
+        (".tar.bz2", "edigeo"),
+        (".geojson.gz", "geojson"),
+        (".json.gz", "geojson"),
+        (".geojson", "geojson"),
+        (".json", "geojson"),
+        (".gpkg", "gpkg"),
+        (".shp.zip", "zip"),
+        (".zip", "zip"),
+        (".shp", "shp"),
+        (".csv.gz", "csv"),
+        (".csv", "csv"),
+    ):
+        if name.endswith(suffix):
+            return fmt
+    raise SourceError(
+        f"{path}: unknown format; expected .geojson(.gz), .json(.gz), .gpkg, .shp, .zip "
+        "(zipped shapefile), .csv or .tar.bz2 (EDIGEO)"
+    )
+
+
+def _check_compressed(path: Path) -> None:
+    """Read a .gz/.bz2 file to its end so a truncated download fails here, not half-loaded."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else bz2.open
+    if not path.name.lower().endswith((".gz", ".bz2")):
+        return
+    try:
+        with opener(path, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    except (EOFError, OSError, gzip.BadGzipFile) as exc:
+        raise SourceError(f"{path}: corrupt or truncated compressed file ({exc})") from exc
+
+
+def _check_utf8(path: Path, encoding: str | None) -> None:
+    """GeoJSON and CSV must be UTF-8 unless an encoding is given; name the first bad line."""
+    if encoding is not None:
+        return
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SourceError(
+                    f"{path}: line {lineno} is not valid UTF-8 (byte 0x{line[exc.start]:02x} at "
+                    f"column {exc.start + 1}); convert the file or pass --encoding (e.g. latin-1)"
+                ) from exc
+
+
+def _read_ogr(path: Path | str, source: Path, **kwargs: object) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_file(path, engine="pyogrio", **kwargs)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise SourceError(f"{source}: cannot be read as geodata: {exc}") from exc
+    except Exception as exc:  # GDAL raises a variety of errors on corrupt files
+        raise SourceError(f"{source}: unreadable ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_geojson(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
+    _check_compressed(path)
+    _check_utf8(path, encoding)
+    vsi = f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path)
+    kwargs: dict[str, object] = {}
+    if encoding:
+        kwargs["encoding"] = encoding
+    return _read_ogr(vsi, path, **kwargs)
+
+
+def _read_csv(path: Path, encoding: str | None, crs: CRS | None) -> tuple[pd.DataFrame, CRS | None]:
+    _check_compressed(path)
+    _check_utf8(path, encoding)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding=encoding or "utf-8-sig", newline="") as fh:
+        head = fh.read(65536)
+        fh.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(head.splitlines()[0] if head else ",", delimiters=",;\t|")
+            sep = dialect.delimiter
+        except csv.Error:
+            sep = ","
+        try:
+            df = pd.read_csv(fh, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise SourceError(f"{path}: malformed CSV ({exc})") from exc
+    cols = {c.lower(): c for c in df.columns}
+    wkt_col = next((cols[c] for c in WKT_COLUMNS if c in cols), None)
+    lon_col = next((cols[c] for c in LON_COLUMNS if c in cols), None)
+    lat_col = next((cols[c] for c in LAT_COLUMNS if c in cols), None)
+    if wkt_col is not None:
+        if crs is None:
+            raise SourceError(
+                f"{path}: the WKT column '{wkt_col}' has no CRS; pass --crs (e.g. EPSG:2154)"
+            )
+        geoms = np.empty(len(df), dtype=object)
+        for i, value in enumerate(df[wkt_col]):
+            if isinstance(value, str) and value.strip():
+                try:
+                    geoms[i] = shapely.from_wkt(value)
+                except shapely.errors.GEOSException:
+                    geoms[i] = None  # quarantined later as a missing geometry
+        gdf = gpd.GeoDataFrame(df.drop(columns=[wkt_col]), geometry=geoms, crs=crs)
+        return gdf, crs
+    if lon_col is not None and lat_col is not None:
+        lon = pd.to_numeric(df[lon_col].str.replace(",", ".", regex=False), errors="coerce")
+        lat = pd.to_numeric(df[lat_col].str.replace(",", ".", regex=False), errors="coerce")
+        pts = shapely.points(lon.to_numpy(), lat.to_numpy())
+        pts[lon.isna().to_numpy() | lat.isna().to_numpy()] = None
+        # lon/lat columns are WGS84 by their very names, unless the user says otherwise.
+        crs = crs or CRS.from_epsg(4326)
+        return gpd.GeoDataFrame(df, geometry=pts, crs=crs), crs
+    return df, None
+
+
+@contextmanager
+def _extracted(path: Path) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="foncier-edigeo-") as tmp:
+        try:
+            with tarfile.open(path, "r:bz2") as tar:
+                tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise SourceError(f"{path}: corrupt or truncated EDIGEO archive ({exc})") from exc
+        yield Path(tmp)
+
+
+def _read_edigeo(path: Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
+    with _extracted(path) as tmp:
+        thf = sorted(tmp.rglob("*.THF")) + sorted(tmp.rglob("*.thf"))
+        if not thf:
+            raise SourceError(f"{path}: no .THF file inside: not an EDIGEO sheet")
+        layers = {name for name, _ in pyogrio.list_layers(thf[0])}
+        if "PARCELLE_id" not in layers:
+            raise SourceError(f"{path}: the EDIGEO sheet has no PARCELLE_id layer")
+        parcels = _read_ogr(thf[0], path, layer="PARCELLE_id")
+        extra = {}
+        if "BATIMENT_id" in layers:
+            extra["buildings"] = _read_ogr(thf[0], path, layer="BATIMENT_id")
+    return parcels, extra
+
+
+def _read_zip(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+            names = zf.namelist()
+    except zipfile.BadZipFile as exc:
+        raise SourceError(f"{path}: corrupt zip archive ({exc})") from exc
+    if bad:
+        raise SourceError(f"{path}: corrupt member {bad} in the zip archive")
+    shps = [n for n in names if n.lower().endswith(".shp")]
+    if not shps:
+        gpkgs = [n for n in names if n.lower().endswith((".gpkg", ".geojson"))]
+        if not gpkgs:
+            raise SourceError(f"{path}: no .shp, .gpkg or .geojson inside the zip archive")
+        return _read_ogr(f"/vsizip/{path}/{gpkgs[0]}", path)
+    _check_shapefile_members(path, names, shps[0])
+    kwargs: dict[str, object] = {"encoding": encoding} if encoding else {}
+    return _read_ogr(f"/vsizip/{path}/{shps[0]}", path, **kwargs)
+
+
+def _check_shapefile_members(path: Path, names: list[str], shp: str) -> None:
+    stem = shp[:-4]
+    present = {n.lower() for n in names}
+    missing = [ext for ext in (".shx", ".dbf") if (stem + ext).lower() not in present]
+    if missing:
+        raise SourceError(
+            f"{path}: shapefile {shp} lacks {', '.join(missing)}: a shapefile needs its .shp, "
+            ".shx and .dbf (and .prj for its CRS)"
+        )
+
+
+def read_source(
+    path: Path, crs: str | None = None, encoding: str | None = None, layer: str | None = None
+) -> Source:
+    """Read ``path`` and detect its CRS.
+
+    Args:
+        path: the file.
+        crs: CRS to assume (``--crs``), required for files that declare none; it overrides
+            nothing that the file declares, except for CSV lon/lat columns.
+        encoding: text encoding when not UTF-8.
+        layer: the layer to read in a multi-layer file (GeoPackage).
+
+    Raises:
+        SourceError: the file is missing, corrupt, of an unknown format, or has no CRS.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    fmt = detect_format(path)
+    user_crs = CRS.from_user_input(crs) if crs else None
+    extra: dict[str, gpd.GeoDataFrame] = {}
+    frame: gpd.GeoDataFrame | pd.DataFrame
+    if fmt == "geojson":
+        frame = _read_geojson(path, encoding)
+    elif fmt == "csv":
+        frame, user_crs = _read_csv(path, encoding, user_crs)
+    elif fmt == "edigeo":
+        frame, extra = _read_edigeo(path)
+    elif fmt == "zip":
+        frame = _read_zip(path, encoding)
+    elif fmt == "shp":
+        names = [p.name for p in path.parent.iterdir() if p.stem == path.stem]
+        _check_shapefile_members(path, names, path.name)
+        frame = _read_ogr(path, path, **({"encoding": encoding} if encoding else {}))
+    else:  # gpkg
+        frame = _read_ogr(path, path, **({"layer": layer} if layer else {}))
+
+    detected: CRS | None = None
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
+        detected = frame.crs
+        if detected is None and user_crs is None and len(frame):
+            raise SourceError(
+                f"{path}: the file declares no CRS (a shapefile without .prj?); "
+                "pass --crs, e.g. --crs EPSG:2154"
+            )
+        if detected is None or fmt == "csv":
+            detected = user_crs
+            frame = frame.set_crs(detected, allow_override=True)
+    frame = frame.reset_index(drop=True)
+    frame["_feature_index"] = np.arange(len(frame))
+    for name, extra_frame in extra.items():
+        extra[name] = extra_frame.reset_index(drop=True)
+        extra[name]["_feature_index"] = np.arange(len(extra_frame))
+    return Source(
+        path=path, frame=frame, crs=detected, sha256=sha256_of(path), format=fmt, layers=extra
+    )
+
+
+def peek_columns(path: Path) -> list[str]:
+    """Column names of a file without reading it whole (to tell two layouts of a layer apart)."""
+    fmt = detect_format(path)
+    if fmt == "csv":
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
+            first = fh.readline()
+        sep = max(",;\t|", key=first.count)
+        return next(csv.reader(io.StringIO(first), delimiter=sep))
+    vsi = f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path)
+    if fmt == "zip":
+        return list(read_source(path).frame.columns)
+    info = pyogrio.read_info(vsi)
+    return list(info["fields"])

@@ -1,0 +1,116 @@
+"""The registry of layers: what ``foncier ingest LAYER PATH`` accepts, and the sample files.
+
+A layer turns a read file into one or more :class:`~ingest.normalize.TableLoad`; the pipeline does
+the rest. Adding a layer means one module in ``ingest/layers`` and one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.normalize import TableLoad
+from ingest.read import Source
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """Per-run options given on the command line."""
+
+    crs: str | None = None
+    encoding: str | None = None
+    vintage: str | None = None
+    strict: bool = False
+    programme: int | None = None  # Territoires d'industrie: 2018 or 2023
+    kind: str | None = None  # constraint kind when the file does not carry one
+    gpkg_layer: str | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer users can ingest.
+
+    Attributes:
+        name: the CLI name.
+        description: one line for ``foncier ingest --help``.
+        prepare: maps a read file to table loads.
+        versions: ``layer_version`` entries bumped when a load changes something.
+    """
+
+    name: str
+    description: str
+    prepare: Callable[[Source, IngestOptions], list[TableLoad]]
+    versions: tuple[str, ...]
+
+
+_REGISTRY: dict[str, Layer] = {}
+
+
+def register(layer: Layer) -> Layer:
+    """Add ``layer`` to the registry (called by each module of ``ingest.layers``)."""
+    _REGISTRY[layer.name] = layer
+    return layer
+
+
+def layers() -> dict[str, Layer]:
+    """Every registered layer by name."""
+    import ingest.layers  # noqa: F401 - importing the package registers its layers
+
+    return dict(_REGISTRY)
+
+
+def get_layer(name: str) -> Layer:
+    """The layer called ``name``, or an error listing the known ones."""
+    known = layers()
+    if name not in known:
+        raise IngestError(f"unknown layer {name!r}; expected one of: {', '.join(sorted(known))}")
+    return known[name]
+
+
+@dataclass(frozen=True)
+class SampleFile:
+    """A sample file of ``data/samples`` and how to load it."""
+
+    layer: str
+    path: str
+    vintage: str
+    options: IngestOptions = IngestOptions()
+
+
+# In dependency order: communes before sites (sites without coordinates sit at their commune).
+SAMPLES: tuple[SampleFile, ...] = (
+    SampleFile("epci", "admin/epci_2022_sample.geojson.gz", "ADMIN EXPRESS 2022"),
+    SampleFile("communes", "admin/communes_2022_sample.geojson.gz", "ADMIN EXPRESS 2022"),
+    SampleFile("communes", "admin/communes_2026_epci_sample.csv", "COG 2026"),
+    SampleFile(
+        "territoires",
+        "territoires_industrie/ti_2018_2022_perimetres.geojson.gz",
+        "ANCT 2022",
+        IngestOptions(programme=2018),
+    ),
+    SampleFile(
+        "territoires",
+        "territoires_industrie/ti_2018_2022_groupements.csv",
+        "ANCT 2022",
+        IngestOptions(programme=2018),
+    ),
+    SampleFile(
+        "territoires",
+        "territoires_industrie/ti_2023_2027_perimetres.geojson.gz",
+        "ANCT 2024",
+        IngestOptions(programme=2023),
+    ),
+    SampleFile(
+        "territoires",
+        "territoires_industrie/ti_2023_2027_epci.csv",
+        "ANCT 2024",
+        IngestOptions(programme=2023),
+    ),
+)
+
+
+def sample_files(samples_dir: Path) -> list[tuple[SampleFile, Path]]:
+    """The sample files with their absolute paths, in load order."""
+    return [(s, samples_dir / s.path) for s in SAMPLES]

@@ -1,0 +1,90 @@
+"""Derive data/samples/ from the real public files of ../shared/data (see data/samples/README.md).
+
+Run once by a developer when the samples change; the service never needs ../shared at run time.
+Usage: python scripts/make_samples.py [SHARED_DATA_DIR]
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+import geopandas as gpd
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "data" / "samples"
+ARA_DEPS = ["01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74"]
+# Départements of the other real samples: parcels (91 Essonne, 25 Doubs), protected areas
+# (60 Oise), flood zones (59 Nord).
+EXTRA_DEPS = ["91", "25", "60", "59"]
+DEPS = ARA_DEPS + EXTRA_DEPS
+
+
+def write_geojson_gz(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix("")
+    gdf.to_file(tmp, driver="GeoJSON", COORDINATE_PRECISION=6)
+    with tmp.open("rb") as src, gzip.open(path, "wb", compresslevel=9) as dst:
+        shutil.copyfileobj(src, dst)
+    tmp.unlink()
+
+
+def gz_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with src.open("rb") as s, gzip.open(dst, "wb", compresslevel=9) as d:
+        shutil.copyfileobj(s, d)
+
+
+def copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+
+
+def main(shared: Path) -> None:
+    communes = gpd.read_file(f"/vsigzip/{shared / 'admin/communes_2022_france_simplified.geojson.gz'}")
+    communes = communes[communes["insee_dep"].isin(DEPS)]
+    write_geojson_gz(communes, OUT / "admin/communes_2022_sample.geojson.gz")
+    epci = gpd.read_file(shared / "admin/epci_2022_france_simplified.geojson")
+    epci = epci[epci["siren_epci"].isin(communes["siren_epci_2022"].dropna().unique())]
+    write_geojson_gz(epci, OUT / "admin/epci_2022_sample.geojson.gz")
+    cog = pd.read_csv(shared / "admin/communes_2026_epci.csv", dtype=str)
+    cog[cog["insee_com"].isin(communes["insee_com"])].to_csv(
+        OUT / "admin/communes_2026_epci_sample.csv", index=False
+    )
+    ti = shared / "territoires_industrie"
+    for name in ("ti_2018_2022_perimetres.geojson", "ti_2023_2027_perimetres.geojson"):
+        gz_copy(ti / name, OUT / "territoires_industrie" / (name + ".gz"))
+    for name in ("ti_2018_2022_groupements.csv", "ti_2023_2027_epci.csv"):
+        copy(ti / name, OUT / "territoires_industrie" / name)
+    for path in sorted((shared / "cadastre/etalab").glob("*.json.gz")):
+        copy(path, OUT / "cadastre/etalab" / path.name)
+    for path in sorted((shared / "cadastre/edigeo").glob("*.tar.bz2")):
+        copy(path, OUT / "cadastre/edigeo" / path.name)
+    gz_copy(shared / "region_ara/cartofriches_2023-10_ara.geojson",
+            OUT / "friches/cartofriches_2023-10_ara.geojson.gz")
+    copy(shared / "friches/cartofriches_polygones_metropole_lyon.geojson",
+         OUT / "friches/cartofriches_polygones_metropole_lyon.geojson")
+    gz_copy(shared / "friches/ademe_sites_pollues_interventions.geojson",
+            OUT / "friches/ademe_sites_pollues_interventions.geojson.gz")
+    gz_copy(shared / "urbanisme/plu_megeve_74173_zone_urba.geojson",
+            OUT / "urbanisme/plu_megeve_74173_zone_urba.geojson.gz")
+    gz_copy(shared / "protection/oise_60_znieff_natura2000.geojson",
+            OUT / "protection/oise_60_znieff_natura2000.geojson.gz")
+    gz_copy(shared / "risques/tri_lille_surfaces_inondables_2014.geojson",
+            OUT / "risques/tri_lille_surfaces_inondables_2014.geojson.gz")
+    for name in (
+        "conso_enaf_2009_2024_scot_rives_du_rhone.csv",
+        "conso_enaf_annuelle_2009_2023_metropole_lyon.csv",
+        "objectifs_reduction_conso_territorialises_hdf.csv",
+    ):
+        copy(shared / "zan" / name, OUT / "zan" / name)
+    copy(shared / "sites_cles_en_main/scem_2024_partiel_presse.csv",
+         OUT / "sites/scem_2024_partiel_presse.csv")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data")

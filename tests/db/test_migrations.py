@@ -1,0 +1,48 @@
+"""The migrations build the schema the models describe, with typed geometries and GiST indexes."""
+
+from sqlalchemy import Engine, text
+
+from db.models import metadata
+
+
+def test_every_model_table_exists(engine: Engine) -> None:
+    with engine.connect() as conn:
+        tables = set(
+            conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+        )
+    assert set(metadata.tables) <= tables
+
+
+def test_geometries_are_typed_2154_and_indexed(engine: Engine) -> None:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT f_table_name, f_geometry_column, srid, type FROM geometry_columns")
+        ).all()
+        indexed = set(
+            conn.execute(
+                text(
+                    "SELECT t.relname || '.' || a.attname FROM pg_index i "
+                    "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ix ON ix.oid = i.indexrelid "
+                    "JOIN pg_am am ON am.oid = ix.relam JOIN pg_attribute a "
+                    "ON a.attrelid = t.oid AND a.attnum = ANY(i.indkey) WHERE am.amname = 'gist'"
+                )
+            ).scalars()
+        )
+    assert rows, "no geometry column"
+    for table, column, srid, gtype in rows:
+        assert srid == 2154, (table, column)
+        assert gtype in {"MULTIPOLYGON", "POINT"}, (table, column, gtype)
+        assert f"{table}.{column}" in indexed, f"{table}.{column} has no GiST index"
+
+
+def test_codes_are_text(engine: Engine) -> None:
+    with engine.connect() as conn:
+        types = dict(
+            conn.execute(
+                text(
+                    "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+                    "WHERE column_name IN ('insee', 'siren', 'idu', 'siren_epci')"
+                )
+            ).all()
+        )
+    assert types and all(t in ("character varying", "text") for t in types.values()), types

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from config import get_database_settings
+from config import SAMPLES_DIR, get_database_settings
 from db import cluster
 from db.errors import DatabaseError
 from ingest.cli import ingest
@@ -16,6 +17,8 @@ from ingest.cli import ingest
 app = typer.Typer(help="foncier: available industrial land in France.", no_args_is_help=True)
 db_app = typer.Typer(help="The PostGIS database: local cluster and migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+synth_app = typer.Typer(help="Synthetic data for benchmarks.", no_args_is_help=True)
+app.add_typer(synth_app, name="synth")
 app.command("ingest")(ingest)
 console = Console(stderr=True)
 
@@ -69,6 +72,32 @@ def db_status() -> None:
     except Exception as exc:  # noqa: BLE001 - status reports, never crashes
         console.print(f"[red]cannot connect:[/] {exc}")
         raise typer.Exit(1) from None
+
+
+@synth_app.command("parcels")
+def synth_parcels_command(
+    n: Annotated[int, typer.Option("--n", help="Number of parcels")],
+    out: Annotated[
+        Path, typer.Option(help=".gpkg, or Etalab-style .geojson/.json, optionally .gz")
+    ] = Path("parcelles-synth.gpkg"),
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same parcels")] = 0,
+    communes_file: Annotated[Path, typer.Option(help="Commune polygons with insee_com")] = (
+        SAMPLES_DIR / "admin" / "communes_2022_sample.geojson.gz"
+    ),
+    defects: Annotated[
+        float, typer.Option(help="Share of spoiled rows (repeated id, bow-tie, no geometry)")
+    ] = 0.0,
+) -> None:
+    """Voronoi parcels inside real commune polygons, with Etalab-format ids (EPSG:4326)."""
+    from geo.synth import read_communes, synth_parcels, write_parcels
+
+    try:
+        frame = synth_parcels(read_communes(communes_file), n, seed=seed, defect_share=defects)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    write_parcels(frame, out)
+    console.print(f"{len(frame):,} parcels written to {out}")
 
 
 @app.command()

@@ -256,9 +256,13 @@ class ZanTarget(Provenance, Base):
 
 
 class LandUnit(Base):
+    """Adjacent unbuilt, non-excluded parcels of one PLU zone (or one commune without PLU)."""
+
     __tablename__ = "land_unit"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     insee: Mapped[str | None] = mapped_column(String(5), index=True)
+    zone_id: Mapped[str | None] = mapped_column(Text, index=True)
+    zone_class: Mapped[str | None] = mapped_column(Text)
     parcel_count: Mapped[int] = mapped_column(Integer)
     area_ha: Mapped[float] = mapped_column(Double)
     idus: Mapped[list[str]] = mapped_column(ARRAY(Text))
@@ -268,12 +272,16 @@ class LandUnit(Base):
 class ParcelScore(Base):
     __tablename__ = "parcel_score"
     idu: Mapped[str] = mapped_column(String(14), primary_key=True)
+    insee: Mapped[str] = mapped_column(String(5), index=True)
     score: Mapped[float] = mapped_column(Double)
     excluded: Mapped[bool] = mapped_column(Boolean)
     zan_status: Mapped[str] = mapped_column(Text)
     zan_cost_ha: Mapped[float] = mapped_column(Double)
     envelope_share: Mapped[float | None] = mapped_column(Double)
     land_unit_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    zone_class: Mapped[str | None] = mapped_column(Text)
+    constrained_share: Mapped[float | None] = mapped_column(Double)
+    contiguous_ha: Mapped[float | None] = mapped_column(Double)
     breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSONB)
     profile_version: Mapped[str] = mapped_column(Text)
     vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
@@ -289,6 +297,7 @@ class SiteScore(Base):
     zan_cost_ha: Mapped[float] = mapped_column(Double)
     envelope_share: Mapped[float | None] = mapped_column(Double)
     contiguous_ha: Mapped[float | None] = mapped_column(Double)
+    zone_class: Mapped[str | None] = mapped_column(Text)
     breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSONB)
     profile_version: Mapped[str] = mapped_column(Text)
     vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
@@ -306,9 +315,28 @@ class ZanAccount(Base):
     consumed_ha: Mapped[float] = mapped_column(Double)
     remaining_ha: Mapped[float] = mapped_column(Double)
     projection_2031_ha: Mapped[float | None] = mapped_column(Double)
+    # True where the 1 ha communal guarantee (loi du 20 juillet 2023) raised the envelope.
+    guaranteed: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # ENAF of "projets d'envergure nationale ou européenne" sites: national envelope, not ours.
+    pene_ha: Mapped[float | None] = mapped_column(Double)
     years: Mapped[dict[str, object]] = mapped_column(JSONB)
     vintage: Mapped[str | None] = mapped_column(Text)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ScoreRun(Base):
+    """One ``foncier score`` run: its scope and the layer versions it saw (incremental re-scoring)."""
+
+    __tablename__ = "score_run"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    territory: Mapped[str | None] = mapped_column(Text)
+    profile_version: Mapped[str] = mapped_column(Text)
+    layer_versions: Mapped[dict[str, object]] = mapped_column(JSONB)
+    communes: Mapped[int] = mapped_column(Integer, server_default="0")
+    parcels: Mapped[int] = mapped_column(Integer, server_default="0")
+    sites: Mapped[int] = mapped_column(Integer, server_default="0")
+    seconds: Mapped[float | None] = mapped_column(Double)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 # --- Operations ------------------------------------------------------------------------------

@@ -135,8 +135,10 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_ingest_run_layer'), 'ingest_run', ['layer'], unique=False)
     op.create_geospatial_table('land_unit',
-    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('insee', sa.String(length=5), nullable=True),
+    sa.Column('zone_id', sa.Text(), nullable=True),
+    sa.Column('zone_class', sa.Text(), nullable=True),
     sa.Column('parcel_count', sa.Integer(), nullable=False),
     sa.Column('area_ha', sa.Double(), nullable=False),
     sa.Column('idus', postgresql.ARRAY(sa.Text()), nullable=False),
@@ -145,6 +147,7 @@ def upgrade() -> None:
     )
     op.create_geospatial_index('idx_land_unit_geom', 'land_unit', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_land_unit_insee'), 'land_unit', ['insee'], unique=False)
+    op.create_index(op.f('ix_land_unit_zone_id'), 'land_unit', ['zone_id'], unique=False)
     op.create_table('layer_version',
     sa.Column('layer', sa.Text(), nullable=False),
     sa.Column('version', sa.BigInteger(), server_default='0', nullable=False),
@@ -169,12 +172,16 @@ def upgrade() -> None:
     op.create_index(op.f('ix_parcel_insee'), 'parcel', ['insee'], unique=False)
     op.create_table('parcel_score',
     sa.Column('idu', sa.String(length=14), nullable=False),
+    sa.Column('insee', sa.String(length=5), nullable=False),
     sa.Column('score', sa.Double(), nullable=False),
     sa.Column('excluded', sa.Boolean(), nullable=False),
     sa.Column('zan_status', sa.Text(), nullable=False),
     sa.Column('zan_cost_ha', sa.Double(), nullable=False),
     sa.Column('envelope_share', sa.Double(), nullable=True),
     sa.Column('land_unit_id', sa.BigInteger(), nullable=True),
+    sa.Column('zone_class', sa.Text(), nullable=True),
+    sa.Column('constrained_share', sa.Double(), nullable=True),
+    sa.Column('contiguous_ha', sa.Double(), nullable=True),
     sa.Column('breakdown', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('profile_version', sa.Text(), nullable=False),
     sa.Column('vintages', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
@@ -182,6 +189,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('idu', name=op.f('pk_parcel_score'))
     )
     op.create_index(op.f('ix_parcel_score_land_unit_id'), 'parcel_score', ['land_unit_id'], unique=False)
+    op.create_index(op.f('ix_parcel_score_insee'), 'parcel_score', ['insee'], unique=False)
     op.create_geospatial_table('plu_zone',
     sa.Column('id', sa.Text(), nullable=False),
     sa.Column('insee', sa.String(length=5), nullable=False),
@@ -236,6 +244,7 @@ def upgrade() -> None:
     sa.Column('zan_cost_ha', sa.Double(), nullable=False),
     sa.Column('envelope_share', sa.Double(), nullable=True),
     sa.Column('contiguous_ha', sa.Double(), nullable=True),
+    sa.Column('zone_class', sa.Text(), nullable=True),
     sa.Column('breakdown', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('profile_version', sa.Text(), nullable=False),
     sa.Column('vintages', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
@@ -276,10 +285,24 @@ def upgrade() -> None:
     sa.Column('consumed_ha', sa.Double(), nullable=False),
     sa.Column('remaining_ha', sa.Double(), nullable=False),
     sa.Column('projection_2031_ha', sa.Double(), nullable=True),
+    sa.Column('guaranteed', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('pene_ha', sa.Double(), nullable=True),
     sa.Column('years', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('vintage', sa.Text(), nullable=True),
     sa.Column('computed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('territory_type', 'territory_code', name=op.f('pk_zan_account'))
+    )
+    op.create_table('score_run',
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
+    sa.Column('territory', sa.Text(), nullable=True),
+    sa.Column('profile_version', sa.Text(), nullable=False),
+    sa.Column('layer_versions', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('communes', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('parcels', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('sites', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('seconds', sa.Double(), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_score_run'))
     )
     op.create_table('zan_target',
     sa.Column('territory_type', sa.Text(), nullable=False),
@@ -335,6 +358,7 @@ def downgrade() -> None:
     op.drop_table('quarantine')
     op.drop_table('audit')
     op.drop_table('zan_target')
+    op.drop_table('score_run')
     op.drop_table('zan_account')
     op.drop_index(op.f('ix_territoire_membre_siren'), table_name='territoire_membre')
     op.drop_table('territoire_membre')
@@ -348,12 +372,14 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_plu_zone_insee'), table_name='plu_zone')
     op.drop_geospatial_index('idx_plu_zone_geom', table_name='plu_zone', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('plu_zone')
+    op.drop_index(op.f('ix_parcel_score_insee'), table_name='parcel_score')
     op.drop_index(op.f('ix_parcel_score_land_unit_id'), table_name='parcel_score')
     op.drop_table('parcel_score')
     op.drop_index(op.f('ix_parcel_insee'), table_name='parcel')
     op.drop_geospatial_index('idx_parcel_geom', table_name='parcel', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('parcel')
     op.drop_table('layer_version')
+    op.drop_index(op.f('ix_land_unit_zone_id'), table_name='land_unit')
     op.drop_index(op.f('ix_land_unit_insee'), table_name='land_unit')
     op.drop_geospatial_index('idx_land_unit_geom', table_name='land_unit', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('land_unit')

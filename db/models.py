@@ -239,7 +239,7 @@ class EnafFlow(Provenance, Base):
             " 'inconnu')",
             name="destination",
         ),
-        CheckConstraint("area_m2 >= 0", name="area_positive"),
+        CheckConstraint("area_m2 >= 0 OR destination <> 'total'", name="area_positive"),
     )
 
 

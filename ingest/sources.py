@@ -108,6 +108,13 @@ SAMPLES: tuple[SampleFile, ...] = (
         "ANCT 2024",
         IngestOptions(programme=2023),
     ),
+    # Constraints, ENAF flows and ZAN targets (scoring inputs; no dependency on land layers).
+    SampleFile("constraints", "protection/oise_60_znieff_natura2000.geojson.gz", "INPN 2026-05"),
+    SampleFile("constraints", "risques/tri_lille_surfaces_inondables_2014.geojson.gz", "DI 2014"),
+    SampleFile("constraints", "friches/ademe_sites_pollues_interventions.geojson.gz", "ADEME 2024"),
+    SampleFile("enaf", "zan/conso_enaf_2009_2024_scot_rives_du_rhone.csv", "Cerema 2024"),
+    SampleFile("enaf", "zan/conso_enaf_annuelle_2009_2023_metropole_lyon.csv", "Cerema 2023"),
+    SampleFile("zan_targets", "zan/objectifs_reduction_conso_territorialises_hdf.csv", "SRADDET HdF"),
 )
 
 

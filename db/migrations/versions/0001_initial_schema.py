@@ -78,7 +78,7 @@ def upgrade() -> None:
     sa.Column('run_id', sa.BigInteger(), nullable=True),
     sa.Column('vintage', sa.Text(), nullable=True),
     sa.CheckConstraint("destination IN ('total', 'activite', 'habitat', 'mixte', 'route', 'ferroviaire', 'inconnu')", name=op.f('ck_enaf_flow_destination')),
-    sa.CheckConstraint('area_m2 >= 0', name=op.f('ck_enaf_flow_area_positive')),
+    sa.CheckConstraint("area_m2 >= 0 OR destination <> 'total'", name=op.f('ck_enaf_flow_area_positive')),
     sa.PrimaryKeyConstraint('insee', 'year', 'destination', name=op.f('pk_enaf_flow'))
     )
     op.create_geospatial_table('epci',

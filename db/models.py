@@ -117,6 +117,8 @@ class Parcel(Provenance, Base):
     numero: Mapped[str] = mapped_column(String(4))
     contenance_m2: Mapped[int | None] = mapped_column(Integer)
     built: Mapped[bool | None] = mapped_column(Boolean)
+    # EDIGEO sheet (feuille) the parcel came from, e.g. 25354000AB01; NULL for Etalab files.
+    sheet: Mapped[str | None] = mapped_column(Text, index=True)
     geom = multipolygon()
     __table_args__ = (CheckConstraint("length(idu) = 14", name="idu_length"),)
 
@@ -125,6 +127,7 @@ class Building(Provenance, Base):
     __tablename__ = "building"
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     insee: Mapped[str] = mapped_column(String(5), index=True)
+    sheet: Mapped[str | None] = mapped_column(Text, index=True)
     geom = multipolygon()
 
 

@@ -156,26 +156,32 @@ def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]
     Python already repaired the geometries; this is the database's word on it, so a GEOS
     version difference between the two cannot let an invalid geometry into a served table.
     """
-    checks: list[tuple[sql.Composable, str]] = []
+    checks: list[tuple[sql.Composable, sql.Composable]] = [
+        (sql.SQL("({})").format(sql.SQL(c)), sql.SQL(r)) for c, r in spec.checks
+    ]
     for col in spec.geometries:
         optional = col in spec.optional_geometries
         null_ok = sql.SQL("s.{} IS NOT NULL AND ").format(sql.Identifier(col)) if optional else sql.SQL("")
         checks.append(
             (
                 sql.SQL("({}NOT ST_IsValid(s.{}))").format(null_ok, sql.Identifier(col)),
-                f"invalid geometry in {col} (PostGIS)",
+                sql.Literal(f"invalid geometry in {col} (PostGIS)"),
             )
         )
         if not optional:
-            checks.append((sql.SQL("s.{} IS NULL").format(sql.Identifier(col)), f"missing {col}"))
+            checks.append(
+                (sql.SQL("s.{} IS NULL").format(sql.Identifier(col)), sql.Literal(f"missing {col}"))
+            )
     for col in (*spec.key, *spec.required):
         if col in spec.columns:
-            checks.append((sql.SQL("s.{} IS NULL").format(sql.Identifier(col)), f"missing {col}"))
+            checks.append(
+                (sql.SQL("s.{} IS NULL").format(sql.Identifier(col)), sql.Literal(f"missing {col}"))
+            )
     if not checks:
         return []
     conditions = sql.SQL(" OR ").join(c for c, _ in checks)
     cases = sql.SQL(" ").join(
-        sql.SQL("WHEN {} THEN {}").format(c, sql.Literal(r)) for c, r in checks
+        sql.SQL("WHEN {} THEN {}").format(c, r) for c, r in checks
     )
     key_text = sql.SQL(" || '/' || ").join(
         sql.SQL("coalesce(s.{}::text, '')").format(sql.Identifier(k)) for k in spec.key
@@ -387,6 +393,8 @@ def stage_and_merge(
                 row.raw = _raw_record(load.raw, pos) if pos is not None else None
             quarantined += sql_bad
         counts = merge(cur, spec, run_id, vintage)
+        if spec.post_merge_sql:
+            cur.execute(spec.post_merge_sql.format(stage=f"stage_{spec.table}"))
         counts.quarantined = len(quarantined)
         counts.loaded = len(good) - len(sql_bad)
         counts.repaired = load.repaired

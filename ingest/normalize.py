@@ -44,6 +44,11 @@ class TableSpec:
         optional_geometries: geometry columns that may be null (a site's perimeter).
         provenance: whether the table has run_id/vintage columns.
         post_stage_sql: SQL run on the staging table (``{stage}``) before validation.
+        checks: extra SQL checks on staging rows, each a pair (condition on the staging row
+            ``s``, SQL text expression giving the reason); static SQL written by the layer,
+            never values. A row meeting a condition is quarantined with its reason.
+        post_merge_sql: SQL run after the merge, in the same transaction (derived columns
+            such as ``parcel.built``); ``{stage}`` is the staging table.
     """
 
     table: str
@@ -57,6 +62,8 @@ class TableSpec:
     optional_geometries: tuple[str, ...] = ()
     provenance: bool = True
     post_stage_sql: str | None = None
+    checks: tuple[tuple[str, str], ...] = ()
+    post_merge_sql: str | None = None
 
     @property
     def all_columns(self) -> list[str]:

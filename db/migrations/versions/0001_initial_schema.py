@@ -36,6 +36,7 @@ def upgrade() -> None:
     op.create_geospatial_table('building',
     sa.Column('id', sa.Text(), nullable=False),
     sa.Column('insee', sa.String(length=5), nullable=False),
+    sa.Column('sheet', sa.Text(), nullable=True),
     sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.Column('run_id', sa.BigInteger(), nullable=True),
     sa.Column('vintage', sa.Text(), nullable=True),
@@ -43,6 +44,7 @@ def upgrade() -> None:
     )
     op.create_geospatial_index('idx_building_geom', 'building', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_building_insee'), 'building', ['insee'], unique=False)
+    op.create_index(op.f('ix_building_sheet'), 'building', ['sheet'], unique=False)
     op.create_geospatial_table('commune',
     sa.Column('insee', sa.String(length=5), nullable=False),
     sa.Column('nom', sa.Text(), nullable=False),
@@ -162,6 +164,7 @@ def upgrade() -> None:
     sa.Column('numero', sa.String(length=4), nullable=False),
     sa.Column('contenance_m2', sa.Integer(), nullable=True),
     sa.Column('built', sa.Boolean(), nullable=True),
+    sa.Column('sheet', sa.Text(), nullable=True),
     sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.Column('run_id', sa.BigInteger(), nullable=True),
     sa.Column('vintage', sa.Text(), nullable=True),
@@ -170,6 +173,7 @@ def upgrade() -> None:
     )
     op.create_geospatial_index('idx_parcel_geom', 'parcel', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_parcel_insee'), 'parcel', ['insee'], unique=False)
+    op.create_index(op.f('ix_parcel_sheet'), 'parcel', ['sheet'], unique=False)
     op.create_table('parcel_score',
     sa.Column('idu', sa.String(length=14), nullable=False),
     sa.Column('insee', sa.String(length=5), nullable=False),
@@ -375,6 +379,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_parcel_score_insee'), table_name='parcel_score')
     op.drop_index(op.f('ix_parcel_score_land_unit_id'), table_name='parcel_score')
     op.drop_table('parcel_score')
+    op.drop_index(op.f('ix_parcel_sheet'), table_name='parcel')
     op.drop_index(op.f('ix_parcel_insee'), table_name='parcel')
     op.drop_geospatial_index('idx_parcel_geom', table_name='parcel', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('parcel')
@@ -398,6 +403,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_commune_siren_epci'), table_name='commune')
     op.drop_geospatial_index('idx_commune_geom', table_name='commune', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('commune')
+    op.drop_index(op.f('ix_building_sheet'), table_name='building')
     op.drop_index(op.f('ix_building_insee'), table_name='building')
     op.drop_geospatial_index('idx_building_geom', table_name='building', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('building')

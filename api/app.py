@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api.db import lifespan
+from api.errors import register_errors
+from api.limits import BodySizeLimit
+from api.routes import api_router, pages
 from config import ApiSettings, DatabaseSettings, get_api_settings, get_database_settings
 
 
@@ -13,12 +17,17 @@ def create_app(
     """Build the application (no global app object: tests build their own)."""
     settings = settings or get_api_settings()
     db_settings = db_settings or get_database_settings()
-    app = FastAPI(title="foncier", docs_url="/api.html", openapi_url="/api")
+    app = FastAPI(title="foncier", docs_url="/api.html", openapi_url="/api", lifespan=lifespan)
     app.state.settings = settings
     app.state.db_settings = db_settings
+    register_errors(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(api_router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # The map pages last: /sites/{id} must not shadow the API's /sites/compare.
+    pages.mount(app)
     return app

@@ -11,3 +11,19 @@ class DatabaseUnavailable(DatabaseError):
 
 class SchemaOutOfDate(DatabaseError):
     """The database schema is not at the migrations' head."""
+
+
+class NotFound(DatabaseError):
+    """A requested row or collection does not exist; the message names what was asked."""
+
+
+class InvalidQuery(DatabaseError):
+    """A query parameter or filter cannot be turned into SQL; the message says what to fix."""
+
+
+class AccessDenied(DatabaseError):
+    """The caller's API key is missing, unknown, or does not cover what it tries to change."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status

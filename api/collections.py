@@ -1,0 +1,341 @@
+"""The one registry of published collections.
+
+Each entry says which table (or join) a collection reads, its id and geometry columns, the
+properties it publishes (and which are restricted to API-key holders), which of them can be
+queried, the minimum zoom of its tiles, its default sort and the ``layer_version`` rows that
+invalidate its caches. OGC items, queryables, tiles, exports and field visibility all read it:
+adding a layer means one entry here.
+
+SQL fragments below are constants written by us (identifiers and expressions), never user input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from db.errors import NotFound
+
+# JSON Schema types of the properties (queryables and OpenAPI use them).
+STRING, INTEGER, NUMBER, BOOLEAN, OBJECT = "string", "integer", "number", "boolean", "object"
+
+
+@dataclass(frozen=True)
+class Prop:
+    """A published property.
+
+    Attributes:
+        name: the name in the output.
+        expr: SQL expression over the collection's ``source`` aliases.
+        type: JSON Schema type.
+        title: French description for queryables and docs.
+        restricted: hidden from anonymous readers (owner names, prices, contacts).
+        queryable: usable in property filters, CQL2 and ``sortby``.
+        in_tiles: carried in vector tiles (big objects are not).
+    """
+
+    name: str
+    expr: str
+    type: str = STRING
+    title: str = ""
+    restricted: bool = False
+    queryable: bool = True
+    in_tiles: bool = True
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A collection of features read from one table or join (see module docstring)."""
+
+    id: str
+    title: str
+    description: str
+    source: str
+    id_expr: str
+    geom_expr: str
+    geometry_type: str
+    props: tuple[Prop, ...]
+    versions: tuple[str, ...]
+    default_sort: tuple[str, ...]
+    min_zoom: int = 0
+    max_zoom: int = 22
+    where: str | None = None
+    # Output geometry when it differs from the indexed one used for bbox filters.
+    geom_out_expr: str | None = None
+    # The plain table whose pg_class.reltuples estimates the size.
+    table: str = ""
+    keywords: tuple[str, ...] = field(default_factory=tuple)
+
+    def visible_props(self, privileged: bool) -> tuple[Prop, ...]:
+        """The properties a reader may see (restricted ones only with an API key)."""
+        return tuple(p for p in self.props if privileged or not p.restricted)
+
+    def prop(self, name: str) -> Prop | None:
+        """The property called ``name`` or None."""
+        for p in self.props:
+            if p.name == name:
+                return p
+        return None
+
+    @property
+    def geom_out(self) -> str:
+        return self.geom_out_expr or self.geom_expr
+
+
+def _p(name: str, alias: str, type_: str = STRING, title: str = "", **kw: bool) -> Prop:
+    return Prop(name, f"{alias}.{name}", type_, title, **kw)  # type: ignore[arg-type]
+
+
+_SITE_SCORE = (
+    Prop("score", "sc.score", NUMBER, "Score de disponibilité 0-100"),
+    Prop("excluded", "sc.excluded", BOOLEAN, "Exclu par une contrainte forte"),
+    Prop("zan_status", "sc.zan_status", STRING, "Statut ZAN (artificialisé ou ENAF)"),
+    Prop("zan_cost_ha", "sc.zan_cost_ha", NUMBER, "Coût ZAN : hectares d'ENAF consommés"),
+    Prop("envelope_share", "sc.envelope_share", NUMBER, "Part de l'enveloppe ZAN restante"),
+    Prop("contiguous_ha", "sc.contiguous_ha", NUMBER, "Plus grande surface contiguë (ha)"),
+    Prop("zone_class", "sc.zone_class", STRING, "Classe de zonage PLU"),
+    Prop("profile_version", "sc.profile_version", STRING, "Version du profil de score"),
+    Prop("breakdown", "sc.breakdown", OBJECT, "Détail du score", queryable=False, in_tiles=False),
+)
+
+_PARCEL_SCORE = (
+    Prop("score", "ps.score", NUMBER, "Score de disponibilité 0-100"),
+    Prop("excluded", "ps.excluded", BOOLEAN, "Exclu par une contrainte forte"),
+    Prop("zan_status", "ps.zan_status", STRING, "Statut ZAN (artificialisé ou ENAF)"),
+    Prop("zan_cost_ha", "ps.zan_cost_ha", NUMBER, "Coût ZAN : hectares d'ENAF consommés"),
+    Prop("envelope_share", "ps.envelope_share", NUMBER, "Part de l'enveloppe ZAN restante"),
+    Prop("land_unit_id", "ps.land_unit_id", INTEGER, "Unité foncière contiguë"),
+    Prop("contiguous_ha", "ps.contiguous_ha", NUMBER, "Surface contiguë disponible (ha)"),
+    Prop("zone_class", "ps.zone_class", STRING, "Classe de zonage PLU"),
+    Prop("constrained_share", "ps.constrained_share", NUMBER, "Part sous contrainte"),
+    Prop("breakdown", "ps.breakdown", OBJECT, "Détail du score", queryable=False, in_tiles=False),
+)
+
+
+def _territoires(programme: int, label: str) -> Collection:
+    return Collection(
+        id=f"territoires-{programme}",
+        title=f"Territoires d'industrie {label}",
+        description=f"Périmètres du programme Territoires d'industrie {label} (ANCT).",
+        source="territoire t",
+        where=f"t.programme = {programme}",
+        id_expr="t.id_ti",
+        geom_expr="t.geom",
+        geometry_type="MultiPolygon",
+        props=(
+            _p("id_ti", "t", title="Identifiant du territoire"),
+            _p("lib", "t", title="Nom du territoire"),
+            _p("insee_reg", "t", title="Code INSEE de la région"),
+            _p("programme", "t", INTEGER, "Programme (2018 ou 2023)"),
+            _p("vintage", "t", title="Millésime de la source"),
+        ),
+        versions=("territoires",),
+        default_sort=("id_ti",),
+        table="territoire",
+    )
+
+
+COLLECTIONS: dict[str, Collection] = {
+    c.id: c
+    for c in (
+        Collection(
+            id="epci",
+            title="EPCI",
+            description="Établissements publics de coopération intercommunale à fiscalité propre.",
+            source="epci e",
+            id_expr="e.siren",
+            geom_expr="e.geom",
+            geometry_type="MultiPolygon",
+            props=(
+                _p("siren", "e", title="Code SIREN de l'EPCI"),
+                _p("nom", "e", title="Nom de l'EPCI"),
+                _p("type", "e", title="Nature juridique"),
+                _p("population", "e", INTEGER, "Population municipale"),
+                _p("vintage", "e", title="Millésime de la source"),
+            ),
+            versions=("epci",),
+            default_sort=("siren",),
+            table="epci",
+        ),
+        Collection(
+            id="communes",
+            title="Communes",
+            description="Communes et leur EPCI de rattachement.",
+            source="commune c",
+            id_expr="c.insee",
+            geom_expr="c.geom",
+            geometry_type="MultiPolygon",
+            props=(
+                _p("insee", "c", title="Code INSEE de la commune"),
+                _p("nom", "c", title="Nom de la commune"),
+                _p("dep", "c", title="Code du département"),
+                _p("reg", "c", title="Code de la région"),
+                _p("siren_epci", "c", title="SIREN de l'EPCI"),
+                _p("population", "c", INTEGER, "Population municipale"),
+            ),
+            versions=("communes",),
+            default_sort=("insee",),
+            table="commune",
+        ),
+        _territoires(2018, "2018-2022"),
+        _territoires(2023, "2023-2027"),
+        Collection(
+            id="sites",
+            title="Sites d'activité",
+            description=(
+                "Sites économiques (dont sites clés en main), avec leur score de disponibilité "
+                "et leur coût ZAN quand ils sont calculés."
+            ),
+            source="site s LEFT JOIN site_score sc ON sc.site_id = s.id",
+            id_expr="s.id",
+            geom_expr="s.geom",
+            geometry_type="Point",
+            props=(
+                _p("id", "s", title="Identifiant du site"),
+                _p("nom", "s", title="Nom du site"),
+                _p("programme", "s", title="Programme (ex. sites clés en main)"),
+                _p("insee", "s", title="Code INSEE de la commune"),
+                _p("lib_com", "s", title="Nom de la commune"),
+                _p("surface_ha", "s", NUMBER, "Surface totale (ha)"),
+                _p("surface_dispo_ha", "s", NUMBER, "Surface disponible (ha)"),
+                _p("maturite", "s", title="Maturité du site"),
+                _p("cle_en_main", "s", BOOLEAN, "Site clé en main"),
+                _p("maitrise_fonciere", "s", title="Maîtrise foncière"),
+                _p("pene", "s", BOOLEAN, "Projet d'envergure nationale ou européenne"),
+                _p("friche", "s", BOOLEAN, "Friche"),
+                _p("location_precision", "s", title="Précision de la localisation"),
+                _p("source_url", "s", title="Fiche source"),
+                _p("prix_m2", "s", NUMBER, "Prix (€/m²)", restricted=True),
+                _p("contact", "s", title="Contact", restricted=True),
+                *_SITE_SCORE,
+            ),
+            versions=("sites", "site_score", "scores"),
+            default_sort=("id",),
+            table="site",
+            keywords=("clés en main", "foncier économique"),
+        ),
+        Collection(
+            id="parcels",
+            title="Parcelles cadastrales",
+            description=(
+                "Parcelles cadastrales (Etalab / DGFiP) avec leur score de disponibilité et leur "
+                "coût ZAN quand ils sont calculés. Tuiles à partir du zoom minimal."
+            ),
+            source="parcel p LEFT JOIN parcel_score ps ON ps.idu = p.idu",
+            id_expr="p.idu",
+            geom_expr="p.geom",
+            geometry_type="MultiPolygon",
+            props=(
+                _p("idu", "p", title="Identifiant de parcelle (14 caractères)"),
+                _p("insee", "p", title="Code INSEE de la commune"),
+                _p("prefixe", "p", title="Préfixe de section"),
+                _p("section", "p", title="Section cadastrale"),
+                _p("numero", "p", title="Numéro de parcelle"),
+                _p("contenance_m2", "p", INTEGER, "Contenance cadastrale (m²)"),
+                _p("built", "p", BOOLEAN, "Parcelle bâtie"),
+                *_PARCEL_SCORE,
+            ),
+            versions=("parcels", "parcel_score", "scores"),
+            default_sort=("idu",),
+            min_zoom=13,
+            table="parcel",
+        ),
+        Collection(
+            id="friches",
+            title="Friches",
+            description="Friches (Cerema Cartofriches) : point, ou périmètre quand il est connu.",
+            source="friche f",
+            id_expr="f.site_id",
+            geom_expr="f.geom",
+            geom_out_expr="coalesce(f.perimeter, f.geom)",
+            geometry_type="Geometry",
+            props=(
+                _p("site_id", "f", title="Identifiant Cartofriches"),
+                _p("nom", "f", title="Nom de la friche"),
+                _p("type", "f", title="Type de friche"),
+                _p("statut", "f", title="Statut"),
+                _p("insee", "f", title="Code INSEE de la commune"),
+                _p("surface_m2", "f", NUMBER, "Surface (m²)"),
+                _p("pollution", "f", title="Pollution"),
+                _p("urba_zone_type", "f", title="Type de zone d'urbanisme"),
+                _p("source", "f", title="Source"),
+                _p("proprio_nom", "f", title="Propriétaire", restricted=True),
+            ),
+            versions=("friches",),
+            default_sort=("site_id",),
+            table="friche",
+        ),
+        Collection(
+            id="plu",
+            title="Zonage des PLU",
+            description="Zones des plans locaux d'urbanisme (CNIG zone_urba) et leur classe.",
+            source="plu_zone z",
+            id_expr="z.id",
+            geom_expr="z.geom",
+            geometry_type="MultiPolygon",
+            props=(
+                _p("id", "z", title="Identifiant de zone"),
+                _p("insee", "z", title="Code INSEE de la commune"),
+                _p("libelle", "z", title="Libellé court (UX, AUi, ...)"),
+                _p("libelong", "z", title="Libellé long"),
+                _p("typezone", "z", title="Type de zone (U, AUc, AUs, A, N)"),
+                _p("destdomi", "z", title="Destination dominante"),
+                _p("datappro", "z", title="Date d'approbation"),
+                _p("zone_class", "z", title="Classe (activity, urban, to_urbanise, ...)"),
+            ),
+            versions=("plu",),
+            default_sort=("id",),
+            min_zoom=10,
+            table="plu_zone",
+        ),
+        Collection(
+            id="constraints",
+            title="Contraintes",
+            description="Contraintes environnementales et risques (Natura 2000, ZNIEFF, PPR, ...).",
+            source="constraint_zone k",
+            id_expr="k.id",
+            geom_expr="k.geom",
+            geometry_type="MultiPolygon",
+            props=(
+                _p("id", "k", title="Identifiant"),
+                _p("kind", "k", title="Nature de la contrainte"),
+                _p("name", "k", title="Nom"),
+                _p("source", "k", title="Source"),
+                _p("vintage", "k", title="Millésime"),
+            ),
+            versions=("constraints",),
+            default_sort=("id",),
+            table="constraint_zone",
+        ),
+        Collection(
+            id="land-units",
+            title="Unités foncières contiguës",
+            description="Parcelles non bâties adjacentes fusionnées (surface contiguë disponible).",
+            source="land_unit u",
+            id_expr="u.id",
+            geom_expr="u.geom",
+            geometry_type="MultiPolygon",
+            props=(
+                _p("id", "u", INTEGER, "Identifiant"),
+                _p("insee", "u", title="Code INSEE de la commune"),
+                _p("zone_id", "u", title="Zone PLU"),
+                _p("zone_class", "u", title="Classe de zonage PLU"),
+                _p("parcel_count", "u", INTEGER, "Nombre de parcelles"),
+                _p("area_ha", "u", NUMBER, "Surface contiguë (ha)"),
+            ),
+            versions=("land_units", "scores"),
+            default_sort=("id",),
+            min_zoom=11,
+            table="land_unit",
+        ),
+    )
+}
+
+
+def get_collection(collection_id: str) -> Collection:
+    """The collection ``collection_id`` or :class:`NotFound` naming the known ones."""
+    try:
+        return COLLECTIONS[collection_id]
+    except KeyError:
+        raise NotFound(
+            f"unknown collection {collection_id!r}; known collections: {', '.join(COLLECTIONS)}"
+        ) from None

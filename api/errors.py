@@ -1,0 +1,101 @@
+"""RFC 9457 problem+json responses: domain exceptions mapped to statuses in one place."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg.errors
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from db.errors import AccessDenied, DatabaseUnavailable, InvalidQuery, NotFound
+from geo.errors import CrsError, GeoError
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+# Domain exception -> (status, title). The first matching class in this order wins.
+STATUS: dict[type[Exception], tuple[int, str]] = {
+    NotFound: (404, "Not Found"),
+    InvalidQuery: (400, "Bad Request"),
+    CrsError: (400, "Unsupported CRS"),
+    GeoError: (400, "Bad Request"),
+    AccessDenied: (403, "Forbidden"),
+    psycopg.errors.QueryCanceled: (503, "Query Timeout"),
+    DatabaseUnavailable: (503, "Service Unavailable"),
+    psycopg.OperationalError: (503, "Service Unavailable"),
+}
+
+TIMEOUT_MESSAGE = (
+    "the query took longer than the server's statement timeout: narrow the bbox, add filters "
+    "or lower `limit`"
+)
+
+
+def problem(status: int, title: str, detail: str, instance: str | None = None) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
+    for cls, (status, title) in STATUS.items():
+        if isinstance(exc, cls):
+            if isinstance(exc, AccessDenied):
+                status = exc.status
+                title = "Unauthorized" if status == 401 else title
+            if isinstance(exc, psycopg.errors.QueryCanceled):
+                detail = TIMEOUT_MESSAGE
+            elif status >= 500:
+                log.error("database unavailable on %s: %s", request.url.path, exc)
+                detail = "the database is unavailable; retry later"
+            else:
+                detail = str(exc)
+            return problem(status, title, detail, request.url.path)
+    raise exc  # pragma: no cover - only registered for the classes above
+
+
+def _validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "body"))
+        parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+    return problem(400, "Bad Request", "; ".join(parts), request.url.path)
+
+
+def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    response = problem(exc.status_code, _title(exc.status_code), detail, request.url.path)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+    # The cause goes to the log, never to the client.
+    log.exception("unexpected error on %s", request.url.path, exc_info=exc)
+    return problem(500, "Internal Server Error", "an unexpected error occurred", request.url.path)
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def register_errors(app: FastAPI) -> None:
+    """Install the problem+json handlers on ``app``."""
+    for cls in STATUS:
+        app.add_exception_handler(cls, _domain_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected_handler)

@@ -1,0 +1,318 @@
+"""SQL for feature queries, built from the collection registry with psycopg.sql.
+
+Identifiers and expressions come from the registry (whitelisted); every value a client sends is a
+named bind parameter. GeoJSON is built by PostgreSQL (``json_build_object``), so Python only
+concatenates text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from psycopg import sql
+
+from api.collections import BOOLEAN, INTEGER, NUMBER, Collection, Prop
+from db.errors import InvalidQuery
+from geo.crs import LAMBERT93_AREA_LONLAT, Crs
+
+
+class Binder:
+    """Collects bind values under generated names: ``b.bind(v)`` returns its placeholder."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, object] = {}
+
+    def bind(self, value: object, cast: str | None = None) -> sql.Composable:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        placeholder: sql.Composable = sql.Placeholder(name)
+        if cast:
+            placeholder = sql.SQL("{}::{}").format(placeholder, sql.SQL(cast))
+        return placeholder
+
+
+SQL_TYPES = {INTEGER: "bigint", NUMBER: "double precision", BOOLEAN: "boolean"}
+
+
+def coerce(prop: Prop, raw: str, parameter: str) -> object:
+    """A query-string value converted to ``prop``'s type, or :class:`InvalidQuery`."""
+    try:
+        if prop.type == INTEGER:
+            return int(raw)
+        if prop.type == NUMBER:
+            return float(raw)
+        if prop.type == BOOLEAN:
+            lowered = raw.lower()
+            if lowered in ("true", "1", "yes", "oui"):
+                return True
+            if lowered in ("false", "0", "no", "non"):
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise InvalidQuery(f"{parameter}={raw!r}: expected a {prop.type}") from None
+    return raw
+
+
+def envelope_2154(
+    binder: Binder, bbox: tuple[float, float, float, float], crs: Crs
+) -> sql.Composable:
+    """A bbox given in ``crs`` as a Lambert-93 polygon (the envelope is transformed, the column
+    never is, so the GiST index is used)."""
+    x0, y0, x1, y1 = (bbox[1], bbox[0], bbox[3], bbox[2]) if crs.lat_lon else bbox
+    env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
+        binder.bind(float(x0)),
+        binder.bind(float(y0)),
+        binder.bind(float(x1)),
+        binder.bind(float(y1)),
+        sql.Literal(crs.srid),
+    )
+    if crs.srid == 2154:
+        return env
+    lonlat = env if crs.srid == 4326 else sql.SQL("ST_Transform({}, 4326)").format(env)
+    # Clip to Lambert-93's area of use before projecting, and densify so edges follow the curve.
+    area = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
+        *(sql.Literal(v) for v in LAMBERT93_AREA_LONLAT)
+    )
+    return sql.SQL("ST_Transform(ST_Segmentize(ST_Intersection({}, {}), 0.05), 2154)").format(
+        lonlat, area
+    )
+
+
+def geometry_out(expr: str, crs: Crs) -> sql.Composable:
+    """The geometry expression projected for output (EPSG:4326 in its lat/lon axis order)."""
+    geom: sql.Composable = sql.SQL(expr)
+    if crs.srid != 2154:
+        geom = sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(crs.srid))
+    if crs.lat_lon:
+        geom = sql.SQL("ST_FlipCoordinates({})").format(geom)
+    return geom
+
+
+@dataclass
+class FeatureQuery:
+    """A parsed items request (every field already validated against the registry)."""
+
+    collection: Collection
+    privileged: bool = False
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_crs: Crs | None = None
+    crs: Crs | None = None
+    limit: int | None = None
+    offset: int = 0
+    sortby: list[tuple[Prop, bool]] = field(default_factory=list)
+    properties: list[Prop] | None = None
+    equals: list[tuple[Prop, object]] = field(default_factory=list)
+    cql: sql.Composable | None = None
+    feature_id: str | None = None
+
+    def output_props(self) -> tuple[Prop, ...]:
+        if self.properties is not None:
+            return tuple(self.properties)
+        return self.collection.visible_props(self.privileged)
+
+
+def where_clause(q: FeatureQuery, binder: Binder) -> sql.Composable:
+    """The WHERE conditions of ``q`` (always at least ``TRUE``)."""
+    c = q.collection
+    parts: list[sql.Composable] = []
+    if c.where:
+        parts.append(sql.SQL(c.where))
+    if q.feature_id is not None:
+        parts.append(sql.SQL("{}::text = {}").format(sql.SQL(c.id_expr), binder.bind(q.feature_id)))
+    if q.bbox is not None and q.bbox_crs is not None:
+        env = envelope_2154(binder, q.bbox, q.bbox_crs)
+        parts.append(sql.SQL("ST_Intersects({}, {})").format(sql.SQL(c.geom_expr), env))
+    for prop, value in q.equals:
+        parts.append(
+            sql.SQL("{} = {}").format(
+                sql.SQL(prop.expr), binder.bind(value, SQL_TYPES.get(prop.type))
+            )
+        )
+    if q.cql is not None:
+        parts.append(sql.SQL("({})").format(q.cql))
+    return sql.SQL(" AND ").join(parts) if parts else sql.SQL("TRUE")
+
+
+def order_clause(q: FeatureQuery) -> sql.Composable:
+    """ORDER BY the requested sort (or the default), then the id so pages are stable."""
+    c = q.collection
+    keys: list[sql.Composable] = []
+    sortby = q.sortby or [(p, False) for p in (c.prop(n) for n in c.default_sort) if p]
+    for prop, desc in sortby:
+        keys.append(
+            sql.SQL("{} {} NULLS LAST").format(
+                sql.SQL(prop.expr), sql.SQL("DESC" if desc else "ASC")
+            )
+        )
+    keys.append(sql.SQL(c.id_expr))
+    return sql.SQL(", ").join(keys)
+
+
+def properties_json(props: tuple[Prop, ...]) -> sql.Composable:
+    """``json_build_object('name', expr, ...)`` (chunks of 50 pairs, PostgreSQL's argument cap)."""
+    if not props:
+        return sql.SQL("'{}'::json")
+    chunks = [props[i : i + 50] for i in range(0, len(props), 50)]
+    objs = [
+        sql.SQL("json_build_object({})").format(
+            sql.SQL(", ").join(
+                sql.SQL("{}, {}").format(sql.Literal(p.name), sql.SQL(p.expr)) for p in chunk
+            )
+        )
+        for chunk in chunks
+    ]
+    if len(objs) == 1:
+        return objs[0]
+    return sql.SQL("({})::json").format(
+        sql.SQL(" || ").join(sql.SQL("{}::jsonb").format(o) for o in objs)
+    )
+
+
+def feature_json(q: FeatureQuery) -> sql.Composable:
+    """One GeoJSON feature as text, built by PostgreSQL."""
+    c = q.collection
+    crs = q.crs
+    assert crs is not None
+    geom = geometry_out(c.geom_out, crs)
+    return sql.SQL(
+        "json_build_object('type', 'Feature', 'id', {id}, 'geometry', "
+        "ST_AsGeoJSON({geom}, {dec}, 0)::json, 'properties', {props})::text"
+    ).format(
+        id=sql.SQL(c.id_expr),
+        geom=geom,
+        dec=sql.Literal(crs.decimals),
+        props=properties_json(q.output_props()),
+    )
+
+
+def page_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
+    """One row: the page's features joined by commas, and how many there are."""
+    c = q.collection
+    return sql.SQL(
+        "SELECT coalesce(string_agg(f, ','), ''), count(*) FROM ("
+        "SELECT {feature} AS f FROM {source} WHERE {where} ORDER BY {order} "
+        "LIMIT {limit} OFFSET {offset}) page"
+    ).format(
+        feature=feature_json(q),
+        source=sql.SQL(c.source),
+        where=where_clause(q, binder),
+        order=order_clause(q),
+        limit=binder.bind(q.limit, "bigint"),
+        offset=binder.bind(q.offset, "bigint"),
+    )
+
+
+def stream_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
+    """Every matching feature as a GeoJSON text row (exports; limit optional)."""
+    c = q.collection
+    limit = (
+        sql.SQL("")
+        if q.limit is None
+        else sql.SQL(" LIMIT {}").format(binder.bind(q.limit, "bigint"))
+    )
+    return sql.SQL(
+        "SELECT {feature} FROM {source} WHERE {where} ORDER BY {order}{limit} OFFSET {offset}"
+    ).format(
+        feature=feature_json(q),
+        source=sql.SQL(c.source),
+        where=where_clause(q, binder),
+        order=order_clause(q),
+        limit=limit,
+        offset=binder.bind(q.offset, "bigint"),
+    )
+
+
+def rows_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
+    """Matching rows as (id, WKB geometry in the output CRS, properties...) for CSV/GeoPackage."""
+    c = q.collection
+    assert q.crs is not None
+    cols = [sql.SQL(p.expr) for p in q.output_props()]
+    limit = (
+        sql.SQL("")
+        if q.limit is None
+        else sql.SQL(" LIMIT {}").format(binder.bind(q.limit, "bigint"))
+    )
+    geom = sql.SQL("ST_AsBinary({})").format(geometry_out(c.geom_out, q.crs))
+    return sql.SQL(
+        "SELECT {id}::text, {geom}{comma}{cols} FROM {source} WHERE {where} ORDER BY {order}"
+        "{limit} OFFSET {offset}"
+    ).format(
+        id=sql.SQL(c.id_expr),
+        geom=geom,
+        comma=sql.SQL(", ") if cols else sql.SQL(""),
+        cols=sql.SQL(", ").join(cols),
+        source=sql.SQL(c.source),
+        where=where_clause(q, binder),
+        order=order_clause(q),
+        limit=limit,
+        offset=binder.bind(q.offset, "bigint"),
+    )
+
+
+def count_sql(q: FeatureQuery, binder: Binder, cap: int) -> sql.Composable:
+    """How many rows match, counting at most ``cap + 1`` (beyond that we estimate)."""
+    c = q.collection
+    return sql.SQL(
+        "SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {cap}) n"
+    ).format(source=sql.SQL(c.source), where=where_clause(q, binder), cap=sql.Literal(cap + 1))
+
+
+def explain_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
+    """The planner's row estimate of the filtered query (for large matches)."""
+    c = q.collection
+    return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {where}").format(
+        source=sql.SQL(c.source), where=where_clause(q, binder)
+    )
+
+
+def tile_sql(
+    q: FeatureQuery, binder: Binder, z: int, x: int, y: int, max_features: int
+) -> sql.Composable:
+    """An MVT tile of ``q``'s collection (layer named after the collection id).
+
+    The tile envelope (EPSG:3857) is transformed to 2154 and expanded by the tile buffer for the
+    index filter; only the selected rows are projected to 3857.
+    """
+    c = q.collection
+    props = [p for p in q.output_props() if p.in_tiles]
+    zxy = sql.SQL("{}, {}, {}").format(
+        binder.bind(z, "integer"), binder.bind(x, "integer"), binder.bind(y, "integer")
+    )
+    area = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
+        *(sql.Literal(v) for v in LAMBERT93_AREA_LONLAT)
+    )
+    cols = sql.SQL("").join(
+        sql.SQL(", {} AS {}").format(sql.SQL(p.expr), sql.Identifier(p.name)) for p in props
+    )
+    return sql.SQL(
+        "WITH b AS (SELECT ST_TileEnvelope({zxy}) AS t3857, "
+        "ST_Transform(ST_Segmentize(ST_Intersection(ST_Transform(ST_TileEnvelope({zxy}, margin => "
+        "64.0 / 4096), 4326), {area}), 0.05), 2154) AS t2154) "
+        "SELECT ST_AsMVT(m, {layer}, 4096, 'geom') FROM ("
+        "SELECT ST_AsMVTGeom(ST_Transform({geom}, 3857), b.t3857, 4096, 64, true) AS geom, "
+        "{id}::text AS id{cols} FROM {source}, b WHERE {geomf} && b.t2154 AND {where} "
+        "LIMIT {cap}) m WHERE m.geom IS NOT NULL"
+    ).format(
+        zxy=zxy,
+        area=area,
+        layer=sql.Literal(c.id),
+        geom=sql.SQL(c.geom_out),
+        id=sql.SQL(c.id_expr),
+        cols=cols,
+        source=sql.SQL(c.source),
+        geomf=sql.SQL(c.geom_expr),
+        where=where_clause(q, binder),
+        cap=sql.Literal(max_features),
+    )
+
+
+def check_sortable(c: Collection, name: str, privileged: bool, parameter: str) -> Prop:
+    """The queryable property ``name`` visible to this reader, or a 400 listing the valid ones."""
+    prop = c.prop(name)
+    if prop is None or not prop.queryable or (prop.restricted and not privileged):
+        valid = [p.name for p in c.visible_props(privileged) if p.queryable]
+        raise InvalidQuery(
+            f"{parameter}: {name!r} is not a queryable property of {c.id}; use one of: "
+            f"{', '.join(valid)}"
+        )
+    return prop

@@ -1,0 +1,318 @@
+"""OGC API Features Parts 1-3: landing, conformance, collections, queryables, items, item."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from api.auth import ReaderDep
+from api.collections import COLLECTIONS, Collection, get_collection
+from api.db import PoolDep
+from api.params import feature_query
+from api.query import Binder, FeatureQuery, count_sql, explain_sql, page_sql
+from config import ApiSettings
+from db.errors import NotFound
+from geo.crs import CRS84_URI, LAMBERT93_AREA_LONLAT, SUPPORTED
+
+router = APIRouter(tags=["OGC API Features"])
+
+GEOJSON = "application/geo+json"
+# Above this many rows a count would be slow: numberMatched becomes an estimate (and says so).
+EXACT_COUNT_MAX = 100_000
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+]
+
+
+def url(request: Request, path: str) -> str:
+    """An absolute URL on this server."""
+    return str(request.base_url).rstrip("/") + path
+
+
+def json_response(body: object, media_type: str = "application/json", **headers: str) -> Response:
+    return Response(orjson.dumps(body), media_type=media_type, headers=headers or None)
+
+
+@router.get("/ogc", summary="OGC API landing page (JSON)")
+async def landing(request: Request) -> Response:
+    return json_response(
+        {
+            "title": "foncier",
+            "description": (
+                "Foncier économique disponible en France : parcelles, sites, friches, zonage, "
+                "contraintes et comptes ZAN (OGC API Features et Tiles)."
+            ),
+            "links": [
+                {"rel": "self", "type": "application/json", "href": url(request, "/ogc")},
+                {
+                    "rel": "service-desc",
+                    "type": "application/vnd.oai.openapi+json;version=3.0",
+                    "href": url(request, "/api"),
+                },
+                {"rel": "service-doc", "type": "text/html", "href": url(request, "/api.html")},
+                {
+                    "rel": "conformance",
+                    "type": "application/json",
+                    "href": url(request, "/conformance"),
+                },
+                {"rel": "data", "type": "application/json", "href": url(request, "/collections")},
+                {
+                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                    "type": "application/json",
+                    "href": url(request, "/tileMatrixSets"),
+                },
+            ],
+        }
+    )
+
+
+@router.get("/conformance", summary="Conformance classes")
+async def conformance() -> Response:
+    return json_response({"conformsTo": CONFORMANCE})
+
+
+def collection_json(
+    request: Request, c: Collection, extent: list[float] | None
+) -> dict[str, object]:
+    base = f"/collections/{c.id}"
+    return {
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "keywords": list(c.keywords),
+        "itemType": "feature",
+        "crs": list(SUPPORTED),
+        "storageCrs": "http://www.opengis.net/def/crs/EPSG/0/2154",
+        "extent": {"spatial": {"bbox": [extent or list(LAMBERT93_AREA_LONLAT)], "crs": CRS84_URI}},
+        "links": [
+            {"rel": "self", "type": "application/json", "href": url(request, base)},
+            {"rel": "items", "type": GEOJSON, "href": url(request, base + "/items")},
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "href": url(request, base + "/queryables"),
+            },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": "application/json",
+                "href": url(request, base + "/tiles"),
+            },
+            {
+                "rel": "alternate",
+                "type": GEOJSON,
+                "title": "export GeoJSON",
+                "href": url(request, base + "/export?format=geojson"),
+            },
+            {
+                "rel": "alternate",
+                "type": "text/csv",
+                "title": "export CSV",
+                "href": url(request, base + "/export?format=csv"),
+            },
+            {
+                "rel": "alternate",
+                "type": "application/geopackage+sqlite3",
+                "title": "export GeoPackage",
+                "href": url(request, base + "/export?format=gpkg"),
+            },
+        ],
+    }
+
+
+async def _extents(pool: object, cols: list[Collection]) -> dict[str, list[float] | None]:
+    """Spatial extents (CRS84) from the planner's statistics: no scan of large tables."""
+    out: dict[str, list[float] | None] = {}
+    async with pool.connection() as conn:  # type: ignore[attr-defined]
+        for c in cols:
+            try:
+                cur = await conn.execute(
+                    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
+                    "SELECT ST_Transform(ST_SetSRID(ST_EstimatedExtent('public', %s, 'geom')"
+                    "::geometry, 2154), 4326) AS e) x",
+                    (c.table,),
+                )
+                row = await cur.fetchone()
+            except Exception:  # noqa: BLE001 - no statistics yet: the default extent is fine
+                row = None
+            out[c.id] = [round(v, 6) for v in row] if row and row[0] is not None else None
+    return out
+
+
+@router.get("/collections", summary="The collections")
+async def collections(request: Request, pool: PoolDep) -> Response:
+    cols = list(COLLECTIONS.values())
+    extents = await _extents(pool, cols)
+    return json_response(
+        {
+            "collections": [collection_json(request, c, extents[c.id]) for c in cols],
+            "links": [
+                {"rel": "self", "type": "application/json", "href": url(request, "/collections")}
+            ],
+        }
+    )
+
+
+@router.get("/collections/{collection_id}", summary="One collection")
+async def collection(collection_id: str, request: Request, pool: PoolDep) -> Response:
+    c = get_collection(collection_id)
+    extents = await _extents(pool, [c])
+    return json_response(collection_json(request, c, extents[c.id]))
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Queryable properties (JSON Schema)")
+async def queryables(collection_id: str, request: Request, reader: ReaderDep) -> Response:
+    c = get_collection(collection_id)
+    props: dict[str, object] = {
+        "geom": {
+            "$ref": "https://geojson.org/schema/Geometry.json",
+            "x-ogc-role": "primary-geometry",
+        }
+    }
+    for p in c.visible_props(reader is not None):
+        if p.queryable:
+            props[p.name] = {"title": p.title or p.name, "type": p.type}
+    return json_response(
+        {
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "$id": url(request, f"/collections/{c.id}/queryables"),
+            "type": "object",
+            "title": c.title,
+            "properties": props,
+            "additionalProperties": False,
+        },
+        media_type="application/schema+json",
+    )
+
+
+async def number_matched(conn: object, q: FeatureQuery, binder: Binder) -> tuple[int, bool]:
+    """(numberMatched, is_estimate): exact below EXACT_COUNT_MAX, the planner's estimate above."""
+    filtered = bool(q.bbox or q.equals or q.cql or q.collection.where)
+    if not filtered:
+        cur = await conn.execute(  # type: ignore[attr-defined]
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+            (q.collection.table,),
+        )
+        row = await cur.fetchone()
+        if row and row[0] > EXACT_COUNT_MAX:
+            return int(row[0]), True
+    cur = await conn.execute(count_sql(q, binder, EXACT_COUNT_MAX), binder.params)  # type: ignore[attr-defined]
+    count = int((await cur.fetchone())[0])
+    if count <= EXACT_COUNT_MAX:
+        return count, False
+    cur = await conn.execute(explain_sql(q, binder), binder.params)  # type: ignore[attr-defined]
+    plan = (await cur.fetchone())[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return max(int(plan[0]["Plan"]["Plan Rows"]), count), True
+
+
+def _page_links(
+    request: Request, q: FeatureQuery, returned: int, matched: int
+) -> list[dict[str, str]]:
+    params = dict(request.query_params)
+    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    assert q.limit is not None
+    if q.offset + returned < matched:
+        params.update(offset=str(q.offset + q.limit), limit=str(q.limit))
+        links.append(
+            {
+                "rel": "next",
+                "type": GEOJSON,
+                "href": str(request.url.replace_query_params(**params)),
+            }
+        )
+    if q.offset > 0:
+        params.update(offset=str(max(q.offset - q.limit, 0)), limit=str(q.limit))
+        links.append(
+            {
+                "rel": "prev",
+                "type": GEOJSON,
+                "href": str(request.url.replace_query_params(**params)),
+            }
+        )
+    links.append(
+        {
+            "rel": "collection",
+            "type": "application/json",
+            "href": url(request, f"/collections/{q.collection.id}"),
+        }
+    )
+    return links
+
+
+@router.get("/collections/{collection_id}/items", summary="Features (GeoJSON)")
+async def items(collection_id: str, request: Request, pool: PoolDep, reader: ReaderDep) -> Response:
+    c = get_collection(collection_id)
+    settings: ApiSettings = request.app.state.settings
+    binder = Binder()
+    q = feature_query(c, request.query_params, settings, reader is not None, binder)
+    async with pool.connection() as conn:
+        cur = await conn.execute(page_sql(q, binder), binder.params)
+        features, returned = await cur.fetchone()
+        matched, estimate = await number_matched(conn, q, binder)
+    assert q.crs is not None
+    tail = {
+        "numberReturned": returned,
+        "numberMatched": matched,
+        "numberMatchedIsEstimate": estimate,
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "links": _page_links(request, q, returned, matched),
+    }
+    body = (
+        b'{"type":"FeatureCollection","features":['
+        + features.encode()
+        + b"],"
+        + orjson.dumps(tail)[1:]
+    )
+    headers = {"Content-Crs": f"<{q.crs.uri}>"}
+    if estimate:
+        headers["X-Number-Matched-Estimate"] = "true"
+    return Response(body, media_type=GEOJSON, headers=headers)
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+async def item(
+    collection_id: str, feature_id: str, request: Request, pool: PoolDep, reader: ReaderDep
+) -> Response:
+    c = get_collection(collection_id)
+    settings: ApiSettings = request.app.state.settings
+    binder = Binder()
+    allowed = frozenset({"crs", "properties", "f"})
+    q = feature_query(c, request.query_params, settings, reader is not None, binder, allowed)
+    q.feature_id, q.limit, q.offset, q.sortby = feature_id, 1, 0, []
+    async with pool.connection() as conn:
+        cur = await conn.execute(page_sql(q, binder), binder.params)
+        feature, returned = await cur.fetchone()
+    if not returned:
+        raise NotFound(f"no feature {feature_id!r} in collection {c.id}")
+    assert q.crs is not None
+    links = [
+        {"rel": "self", "type": GEOJSON, "href": str(request.url)},
+        {
+            "rel": "collection",
+            "type": "application/json",
+            "href": url(request, f"/collections/{c.id}"),
+        },
+    ]
+    body = feature[:-1] + ',"links":' + orjson.dumps(links).decode() + "}"
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{q.crs.uri}>"})

@@ -21,14 +21,13 @@ from __future__ import annotations
 import json
 import re
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
-
-import geopandas as gpd
 import shapely
 
 from ingest.errors import LayoutError
-from ingest.normalize import TableLoad, TableSpec, add_problem, finish, has_columns, pick
+from ingest.normalize import TableLoad, TableSpec, add_problem, finish, has_columns
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
 
@@ -86,12 +85,23 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "insee": ("insee_com", "site_comm_insee", "code_insee", "insee", "codgeo", "code_commune"),
     "lib_com": ("lib_com", "site_comm_nom", "communes", "nom_com", "commune", "libgeo"),
     "surface_ha": (
-        "surface_ha", "site_surf_brute", "surface_totale_ha", "surface_totale", "surf_tot_ha",
-        "superficie_ha", "surface_site_ha", "terr_surf_brute", "surface",
+        "surface_ha",
+        "site_surf_brute",
+        "surface_totale_ha",
+        "surface_totale",
+        "surf_tot_ha",
+        "superficie_ha",
+        "surface_site_ha",
+        "terr_surf_brute",
+        "surface",
     ),
     "surface_dispo_ha": (
-        "surface_dispo_ha", "site_surf_comm_dispo", "surface_disponible_ha", "surface_disponible",
-        "surf_dispo_ha", "site_surf_utile",
+        "surface_dispo_ha",
+        "site_surf_comm_dispo",
+        "surface_disponible_ha",
+        "surface_disponible",
+        "surf_dispo_ha",
+        "site_surf_utile",
     ),
     "maturite": ("maturite_site", "maturite", "maturite_annoncee", "site_etat", "etat"),
     "maitrise_fonciere": ("maitrise_fonciere", "terr_maitrise_fonc", "maitrise_fonc"),
@@ -153,7 +163,9 @@ def _split_codes(value: object) -> list[str]:
 def _flags(series: pd.Series, col: str, problems: np.ndarray) -> pd.Series:
     """A yes/no column as nullable booleans; an unreadable value is a row problem."""
     values = series.map(_flag)
-    unreadable = (values.isna() & ~series.isna() & (series.astype(str).str.strip() != "")).to_numpy()
+    unreadable = (
+        values.isna() & ~series.isna() & (series.astype(str).str.strip() != "")
+    ).to_numpy()
     add_problem(
         problems,
         unreadable,
@@ -203,15 +215,19 @@ def _geometries(source: Source) -> tuple[np.ndarray, np.ndarray, object]:
 
 def _attributes(f: pd.DataFrame, used: set[str]) -> list[dict[str, object] | None]:
     """Columns with no place in ``site``, per row, without blanks (kept as jsonb)."""
-    extra = [c for c in f.columns if c not in used and not str(c).startswith("_") and c != "geometry"]
+    extra = [
+        c for c in f.columns if c not in used and not str(c).startswith("_") and c != "geometry"
+    ]
     rows: list[dict[str, object] | None] = []
     for record in f[extra].to_dict("records"):
         kept = {}
         for k, v in record.items():
             if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v == "":
                 continue
-            kept[str(k)] = v if isinstance(v, (str, int, float, bool)) else json.loads(
-                json.dumps(v, default=str)
+            kept[str(k)] = (
+                v
+                if isinstance(v, (str, int, float, bool))
+                else json.loads(json.dumps(v, default=str))
             )
         rows.append(kept or None)
     return rows
@@ -277,7 +293,9 @@ def prepare(source: Source, _options: IngestOptions) -> list[TableLoad]:
     frame["perimeter"] = polygons
     has_poly = ~shapely.is_missing(polygons)
     has_point = ~shapely.is_missing(points)
-    frame["location_precision"] = np.where(has_poly, "polygon", np.where(has_point, "point", "commune"))
+    frame["location_precision"] = np.where(
+        has_poly, "polygon", np.where(has_point, "point", "commune")
+    )
     no_place = ~has_poly & ~has_point & frame["insee"].isna().to_numpy()
     add_problem(problems, no_place, "no coordinates and no commune code: the site cannot be placed")
 
@@ -287,7 +305,9 @@ def prepare(source: Source, _options: IngestOptions) -> list[TableLoad]:
     label = "Site clé en main" if layout in ("scem", "press") else "Site"
     fallback = [
         f"{label} – {lc}" if isinstance(lc, str) and lc else f"{label} {i}"
-        for lc, i in zip(frame.get("lib_com", pd.Series([None] * len(frame))), frame["id"], strict=True)
+        for lc, i in zip(
+            frame.get("lib_com", pd.Series([None] * len(frame))), frame["id"], strict=True
+        )
     ]
     frame["nom"] = np.where(blank.to_numpy(), fallback, nom.to_numpy(dtype=object))
     attributes = _attributes(f, used)

@@ -1,0 +1,113 @@
+/* Site finder: the investor search (/search/sites) as a ranked list beside the map, and a
+ * compare view (/sites/compare). The filters live in the URL hash so a search can be shared. */
+(function () {
+  "use strict";
+  var F = window.Foncier, map = F.map, t = F.t;
+  var SEARCH_URL = "/search/sites";
+  var COMPARE_URL = "/sites/compare";
+  var form = document.getElementById("filters");
+  var list = document.getElementById("results");
+  var count = document.getElementById("result-count");
+  var compareBtn = document.getElementById("compare-btn");
+  var compareBox = document.getElementById("compare");
+  var markers = L.featureGroup().addTo(map);
+
+  // The territory box takes any code: its length says which filter it is.
+  function territoryParam(code) {
+    if (/^\d{9}$/.test(code)) return "epci";
+    if (/^(\d{2}|2[AB]|97\d)$/.test(code)) return "dep";
+    if (/^\d{2}$/.test(code)) return "region";
+    return "ti";
+  }
+  function params() {
+    var p = new URLSearchParams();
+    ["surface_min", "surface_max", "min_score", "zan_cost_max"].forEach(function (k) {
+      var v = form.elements[k].value;
+      if (v !== "") p.set(k, v);
+    });
+    var code = form.elements.territory.value.trim();
+    if (code) p.set(territoryParam(code), code);
+    ["turnkey", "brownfield", "no_hard_constraint"].forEach(function (k) {
+      if (form.elements[k].checked) p.set(k, "true");
+    });
+    return p;
+  }
+  function fillForm(p) {
+    ["surface_min", "surface_max", "min_score", "zan_cost_max"].forEach(function (k) {
+      if (p.has(k)) form.elements[k].value = p.get(k);
+    });
+    ["epci", "dep", "region", "ti"].forEach(function (k) { if (p.has(k)) form.elements.territory.value = p.get(k); });
+    ["turnkey", "brownfield", "no_hard_constraint"].forEach(function (k) { form.elements[k].checked = p.get(k) === "true"; });
+  }
+  // A result is a GeoJSON feature or a plain object; keep one shape for the list.
+  function normalize(data) {
+    var rows = data.features || data.results || data.sites || data.items || [];
+    return rows.map(function (r) {
+      var p = Object.assign({}, r.properties || r);
+      p.id = r.id != null ? r.id : p.id || p.site_id;
+      return { props: p, geometry: r.geometry || null, explanation: r.explanation || p.explanation || p.breakdown };
+    });
+  }
+  function selected() {
+    return Array.prototype.map.call(list.querySelectorAll("input[type=checkbox]:checked"), function (c) { return c.value; });
+  }
+  function render(rows) {
+    list.innerHTML = "";
+    markers.clearLayers();
+    count.textContent = "(" + rows.length + ")";
+    rows.forEach(function (r, i) {
+      var p = r.props;
+      var li = document.createElement("li");
+      li.className = "result";
+      li.dataset.siteId = p.id;
+      li.innerHTML = '<label><input type="checkbox" value="' + F.esc(p.id) + '"> <a href="/sites/' +
+        encodeURIComponent(p.id) + "?lang=" + F.config.lang + '">' + F.esc(p.nom || p.id) + "</a></label> " +
+        F.scoreHtml(p) + "<br><small>" + F.esc(p.lib_com || "") + " · " + F.num(p.surface_ha) + " ha" +
+        (p.cle_en_main ? " · " + t("cle_en_main") : "") + (p.friche ? " · " + t("friche") : "") + "</small>";
+      list.appendChild(li);
+      if (r.geometry) {
+        var m = L.geoJSON(r.geometry, {
+          pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 8, color: "#fff", weight: 1.5, fillColor: "#0b5394", fillOpacity: 0.9 }); },
+        }).bindTooltip((i + 1) + ". " + (p.nom || p.id));
+        m.on("click", function () { li.scrollIntoView({ block: "nearest" }); });
+        markers.addLayer(m);
+      }
+    });
+    if (markers.getLayers().length) map.fitBounds(markers.getBounds(), { maxZoom: 12, padding: [20, 20] });
+    compareBtn.disabled = true;
+  }
+  function run() {
+    var p = params();
+    history.replaceState(null, "", location.pathname + location.search + "#" + p.toString());
+    list.innerHTML = "<li>" + t("loading") + "</li>";
+    p.set("limit", "50");
+    return F.getJSON(SEARCH_URL + "?" + p.toString()).then(function (data) { render(normalize(data)); })
+      .catch(function (e) { list.innerHTML = '<li class="error">' + t("error") + ": " + F.esc(e.message) + "</li>"; });
+  }
+  function compare() {
+    var ids = selected();
+    compareBox.hidden = false;
+    compareBox.innerHTML = t("loading");
+    F.getJSON(COMPARE_URL + "?ids=" + ids.map(encodeURIComponent).join(",")).then(function (data) {
+      var rows = normalize(data);
+      var keys = ["score", "surface_ha", "surface_dispo_ha", "contiguous_ha", "zan_cost_ha", "zan_status",
+        "maturite", "cle_en_main", "friche", "lib_com"];
+      var cell = function (p, k) { return k === "score" ? F.scoreHtml(p) : typeof p[k] === "boolean" ? (p[k] ? "✓" : "–") : F.num(p[k]); };
+      compareBox.innerHTML = '<button type="button" class="close">×</button><h2>' + t("compare") + "</h2><table><thead><tr><th></th>" +
+        rows.map(function (r) { return "<th>" + F.esc(r.props.nom || r.props.id) + "</th>"; }).join("") + "</tr></thead><tbody>" +
+        keys.map(function (k) {
+          return "<tr><th>" + F.esc(t(k)) + "</th>" + rows.map(function (r) { return "<td>" + cell(r.props, k) + "</td>"; }).join("") + "</tr>";
+        }).join("") + "</tbody></table>";
+      compareBox.querySelector(".close").addEventListener("click", function () { compareBox.hidden = true; });
+    }).catch(function (e) { compareBox.innerHTML = '<p class="error">' + F.esc(e.message) + "</p>"; });
+  }
+
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); run(); });
+  list.addEventListener("change", function () {
+    var n = selected().length;
+    compareBtn.disabled = n < 2 || n > 5;
+  });
+  compareBtn.addEventListener("click", compare);
+  fillForm(new URLSearchParams(location.hash.replace(/^#/, "")));
+  run();
+})();

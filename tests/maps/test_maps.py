@@ -1,0 +1,161 @@
+"""The folium maps, rendered and checked as text (geopandas' test_explore style), and the pages."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from config import SAMPLES_DIR, ApiSettings, DatabaseSettings
+from maps.assets import localize
+from maps.base import to_map_frame
+from maps.dashboard import territory_map
+from maps.finder import finder_map
+from maps.i18n import MESSAGES
+from maps.layers import DEFAULT_BANDS
+from maps.planner import PlannerStyle, planner_map
+from maps.sheet import site_map
+
+
+def _fetch_map_string(m) -> str:  # type: ignore[no-untyped-def]
+    localize(m)
+    return m._parent.render() if m._parent else m.get_root().render()
+
+
+def _options(html: str, call: str) -> list[dict[str, object]]:
+    """The JSON options of every ``Foncier.<call>(map, {...})`` in the page."""
+    found = re.findall(rf"Foncier\.{call}\(map_\w+, (\{{.*?\}})\);\n", html)
+    return [json.loads(f) for f in found]
+
+
+@pytest.fixture(scope="module")
+def epci() -> gpd.GeoDataFrame:
+    return gpd.read_file(
+        "/vsigzip/" + str(SAMPLES_DIR / "admin" / "epci_2022_sample.geojson.gz")
+    ).head(3)
+
+
+def test_planner_layers_and_parcel_styling() -> None:
+    html = _fetch_map_string(planner_map(style=PlannerStyle(parcel_min_zoom=14)))
+    tiles = {o["collection"]: o for o in _options(html, "vectorTiles")}
+    assert set(tiles) == {
+        "epci",
+        "communes",
+        "territoires-2023",
+        "territoires-2018",
+        "plu",
+        "constraints",
+        "parcels",
+    }
+    parcels = tiles["parcels"]
+    assert parcels["url"] == "/collections/parcels/tiles/WebMercatorQuad/{z}/{x}/{y}"
+    assert parcels["layer"] == "parcels"
+    assert parcels["minZoom"] == 14
+    assert parcels["clickable"] is True
+    assert [b["color"] for b in parcels["bands"]] == [b.color for b in DEFAULT_BANDS]
+    assert tiles["plu"]["show"] is False and tiles["epci"]["show"] is True
+    points = {o["collection"]: o for o in _options(html, "apiPoints")}
+    assert points["sites"]["link"] == "/sites/"
+    controls = _options(html, "controls")[0]
+    assert {s["collection"] for s in controls["search"]} >= {"epci", "communes", "territoires-2023"}
+    assert controls["url_state"] is True
+
+
+def test_maps_reference_no_other_host() -> None:
+    for m in (planner_map(), finder_map(), site_map(), territory_map(kind="ti")):
+        html = _fetch_map_string(m)
+        srcs = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert srcs, "no script or stylesheet at all"
+        assert all(s.startswith("/static/") for s in srcs), srcs
+        assert "cdn" not in html and "tile.openstreetmap" not in html
+
+
+def test_basemap_only_when_asked() -> None:
+    html = _fetch_map_string(
+        planner_map(style=PlannerStyle(basemap_url="https://t/{z}/{x}/{y}.png"))
+    )
+    assert "https://t/{z}/{x}/{y}.png" in html
+
+
+def test_focus_geodataframe_is_drawn_in_4326(epci: gpd.GeoDataFrame) -> None:
+    focus = epci.to_crs(2154)
+    html = _fetch_map_string(planner_map(focus=focus, labels={"focus": "Territoire"}))
+    data = re.search(r"geo_json_\w+_add\((\{.*?\})\);", html, re.S)
+    assert data is not None
+    fc = json.loads(data.group(1))
+    assert len(fc["features"]) == 3
+    assert fc["features"][0]["properties"]["siren_epci"] == epci.iloc[0]["siren_epci"]
+    lon, lat = fc["features"][0]["geometry"]["coordinates"][0][0][0]
+    assert -10 < lon < 10 and 40 < lat < 52
+    assert "fitBounds" in html
+
+
+def test_to_map_frame_refuses_no_crs(epci: gpd.GeoDataFrame) -> None:
+    with pytest.raises(ValueError, match="no CRS"):
+        to_map_frame(epci.set_crs(None, allow_override=True))
+
+
+def test_dashboard_outline_depends_on_kind() -> None:
+    ti = {
+        o["collection"]
+        for o in _options(_fetch_map_string(territory_map(kind="ti")), "vectorTiles")
+    }
+    assert "territoires-2023" in ti
+    dep = {
+        o["collection"]
+        for o in _options(_fetch_map_string(territory_map(kind="departement")), "vectorTiles")
+    }
+    assert dep == {"communes"}
+
+
+def test_messages_have_the_same_keys() -> None:
+    assert set(MESSAGES["fr"]) == set(MESSAGES["en"])
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    # No `with`: the pages need no database, so the lifespan (DB pool) is not started.
+    app = create_app(
+        ApiSettings(), DatabaseSettings(database_url="postgresql+psycopg://x@127.0.0.1:1/x")
+    )
+    return TestClient(app)
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/sites", "/sites/abc", "/territoires/epci/200011773", "/territoires/region/84"]
+)
+def test_pages_render_in_french_and_english(client: TestClient, path: str) -> None:
+    fr = client.get(path)
+    assert fr.status_code == 200
+    assert '<html lang="fr">' in fr.text and 'hreflang="en"' in fr.text
+    en = client.get(path, params={"lang": "en"})
+    assert en.status_code == 200
+    assert '<html lang="en">' in en.text
+    assert 'hreflang="fr"' in en.text
+
+
+def test_page_link_to_other_language_keeps_the_path(client: TestClient) -> None:
+    page = client.get("/sites/abc")
+    assert 'href="/sites/abc?lang=en"' in page.text
+    assert '"site_id": "abc"' in page.text
+
+
+def test_unknown_territory_kind_is_404(client: TestClient) -> None:
+    assert client.get("/territoires/planet/1").status_code == 404
+
+
+def test_static_files_are_served(client: TestClient) -> None:
+    for path in (
+        "/static/vendor/leaflet/leaflet.js",
+        "/static/vendor/leaflet/leaflet.css",
+        "/static/vendor/leaflet/images/layers.png",
+        "/static/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+        "/static/vendor/chart.js/chart.umd.min.js",
+        "/static/maps/foncier.js",
+        "/static/maps/print.css",
+    ):
+        assert client.get(path).status_code == 200, path

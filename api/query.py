@@ -222,8 +222,8 @@ def stream_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
     )
 
 
-def rows_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
-    """Matching rows as (id, WKB geometry in the output CRS, properties...) for CSV/GeoPackage."""
+def rows_sql(q: FeatureQuery, binder: Binder, wkt: bool = False) -> sql.Composable:
+    """Matching rows as (id, geometry in the output CRS as WKB or WKT, properties...)."""
     c = q.collection
     assert q.crs is not None
     cols = [sql.SQL(p.expr) for p in q.output_props()]
@@ -232,7 +232,12 @@ def rows_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
         if q.limit is None
         else sql.SQL(" LIMIT {}").format(binder.bind(q.limit, "bigint"))
     )
-    geom = sql.SQL("ST_AsBinary({})").format(geometry_out(c.geom_out, q.crs))
+    out = geometry_out(c.geom_out, q.crs)
+    geom = (
+        sql.SQL("ST_AsText({}, {})").format(out, sql.Literal(q.crs.decimals))
+        if wkt
+        else sql.SQL("ST_AsBinary({})").format(out)
+    )
     return sql.SQL(
         "SELECT {id}::text, {geom}{comma}{cols} FROM {source} WHERE {where} ORDER BY {order}"
         "{limit} OFFSET {offset}"

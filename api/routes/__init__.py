@@ -2,7 +2,9 @@
 
 from fastapi import APIRouter
 
-from api.routes import features
+from api.routes import exports, features, tiles
 
 api_router = APIRouter()
 api_router.include_router(features.router)
+api_router.include_router(tiles.router)
+api_router.include_router(exports.router)

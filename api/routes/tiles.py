@@ -1,0 +1,239 @@
+"""OGC API Tiles: Mapbox Vector Tiles per collection on WebMercatorQuad, TileJSON, tilesets.
+
+Tiles carry an ETag derived from the collection's ``layer_version`` rows (bumped by ingest and
+re-scoring), so caches invalidate themselves; a matching ``If-None-Match`` gets a 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import morecantile
+from fastapi import APIRouter, Request, Response
+
+from api.auth import ReaderDep
+from api.collections import Collection, get_collection
+from api.db import PoolDep
+from api.params import TILE_PARAMS, feature_query
+from api.query import Binder, tile_sql
+from api.routes.features import json_response, url
+from config import ApiSettings
+from db.errors import InvalidQuery, NotFound
+
+router = APIRouter(tags=["OGC API Tiles"])
+
+TMS_ID = "WebMercatorQuad"
+MVT = "application/vnd.mapbox-vector-tile"
+TMS = morecantile.tms.get(TMS_ID)
+
+
+def min_zoom(c: Collection, settings: ApiSettings) -> int:
+    """The first zoom with features (parcels: the configured parcel minimum)."""
+    return settings.parcel_min_zoom if c.id == "parcels" else c.min_zoom
+
+
+async def layer_etag(pool: object, c: Collection, extra: str) -> str:
+    """A strong ETag from the collection's layer versions and the request's own key."""
+    async with pool.connection() as conn:  # type: ignore[attr-defined]
+        cur = await conn.execute(
+            "SELECT coalesce(string_agg(layer || ':' || version, ',' ORDER BY layer), '') "
+            "FROM layer_version WHERE layer = ANY(%s)",
+            (list(c.versions),),
+        )
+        row = await cur.fetchone()
+    digest = hashlib.sha256(f"{c.id}|{row[0]}|{extra}".encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def _tile_url(request: Request, c: Collection) -> str:
+    return url(request, f"/collections/{c.id}/tiles/{TMS_ID}/") + "{z}/{x}/{y}"
+
+
+@router.get("/tileMatrixSets", summary="Tiling schemes")
+async def tile_matrix_sets(request: Request) -> Response:
+    return json_response(
+        {
+            "tileMatrixSets": [
+                {
+                    "id": TMS_ID,
+                    "title": "Google Maps compatible (EPSG:3857)",
+                    "uri": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+                    "links": [
+                        {
+                            "rel": "self",
+                            "type": "application/json",
+                            "href": url(request, f"/tileMatrixSets/{TMS_ID}"),
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+
+@router.get("/tileMatrixSets/{tms_id}", summary="A tiling scheme")
+async def tile_matrix_set(tms_id: str) -> Response:
+    if tms_id != TMS_ID:
+        raise NotFound(f"unknown tile matrix set {tms_id!r}; this server serves {TMS_ID}")
+    return Response(TMS.model_dump_json(exclude_none=True), media_type="application/json")
+
+
+@router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection")
+async def tilesets(collection_id: str, request: Request) -> Response:
+    c = get_collection(collection_id)
+    return json_response(
+        {
+            "tilesets": [
+                {
+                    "title": f"{c.title} ({TMS_ID})",
+                    "dataType": "vector",
+                    "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+                    "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/"
+                    + TMS_ID,
+                    "links": [
+                        {
+                            "rel": "self",
+                            "type": "application/json",
+                            "href": url(request, f"/collections/{c.id}/tiles/{TMS_ID}"),
+                        },
+                        {
+                            "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                            "type": "application/json",
+                            "href": url(request, f"/tileMatrixSets/{TMS_ID}"),
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+
+@router.get("/collections/{collection_id}/tiles/{tms_id}", summary="A vector tileset")
+async def tileset(collection_id: str, tms_id: str, request: Request) -> Response:
+    c = get_collection(collection_id)
+    _check_tms(tms_id)
+    settings: ApiSettings = request.app.state.settings
+    return json_response(
+        {
+            "title": c.title,
+            "dataType": "vector",
+            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+            "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/" + TMS_ID,
+            "tileMatrixSetLimits": [
+                {
+                    "tileMatrix": str(z),
+                    "minTileRow": 0,
+                    "maxTileRow": 2**z - 1,
+                    "minTileCol": 0,
+                    "maxTileCol": 2**z - 1,
+                }
+                for z in range(min_zoom(c, settings), c.max_zoom + 1)
+            ],
+            "layers": [
+                {
+                    "id": c.id,
+                    "dataType": "vector",
+                    "geometryType": c.geometry_type.lower(),
+                    "minTileMatrix": str(min_zoom(c, settings)),
+                    "maxTileMatrix": str(c.max_zoom),
+                }
+            ],
+            "links": [
+                {"rel": "item", "type": MVT, "templated": True, "href": _tile_url(request, c)},
+                {
+                    "rel": "alternate",
+                    "type": "application/json",
+                    "title": "TileJSON",
+                    "href": url(request, f"/collections/{c.id}/tiles/{TMS_ID}/tilejson.json"),
+                },
+            ],
+        }
+    )
+
+
+@router.get(
+    "/collections/{collection_id}/tiles/{tms_id}/tilejson.json", summary="TileJSON 3.0 document"
+)
+async def tilejson(
+    collection_id: str, tms_id: str, request: Request, reader: ReaderDep
+) -> Response:
+    c = get_collection(collection_id)
+    _check_tms(tms_id)
+    settings: ApiSettings = request.app.state.settings
+    tiles = _tile_url(request, c)
+    if request.url.query:  # the same filters apply to every tile
+        tiles += "?" + request.url.query
+    fields = {p.name: p.type for p in c.visible_props(reader is not None) if p.in_tiles}
+    return json_response(
+        {
+            "tilejson": "3.0.0",
+            "name": c.id,
+            "description": c.description,
+            "scheme": "xyz",
+            "tiles": [tiles],
+            "minzoom": min_zoom(c, settings),
+            "maxzoom": c.max_zoom,
+            "bounds": [-5.5, 41.2, 9.8, 51.2],
+            "vector_layers": [
+                {
+                    "id": c.id,
+                    "fields": fields,
+                    "minzoom": min_zoom(c, settings),
+                    "maxzoom": c.max_zoom,
+                }
+            ],
+        }
+    )
+
+
+def _check_tms(tms_id: str) -> None:
+    if tms_id != TMS_ID:
+        raise NotFound(f"unknown tile matrix set {tms_id!r}; this server serves {TMS_ID}")
+
+
+@router.get(
+    "/collections/{collection_id}/tiles/{tms_id}/{z}/{x}/{y}",
+    summary="A Mapbox Vector Tile (x = column, y = row)",
+    responses={200: {"content": {MVT: {}}}, 204: {"description": "no features in this tile"}},
+)
+async def tile(
+    collection_id: str,
+    tms_id: str,
+    z: int,
+    x: int,
+    y: int,
+    request: Request,
+    pool: PoolDep,
+    reader: ReaderDep,
+) -> Response:
+    c = get_collection(collection_id)
+    _check_tms(tms_id)
+    if not 0 <= z <= 24 or not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise InvalidQuery(f"tile {z}/{x}/{y} does not exist: 0 <= x, y < 2^z and z <= 24")
+    settings: ApiSettings = request.app.state.settings
+    binder = Binder()
+    q = feature_query(
+        c, request.query_params, settings, reader is not None, binder, TILE_PARAMS, paged=False
+    )
+    privileged = reader is not None
+    etag = await layer_etag(pool, c, f"{z}/{x}/{y}?{request.url.query}|{privileged}")
+    headers = {
+        # Keys see restricted fields: their tiles must not land in shared caches.
+        "Cache-Control": "private, max-age=60" if privileged else "public, max-age=300",
+        "ETag": etag,
+        "Vary": "X-API-Key",
+    }
+    if request.headers.get("if-none-match") in (etag, f"W/{etag}", "*"):
+        return Response(status_code=304, headers=headers)
+    if z < min_zoom(c, settings) or z > c.max_zoom:
+        return Response(status_code=204, headers=headers)
+    q.crs = None
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            tile_sql(q, binder, z, x, y, settings.tile_max_features), binder.params
+        )
+        row = await cur.fetchone()
+    data = bytes(row[0]) if row and row[0] else b""
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=MVT, headers=headers)

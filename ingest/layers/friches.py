@@ -1,0 +1,162 @@
+"""Brownfields (Cerema Cartofriches): the point inventory and site perimeters (polygons).
+
+- **Points** (``cartofriches_*.geojson``: ``site_id``, ``site_nom``, ``site_type``,
+  ``site_statut``, ``site_surface`` m2, ``comm_insee``, ``l_idpar`` ``{idu,idu}``, ...): the
+  inventory, authoritative for attributes. A load replaces the communes it covers (scope
+  ``insee``), except sites known only from a perimeter file.
+- **Perimeters** (polygons, e.g. SPARTE's ``cartofriches_polygones_*``: ``site_id``,
+  ``insee_com``, ``surface_m2``, ``friche_*``): set ``perimeter`` of the same ``site_id``. For a
+  site the point file already has, only the perimeter changes (its point and attributes stay);
+  a site absent from the points gets the file's attributes and a point on its perimeter. This
+  file only adds and updates (no deletion).
+
+Owner names are stored only for legal persons (``proprio_personne == 'personne morale'``):
+names of private persons never reach the database, not even the quarantine's raw records.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from ingest.normalize import TableLoad, TableSpec, code, finish, pick
+from ingest.read import Source
+from ingest.sources import IngestOptions, Layer, register
+
+POINTS_SOURCE = "cartofriches"
+PERIMETERS_SOURCE = "cartofriches-perimetres"
+LEGAL_PERSON = "personne morale"
+
+_COLUMNS = {
+    "site_id": "text",
+    "nom": "text",
+    "type": "text",
+    "statut": "text",
+    "insee": "text",
+    "surface_m2": "double precision",
+    "pollution": "text",
+    "urba_zone_type": "text",
+    "source": "text",
+}
+
+FRICHE_POINTS = TableSpec(
+    table="friche",
+    key=("site_id",),
+    columns={**_COLUMNS, "proprio_nom": "text", "parcel_ids": "text[]"},  # type: ignore[dict-item]
+    geometries={"geom": "POINT"},
+    scope="insee",
+    # Sites known only from a perimeter file are not the point file's to delete.
+    post_stage_sql=(
+        "INSERT INTO held_friche (site_id) SELECT f.site_id FROM friche f "
+        f"WHERE f.source = '{PERIMETERS_SOURCE}'"
+    ),
+)
+
+# A site the points already have keeps its point and attributes; a new one sits on its perimeter.
+_KEEP_POINT_SITE = f"""
+UPDATE {{stage}} s
+SET nom = f.nom, type = f.type, statut = f.statut, insee = f.insee, surface_m2 = f.surface_m2,
+    pollution = f.pollution, urba_zone_type = f.urba_zone_type, source = f.source, geom = f.geom
+FROM friche f
+WHERE f.site_id = s.site_id AND f.source IS DISTINCT FROM '{PERIMETERS_SOURCE}';
+UPDATE {{stage}} s SET geom = ST_PointOnSurface(s.perimeter) WHERE s.geom IS NULL;
+"""
+
+FRICHE_PERIMETERS = TableSpec(
+    table="friche",
+    key=("site_id",),
+    columns=_COLUMNS,  # type: ignore[arg-type]
+    geometries={"geom": "POINT", "perimeter": "MULTIPOLYGON"},
+    optional_geometries=("geom",),
+    delete_missing=False,
+    post_stage_sql=_KEEP_POINT_SITE,
+    checks=(("s.geom IS NULL", "'no point and no usable perimeter'"),),
+)
+
+
+def parse_id_list(value: object) -> list[str] | None:
+    """Parcel ids from PostgreSQL array text (``{a,b}``) or a ``|``/``,``-separated list.
+
+    Example:
+        >>> parse_id_list("{01432000ZC0096,01432000ZC0097}")
+        ['01432000ZC0096', '01432000ZC0097']
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip().removeprefix("{").removesuffix("}")
+    ids = [v.strip().strip('"') for v in text.replace("|", ",").split(",")]
+    return [v for v in ids if v] or None
+
+
+def _is_polygonal(source: Source) -> bool:
+    if not source.has_geometry or not len(source.frame):
+        return False
+    types = shapely.get_type_id(np.asarray(source.frame.geometry.to_numpy(), dtype=object))
+    return bool(np.isin(types, [3, 6]).any())
+
+
+def prepare_points(source: Source) -> list[TableLoad]:
+    """The Cartofriches point inventory to ``friche`` rows."""
+    f, name = source.frame, str(source.path)
+    frame = f[["_feature_index"]].copy()
+    frame["site_id"] = pick(f, "site_id", source=name)
+    frame["nom"] = pick(f, "site_nom", "nom", source=name, required=False)
+    frame["type"] = pick(f, "site_type", source=name, required=False)
+    frame["statut"] = pick(f, "site_statut", source=name, required=False)
+    frame["insee"] = code(pick(f, "comm_insee", "insee_com", "insee", source=name), 5)
+    frame["surface_m2"] = pick(f, "site_surface", "surface_m2", source=name, required=False)
+    frame["pollution"] = pick(f, "sol_pollution_existe", source=name, required=False)
+    frame["urba_zone_type"] = pick(f, "urba_zone_type", source=name, required=False)
+    frame["parcel_ids"] = pick(f, "l_idpar", source=name, required=False).map(parse_id_list)
+    frame["source"] = POINTS_SOURCE
+    # Privacy: keep an owner's name only for a legal person, and scrub it from the raw records.
+    person = pick(f, "proprio_personne", source=name, required=False).astype("string")
+    legal = (person.str.strip().str.lower() == LEGAL_PERSON).fillna(False).to_numpy(dtype=bool)
+    owner = pick(f, "proprio_nom", source=name, required=False)
+    frame["proprio_nom"] = owner.where(legal, None)
+    raw = f.copy()
+    if "proprio_nom" in raw:
+        raw["proprio_nom"] = raw["proprio_nom"].where(legal, None)
+    frame["geom"] = f.geometry.to_numpy()
+    return [finish(FRICHE_POINTS, frame, raw, source.crs, name)]
+
+
+def prepare_perimeters(source: Source) -> list[TableLoad]:
+    """Site perimeters (polygons) to ``friche.perimeter`` (and new sites)."""
+    f, name = source.frame, str(source.path)
+    frame = f[["_feature_index"]].copy()
+    frame["site_id"] = pick(f, "site_id", source=name)
+    frame["nom"] = pick(f, "site_nom", "nom", source=name, required=False)
+    frame["type"] = pick(f, "friche_type", "site_type", source=name, required=False)
+    frame["statut"] = pick(f, "friche_statut", "site_statut", source=name, required=False)
+    insee = pick(f, "insee_com", "comm_insee", "insee", source=name, required=False)
+    # SPARTE's site ids start with the INSEE code ("69029_25070").
+    frame["insee"] = code(insee.where(insee.notna(), frame["site_id"].str.split("_").str[0]), 5)
+    frame["surface_m2"] = pick(f, "surface_m2", "site_surface", source=name, required=False)
+    frame["pollution"] = pick(
+        f, "friche_sol_pollution", "sol_pollution_existe", source=name, required=False
+    )
+    frame["urba_zone_type"] = pick(
+        f, "friche_type_zone", "urba_zone_type", source=name, required=False
+    )
+    frame["source"] = PERIMETERS_SOURCE
+    frame["geom"] = None
+    frame["perimeter"] = f.geometry.to_numpy()
+    return [finish(FRICHE_PERIMETERS, frame, f, source.crs, name)]
+
+
+def prepare(source: Source, _options: IngestOptions) -> list[TableLoad]:
+    """Points (the inventory) or polygons (perimeters), told apart by the geometry type."""
+    if _is_polygonal(source):
+        return prepare_perimeters(source)
+    return prepare_points(source)
+
+
+register(
+    Layer(
+        "friches",
+        "Brownfields (Cartofriches): the point inventory, or site perimeters (polygons)",
+        prepare,
+        ("friches",),
+    )
+)

@@ -115,6 +115,19 @@ SAMPLES: tuple[SampleFile, ...] = (
     SampleFile("enaf", "zan/conso_enaf_2009_2024_scot_rives_du_rhone.csv", "Cerema 2024"),
     SampleFile("enaf", "zan/conso_enaf_annuelle_2009_2023_metropole_lyon.csv", "Cerema 2023"),
     SampleFile("zan_targets", "zan/objectifs_reduction_conso_territorialises_hdf.csv", "SRADDET HdF"),
+    # Land: after communes (sites without coordinates sit at their commune).
+    *(
+        SampleFile("parcels", f"cadastre/etalab/cadastre-{c}-parcelles.json.gz", "Etalab 2023-04")
+        for c in ("91027", "91326", "91432")
+    ),
+    *(
+        SampleFile("parcels", f"cadastre/edigeo/edigeo-25354000{s}.tar.bz2", "DGFiP PCI 2019")
+        for s in ("AB01", "AK01", "ZB01", "ZC01", "ZD01", "ZE01", "ZH01", "ZI01")
+    ),
+    SampleFile("sites", "sites/scem_2024_partiel_presse.csv", "presse 2024-04"),
+    SampleFile("friches", "friches/cartofriches_2023-10_ara.geojson.gz", "Cartofriches 2023-10"),
+    SampleFile("friches", "friches/cartofriches_polygones_metropole_lyon.geojson", "SPARTE 2024"),
+    SampleFile("plu", "urbanisme/plu_megeve_74173_zone_urba.geojson.gz", "PLU 2017-03-21"),
 )
 
 

@@ -20,6 +20,8 @@ app.add_typer(db_app, name="db")
 synth_app = typer.Typer(help="Synthetic data for benchmarks.", no_args_is_help=True)
 app.add_typer(synth_app, name="synth")
 app.command("ingest")(ingest)
+apikey_app = typer.Typer(help="API keys for writing (stored hashed).", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
 console = Console(stderr=True)
 
 
@@ -118,6 +120,29 @@ def serve(
         port=port or settings.port,
         log_level="info",
     )
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="Who holds the key (recorded in the audit)")],
+    scope: Annotated[str, typer.Option(help="epci:SIREN, region:CODE or national")],
+    role: Annotated[str, typer.Option(help="editor or admin")] = "editor",
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from api.auth import create_key
+    from config import get_api_settings
+    from db.engine import connect_raw
+    from db.errors import AccessDenied
+
+    try:
+        with connect_raw(get_database_settings()) as conn:
+            key_id, key = create_key(conn, get_api_settings(), name, role, scope)
+            conn.commit()
+    except AccessDenied as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"key {key_id} created for {name} ({role}, {scope}); it is shown only once:")
+    typer.echo(key)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,232 @@
+"""Investor search over sites and land units, and a side-by-side comparison of sites.
+
+Results are ranked by availability score, each with its explanation (the stored breakdown plus
+a one-line summary of the largest contributions).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+from psycopg import sql
+
+from api.auth import ReaderDep
+from api.db import PoolDep
+from api.query import Binder
+from db.errors import InvalidQuery, NotFound
+
+router = APIRouter(tags=["Investors"])
+
+M2_PER_HA = 10_000.0
+
+
+def explain(score: float | None, excluded: bool | None, breakdown: object) -> str:
+    """One line a user can read: the score and the criteria that weigh most."""
+    if score is None:
+        return "pas encore de score calculé pour cet élément"
+    items = breakdown if isinstance(breakdown, list) else []
+    parts = []
+    for b in sorted(
+        (b for b in items if isinstance(b, dict)),
+        key=lambda b: -abs(float(b.get("contribution") or 0)),
+    )[:4]:
+        contribution = float(b.get("contribution") or 0)
+        parts.append(f"{b.get('criterion', '?')} {contribution:+.0f}")
+    head = f"score {score:.0f}/100" + (" (exclu par une contrainte forte)" if excluded else "")
+    return head + (": " + ", ".join(parts) if parts else "")
+
+
+# Each candidate kind is one SELECT with the same columns; filters are appended to its WHERE.
+_SITES = """
+SELECT 'site' AS kind, s.id::text AS id, s.nom, s.insee, c.nom AS commune, c.siren_epci,
+       c.dep, c.reg, s.surface_ha, coalesce(sc.contiguous_ha, s.surface_dispo_ha) AS contiguous_ha,
+       sc.score, sc.excluded, sc.zan_cost_ha, sc.envelope_share, sc.zone_class,
+       s.cle_en_main, coalesce(s.friche, false) AS friche, sc.breakdown,
+       ST_AsGeoJSON(ST_Transform(s.geom, 4326), 6)::json AS geometry, s.geom AS g
+FROM site s LEFT JOIN site_score sc ON sc.site_id = s.id LEFT JOIN commune c ON c.insee = s.insee
+"""
+_LAND_UNITS = """
+SELECT 'land-unit' AS kind, u.id::text AS id, NULL::text AS nom, u.insee, c.nom AS commune,
+       c.siren_epci, c.dep, c.reg, u.area_ha AS surface_ha, u.area_ha AS contiguous_ha,
+       best.score, best.excluded, agg.zan_cost_ha, agg.envelope_share, u.zone_class,
+       false AS cle_en_main, false AS friche, best.breakdown,
+       ST_AsGeoJSON(ST_Transform(ST_PointOnSurface(u.geom), 4326), 6)::json AS geometry,
+       u.geom AS g
+FROM land_unit u LEFT JOIN commune c ON c.insee = u.insee
+LEFT JOIN LATERAL (SELECT ps.score, ps.excluded, ps.breakdown FROM parcel_score ps
+                   WHERE ps.land_unit_id = u.id ORDER BY ps.score DESC LIMIT 1) best ON true
+LEFT JOIN LATERAL (SELECT sum(ps.zan_cost_ha) AS zan_cost_ha,
+                          sum(ps.envelope_share) AS envelope_share
+                   FROM parcel_score ps WHERE ps.land_unit_id = u.id) agg ON true
+"""
+
+
+@router.get("/search", summary="Investor search over sites and land units")
+async def search(
+    request: Request,
+    pool: PoolDep,
+    reader: ReaderDep,
+    kind: Literal["all", "sites", "land-units"] = "all",
+    surface_min_ha: Annotated[float | None, Query(ge=0)] = None,
+    surface_max_ha: Annotated[float | None, Query(ge=0)] = None,
+    contiguous_min_ha: Annotated[float | None, Query(ge=0)] = None,
+    contiguous_max_ha: Annotated[float | None, Query(ge=0)] = None,
+    region: Annotated[str | None, Query(max_length=3, description="code INSEE région")] = None,
+    departement: Annotated[str | None, Query(max_length=3)] = None,
+    epci: Annotated[str | None, Query(min_length=9, max_length=9, description="SIREN")] = None,
+    territoire: Annotated[
+        str | None, Query(max_length=40, description="id_ti (ex. ti-2703)")
+    ] = None,
+    territoire_programme: Literal[2018, 2023] = 2023,
+    activity_only: bool = False,
+    turnkey_only: bool = False,
+    brownfield_only: bool = False,
+    max_zan_cost_ha: Annotated[float | None, Query(ge=0)] = None,
+    no_hard_constraint: bool = False,
+    min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """Sites and land units matching every given criterion, best score first.
+
+    ``turnkey_only`` and ``brownfield_only`` only keep sites (land units are neither).
+    """
+    for lo, hi, name in (
+        (surface_min_ha, surface_max_ha, "surface"),
+        (contiguous_min_ha, contiguous_max_ha, "contiguous"),
+    ):
+        if lo is not None and hi is not None and lo > hi:
+            raise InvalidQuery(f"{name}_min_ha ({lo}) is larger than {name}_max_ha ({hi})")
+    b = Binder()
+    conds: list[sql.Composable] = []
+
+    def add(text: str, *values: object) -> None:
+        conds.append(sql.SQL(text).format(*(b.bind(v) for v in values)))
+
+    if surface_min_ha is not None:
+        add("surface_ha >= {}", surface_min_ha)
+    if surface_max_ha is not None:
+        add("surface_ha <= {}", surface_max_ha)
+    if contiguous_min_ha is not None:
+        add("contiguous_ha >= {}", contiguous_min_ha)
+    if contiguous_max_ha is not None:
+        add("contiguous_ha <= {}", contiguous_max_ha)
+    if region:
+        add("reg = {}", region)
+    if departement:
+        add("dep = {}", departement)
+    if epci:
+        add("siren_epci = {}", epci)
+    if territoire:
+        add(
+            "(siren_epci IN (SELECT m.siren FROM territoire_membre m WHERE m.programme = {} "
+            "AND m.id_ti = {}) OR EXISTS (SELECT 1 FROM territoire t WHERE t.programme = {} "
+            "AND t.id_ti = {} AND ST_Intersects(t.geom, g)))",
+            territoire_programme,
+            territoire,
+            territoire_programme,
+            territoire,
+        )
+    if activity_only:
+        add("zone_class = 'activity'")
+    if turnkey_only:
+        add("cle_en_main")
+    if brownfield_only:
+        add("friche")
+    if max_zan_cost_ha is not None:
+        add("zan_cost_ha <= {}", max_zan_cost_ha)
+    if no_hard_constraint:
+        add("excluded IS FALSE")
+    if min_score is not None:
+        add("score >= {}", min_score)
+    parts = []
+    if kind in ("all", "sites"):
+        parts.append(_SITES)
+    if kind in ("all", "land-units") and not (turnkey_only or brownfield_only):
+        parts.append(_LAND_UNITS)
+    if not parts:
+        return _json({"numberReturned": 0, "results": []})
+    where = sql.SQL(" AND ").join(conds) if conds else sql.SQL("TRUE")
+    query = sql.SQL(
+        "SELECT kind, id, nom, insee, commune, siren_epci, dep, reg, surface_ha, contiguous_ha, "
+        "score, excluded, zan_cost_ha, envelope_share, zone_class, cle_en_main, friche, "
+        "breakdown, geometry, count(*) OVER () FROM ({union}) x WHERE {where} "
+        "ORDER BY score DESC NULLS LAST, contiguous_ha DESC NULLS LAST, kind, id "
+        "LIMIT {limit} OFFSET {offset}"
+    ).format(
+        union=sql.SQL(" UNION ALL ").join(sql.SQL(p) for p in parts),
+        where=where,
+        limit=b.bind(limit),
+        offset=b.bind(offset),
+    )
+    async with pool.connection() as conn:
+        cur = await conn.execute(query, b.params)
+        rows = await cur.fetchall()
+        names = [d.name for d in cur.description]
+    results = []
+    for row in rows:
+        r = dict(zip(names, row, strict=True))
+        r.pop("count")
+        r["explanation"] = {
+            "summary": explain(r["score"], r["excluded"], r["breakdown"]),
+            "breakdown": r.pop("breakdown"),
+        }
+        r["link"] = str(request.base_url).rstrip("/") + (
+            f"/collections/sites/items/{r['id']}"
+            if r["kind"] == "site"
+            else f"/collections/land-units/items/{r['id']}"
+        )
+        results.append(r)
+    matched = rows[0][-1] if rows else 0
+    return _json({"numberMatched": matched, "numberReturned": len(results), "results": results})
+
+
+def _json(body: object) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get("/sites/compare", summary="Compare 2 to 5 sites side by side")
+async def compare(
+    pool: PoolDep,
+    reader: ReaderDep,
+    ids: Annotated[str, Query(description="2 to 5 site ids separated by commas")],
+) -> Response:
+    wanted = [i.strip() for i in ids.split(",") if i.strip()]
+    if not 2 <= len(wanted) <= 5 or len(set(wanted)) != len(wanted):
+        raise InvalidQuery(
+            f"ids: give 2 to 5 distinct site ids separated by commas (got {len(wanted)})"
+        )
+    restricted = sql.SQL(", s.prix_m2, s.contact" if reader is not None else "")
+    query = sql.SQL(
+        "SELECT s.id, s.nom, s.insee, s.lib_com, s.surface_ha, s.surface_dispo_ha, s.maturite, "
+        "s.cle_en_main, s.maitrise_fonciere, s.friche, s.pene, sc.score, sc.excluded, "
+        "sc.zan_status, sc.zan_cost_ha, sc.envelope_share, sc.contiguous_ha, sc.zone_class, "
+        "sc.profile_version, sc.breakdown{restricted} "
+        "FROM site s LEFT JOIN site_score sc ON sc.site_id = s.id WHERE s.id = ANY({ids})"
+    ).format(restricted=restricted, ids=sql.Placeholder("ids"))
+    async with pool.connection() as conn:
+        cur = await conn.execute(query, {"ids": wanted})
+        rows = await cur.fetchall()
+        names = [d.name for d in cur.description]
+    found = {r[0]: dict(zip(names, r, strict=True)) for r in rows}
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise NotFound(f"unknown site id(s): {', '.join(missing)}")
+    sites = [found[i] for i in wanted]
+    criteria: dict[str, dict[str, object]] = {}
+    for s in sites:
+        s["explanation"] = explain(s["score"], s["excluded"], s["breakdown"])
+        for item in s["breakdown"] or []:
+            if isinstance(item, dict) and "criterion" in item:
+                criteria.setdefault(str(item["criterion"]), {})[s["id"]] = item.get("contribution")
+    best = max(sites, key=lambda s: -1 if s["score"] is None else s["score"])
+    return _json(
+        {
+            "ids": wanted,
+            "sites": sites,
+            "criteria": criteria,
+            "best": best["id"] if best["score"] is not None else None,
+        }
+    )

@@ -1,0 +1,67 @@
+"""API fixtures: the real admin samples plus hand-made land rows, loaded once for tests/api.
+
+The app is built with create_app pointed at the test database and driven by TestClient (its
+lifespan opens the async pool). Tests that write only touch rows they create themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from api.app import create_app
+from api.auth import create_key
+from config import ApiSettings, DatabaseSettings, IngestSettings
+from db.engine import connect_raw
+from ingest.pipeline import run_ingest
+from ingest.sources import SAMPLES
+from tests.conftest import FIXTURES, _truncate_all
+from tests.conftest import SAMPLES as SAMPLES_DIR
+
+API_SETTINGS = ApiSettings(key_salt="test-salt", max_body_bytes=20_000, max_limit=500)
+
+
+@pytest.fixture(scope="package")
+def api_db(engine: Engine, db_settings: DatabaseSettings) -> DatabaseSettings:
+    """The test database with the admin/territoires samples and tests/fixtures/api_land.sql."""
+    _truncate_all(engine)
+    for sample in SAMPLES:
+        if sample.layer in ("epci", "communes", "territoires"):
+            run_ingest(
+                sample.layer,
+                Path(SAMPLES_DIR / sample.path),
+                sample.options,
+                db_settings,
+                IngestSettings(),
+            )
+    with connect_raw(db_settings) as conn:
+        conn.execute((FIXTURES / "api_land.sql").read_text(encoding="utf-8"))  # type: ignore[arg-type]
+        conn.execute("ANALYZE")
+        conn.commit()
+    return db_settings
+
+
+@pytest.fixture(scope="package")
+def keys(api_db: DatabaseSettings) -> dict[str, str]:
+    """Plaintext API keys: an EPCI editor (Grand Paris), a region-84 editor, a national admin."""
+    out = {}
+    with connect_raw(api_db) as conn:
+        for name, role, scope in (
+            ("epci_editor", "editor", "epci:200054781"),
+            ("region_editor", "editor", "region:84"),
+            ("admin", "admin", "national"),
+        ):
+            out[name] = create_key(conn, API_SETTINGS, name, role, scope)[1]
+        conn.commit()
+    return out
+
+
+@pytest.fixture(scope="package")
+def client(api_db: DatabaseSettings) -> Iterator[TestClient]:
+    app = create_app(API_SETTINGS, api_db)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c

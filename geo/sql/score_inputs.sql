@@ -1,0 +1,105 @@
+-- Per-parcel inputs of the score, for the parcels of the communes in score_scope.
+-- Constraint polygons are dissolved per kind and cut into small pieces once (ST_Subdivide), so
+-- each parcel intersects a few small, non-overlapping pieces through the GiST index: the sum of
+-- the intersection areas is the exact covered area, and ST_Intersection stays cheap.
+
+CREATE TEMP TABLE score_piece ON COMMIT DROP AS
+SELECT k.kind, k.hard, k.weight, ST_Subdivide(u.geom, %(subdivide_vertices)s) AS geom
+FROM unnest(%(kinds)s::text[], %(hard)s::boolean[], %(weights)s::float8[]) AS k(kind, hard, weight)
+CROSS JOIN LATERAL (
+    SELECT ST_UnaryUnion(ST_Collect(z.geom)) AS geom
+    FROM constraint_zone z
+    WHERE z.kind = k.kind AND z.geom && (SELECT extent FROM score_extent)
+) u
+WHERE u.geom IS NOT NULL;
+
+CREATE INDEX ON score_piece USING gist (geom);
+
+ANALYZE score_piece;
+
+CREATE TEMP TABLE score_base ON COMMIT DROP AS
+SELECT p.idu, p.insee, coalesce(p.built, false) AS built, ST_Area(p.geom) AS area_m2,
+    ST_PointOnSurface(p.geom) AS pt
+FROM parcel p
+JOIN score_scope s ON s.insee = p.insee;
+
+CREATE INDEX ON score_base (idu);
+
+ANALYZE score_base;
+
+-- Covered fraction of each parcel by each kind.
+CREATE TEMP TABLE score_overlap ON COMMIT DROP AS
+SELECT b.idu, c.kind, bool_or(c.hard) AS hard, max(c.weight) AS weight,
+    least(1.0, sum(
+        CASE WHEN ST_Within(p.geom, c.geom) THEN b.area_m2
+             ELSE ST_Area(ST_Intersection(p.geom, c.geom)) END
+    ) / nullif(max(b.area_m2), 0)) AS share
+FROM score_base b
+JOIN parcel p ON p.idu = b.idu
+JOIN score_piece c ON c.geom && p.geom AND ST_Intersects(c.geom, p.geom)
+GROUP BY b.idu, c.kind;
+
+CREATE TEMP TABLE score_brownfield ON COMMIT DROP AS
+SELECT DISTINCT unnest(parcel_ids) AS idu FROM friche WHERE parcel_ids IS NOT NULL;
+
+CREATE INDEX ON score_brownfield (idu);
+
+-- ZAN status: already artificialised (built, brownfield, or in an urban/activity zone) or ENAF.
+CREATE TEMP TABLE score_input ON COMMIT DROP AS
+SELECT x.*,
+    cardinality(x.hard_kinds) > 0 AS excluded,
+    CASE WHEN x.built THEN 'built'
+         WHEN x.brownfield THEN 'brownfield'
+         WHEN x.zone_class IN ('urban', 'activity') THEN 'urban_zone'
+         ELSE 'enaf' END AS zan_status,
+    CASE WHEN x.built OR x.brownfield OR x.zone_class IN ('urban', 'activity') THEN 0
+         ELSE x.area_m2 / %(m2_per_ha)s END AS cost_ha,
+    a.remaining_ha,
+    CASE WHEN x.site_id IS NULL THEN 0.0 ELSE coalesce(mat.value, %(maturity_unknown)s) END
+        AS maturity_value
+FROM (
+    SELECT b.idu AS key, b.idu, b.insee, cm.siren_epci, b.built, b.area_m2,
+        z.id AS zone_id, z.zone_class,
+        (bf.idu IS NOT NULL OR fr.site_id IS NOT NULL) AS brownfield,
+        st.id AS site_id, coalesce(st.cle_en_main, false) AS turnkey, st.maturite,
+        coalesce(st.pene, false) AS pene,
+        coalesce(o.shares, '{}'::jsonb) AS shares,
+        coalesce(o.max_share, 0) AS constrained_share,
+        coalesce(o.hard_kinds, '{}') AS hard_kinds,
+        coalesce(o.penalty, 0) AS penalty
+    FROM score_base b
+    LEFT JOIN commune cm ON cm.insee = b.insee
+    LEFT JOIN LATERAL (
+        SELECT z.id, z.zone_class FROM plu_zone z
+        WHERE z.geom && b.pt AND ST_Intersects(z.geom, b.pt) ORDER BY z.id LIMIT 1
+    ) z ON true
+    LEFT JOIN score_brownfield bf ON bf.idu = b.idu
+    LEFT JOIN LATERAL (
+        SELECT f.site_id FROM friche f
+        WHERE f.perimeter && b.pt AND ST_Intersects(f.perimeter, b.pt) LIMIT 1
+    ) fr ON bf.idu IS NULL
+    LEFT JOIN LATERAL (
+        SELECT s.id, s.cle_en_main, s.maturite, s.pene FROM site s
+        WHERE s.id IN (SELECT sp.site_id FROM site_parcel sp WHERE sp.idu = b.idu)
+           OR (s.perimeter && b.pt AND ST_Intersects(s.perimeter, b.pt))
+        ORDER BY s.cle_en_main DESC, s.id LIMIT 1
+    ) st ON true
+    LEFT JOIN (
+        SELECT idu,
+            jsonb_object_agg(kind, round(share::numeric, 4)) AS shares,
+            max(share) AS max_share,
+            array_agg(kind ORDER BY kind) FILTER (WHERE hard AND share >= %(exclusion_min_share)s)
+                AS hard_kinds,
+            -- A hard kind below the exclusion threshold loses the covered fraction (weight 1).
+            sum(weight * share) AS penalty
+        FROM score_overlap GROUP BY idu
+    ) o ON o.idu = b.idu
+) x
+LEFT JOIN zan_account a ON a.territory_type = 'epci' AND a.territory_code = x.siren_epci
+LEFT JOIN LATERAL (
+    SELECT m.value FROM unnest(%(maturity_patterns)s::text[], %(maturity_values)s::float8[])
+        WITH ORDINALITY AS m(pattern, value, n)
+    WHERE x.maturite ~* m.pattern ORDER BY m.n LIMIT 1
+) mat ON x.site_id IS NOT NULL;
+
+ALTER TABLE score_input ADD PRIMARY KEY (key);

@@ -145,5 +145,57 @@ def apikey_create(
     typer.echo(key)
 
 
+@app.command("score")
+def score_command(
+    territory: Annotated[
+        str | None,
+        typer.Option(help="EPCI SIREN, département, commune INSEE, reg:84 or ti2023:ID"),
+    ] = None,
+    profile: Annotated[
+        Path | None, typer.Option(help="Scoring profile TOML (default geo/profiles/default.toml)")
+    ] = None,
+    changed: Annotated[
+        bool, typer.Option("--changed", help="Only re-score what changed since the last run")
+    ] = False,
+) -> None:
+    """ZAN accounts, contiguous land units and availability scores (0-100, explained)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from db.engine import connect_raw
+    from geo.errors import GeoError
+    from geo.score import STEPS, score
+
+    with Progress(
+        TextColumn("[bold]score[/] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("start", total=len(STEPS))
+
+        def step(name: str) -> None:
+            progress.update(task, description=name, advance=1)
+
+        try:
+            with connect_raw(get_database_settings()) as conn:
+                report = score(conn, territory, profile, changed_only=changed, step=step)
+        except GeoError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+    if report.skipped:
+        console.print("nothing changed since the last scoring run")
+        return
+    table = Table(title=f"Scoring ({report.profile_version}, {report.seconds:.1f} s)")
+    for col in ("communes", "parcels", "land units", "sites", "ZAN accounts"):
+        table.add_column(col, justify="right")
+    table.add_row(*(f"{n:,}" for n in (report.communes, report.parcels, report.land_units,
+                                         report.sites, report.accounts)))
+    console.print(table)
+    console.print(", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
+
+
 if __name__ == "__main__":
     app()

@@ -180,7 +180,15 @@ class _Translator:
 
     def geometry(self, v: Any) -> sql.Composable:
         if isinstance(v, values.Envelope):
-            shape = shapely.box(v.x1, v.y1, v.x2, v.y2)
+            shape = shapely.box(min(v.x1, v.x2), min(v.y1, v.y2), max(v.x1, v.x2), max(v.y1, v.y2))
+        elif (
+            isinstance(v, ast.Function)
+            and v.name.lower() == "bbox"
+            and len(v.arguments) == 4
+            and all(isinstance(a, int | float) for a in v.arguments)
+        ):
+            # CQL2 BBOX(xmin, ymin, xmax, ymax) literal
+            shape = shapely.box(*v.arguments)
         elif isinstance(v, values.Geometry):
             try:
                 shape = shapely.geometry.shape(v.geometry)

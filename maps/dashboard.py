@@ -11,9 +11,8 @@ from maps.layers import ApiPoints, Controls, LayerStyle, PageControls, VectorTil
 # Dashboard kinds -> the collection holding their outline (départements and regions have none).
 OUTLINE_COLLECTIONS = {
     "epci": "epci",
-    "ti": "territoires-2023",
-    "ti-2023": "territoires-2023",
-    "ti-2018": "territoires-2018",
+    "territoire-2023": "territoires-2023",
+    "territoire-2018": "territoires-2018",
 }
 
 
@@ -28,7 +27,8 @@ def territory_map(
 
     Args:
         territory: the territory's outline (any CRS) when the caller already has it.
-        kind: the territory kind (epci, ti, departement, region), for the outline collection.
+        kind: the territory kind (epci, territoire-2023, territoire-2018, departement, region),
+            for the outline collection.
         labels: translated layer names (see ``maps.i18n``).
         basemap_url: an optional web basemap (the page works without it).
         m: an existing map to draw on.

@@ -31,7 +31,8 @@ _templates = Environment(
     loader=PackageLoader("maps", "templates"), autoescape=select_autoescape(["html"])
 )
 LangQuery = Annotated[str | None, Query(pattern="^(fr|en)$", description="fr (default) or en")]
-TERRITORY_KINDS = ("epci", "ti", "ti-2018", "ti-2023", "departement", "region")
+# The kinds of the API's /territories/{kind}/{code}.
+TERRITORY_KINDS = ("epci", "territoire-2023", "territoire-2018", "departement", "region")
 _CODE = re.compile(r"^[0-9A-Za-z-]{1,20}$")
 
 

@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var F = window.Foncier, map = F.map, t = F.t, C = F.config;
-  var OUTLINES = { epci: "epci", ti: "territoires-2023", "ti-2023": "territoires-2023", "ti-2018": "territoires-2018" };
+  var OUTLINES = { epci: "epci", "territoire-2023": "territoires-2023", "territoire-2018": "territoires-2018" };
 
   // Yearly series as [[year, ha], ...] whether the API sends {"2009": ha} or [{year, ha}].
   function series(v) {
@@ -18,7 +18,7 @@
     });
   }
   function zanChart(d) {
-    var zan = d.zan || d.account || d;
+    var zan = d.zan || {};
     var yearly = series(zan.years || zan.yearly || zan.series).sort(function (a, b) { return a[0] - b[0]; });
     var last = yearly.length ? yearly[yearly.length - 1][0] : 2021;
     var labels = [];
@@ -34,6 +34,14 @@
       if (byYear[y] != null) { cum += byYear[y]; cumulative.push(cum); projection.push(y === last ? cum : null); }
       else { cumulative.push(null); cum += pace; projection.push(y <= 2030 ? cum : null); }
     });
+    // The API's own projection (cumulative 2021-2030) wins over our straight line from the pace.
+    if (zan.projection_2031_ha != null && last < 2030) {
+      var start = cumulative[labels.indexOf(String(last))] || 0;
+      labels.forEach(function (l, i) {
+        var y = Number(l);
+        if (y > last && y <= 2030) projection[i] = start + ((zan.projection_2031_ha - start) * (y - last)) / (2030 - last);
+      });
+    }
     var envelope = zan.envelope_ha;
     new Chart(document.getElementById("zan-chart"), {
       data: {
@@ -53,9 +61,14 @@
       .map(function (k) { return "<div><dt>" + t(k) + "</dt><dd>" + F.num(zan[k], 1) + "</dd></div>"; }).join("");
   }
   function bandChart(d) {
-    var b = d.available_by_band || d.bands || d.score_bands || [];
-    var rows = Array.isArray(b) ? b.map(function (r) { return [r.band || r.label, Number(r.ha != null ? r.ha : r.area_ha)]; })
-      : Object.keys(b).map(function (k) { return [k, Number(b[k])]; });
+    // available_ha.by_zoning_and_score: {zone_class: {band: ha}} -> hectares per band.
+    var byZone = (d.available_ha && d.available_ha.by_zoning_and_score) || {};
+    var perBand = {};
+    C.bands.forEach(function (x) { perBand[x.label] = 0; });
+    Object.keys(byZone).forEach(function (z) {
+      Object.keys(byZone[z]).forEach(function (band) { perBand[band] = (perBand[band] || 0) + Number(byZone[z][band]); });
+    });
+    var rows = Object.keys(perBand).sort().reverse().map(function (k) { return [k, perBand[k]]; });
     var colors = {};
     C.bands.forEach(function (x) { colors[x.label] = x.color; });
     new Chart(document.getElementById("band-chart"), {
@@ -76,6 +89,7 @@
   }
   var url = "/territories/" + encodeURIComponent(C.kind) + "/" + encodeURIComponent(C.code);
   F.getJSON(url).then(function (d) {
+    if (!d.zan && d.zan_note) document.getElementById("zan-figures").innerHTML = "<p>" + F.esc(d.zan_note) + "</p>";
     if (d.nom || d.name) document.getElementById("territory-name").textContent = t("dashboard") + " · " + (d.nom || d.name);
     zanChart(d);
     bandChart(d);

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var F = window.Foncier, map = F.map, t = F.t;
-  var SEARCH_URL = "/search/sites";
+  var SEARCH_URL = "/search";
   var COMPARE_URL = "/sites/compare";
   var form = document.getElementById("filters");
   var list = document.getElementById("results");
@@ -11,33 +11,34 @@
   var compareBtn = document.getElementById("compare-btn");
   var compareBox = document.getElementById("compare");
   var markers = L.featureGroup().addTo(map);
+  // Form field -> the API's /search parameter.
+  var FIELDS = { surface_min: "surface_min_ha", surface_max: "surface_max_ha", min_score: "min_score",
+    zan_cost_max: "max_zan_cost_ha" };
+  var FLAGS = { turnkey: "turnkey_only", brownfield: "brownfield_only", no_hard_constraint: "no_hard_constraint" };
 
   // The territory box takes any code: its length says which filter it is.
   function territoryParam(code) {
     if (/^\d{9}$/.test(code)) return "epci";
-    if (/^(\d{2}|2[AB]|97\d)$/.test(code)) return "dep";
-    if (/^\d{2}$/.test(code)) return "region";
-    return "ti";
+    if (/^(\d{2}|2[AB]|97\d)$/.test(code)) return "departement";
+    return "territoire";
   }
   function params() {
     var p = new URLSearchParams();
-    ["surface_min", "surface_max", "min_score", "zan_cost_max"].forEach(function (k) {
+    Object.keys(FIELDS).forEach(function (k) {
       var v = form.elements[k].value;
-      if (v !== "") p.set(k, v);
+      if (v !== "") p.set(FIELDS[k], v);
     });
     var code = form.elements.territory.value.trim();
     if (code) p.set(territoryParam(code), code);
-    ["turnkey", "brownfield", "no_hard_constraint"].forEach(function (k) {
-      if (form.elements[k].checked) p.set(k, "true");
+    Object.keys(FLAGS).forEach(function (k) {
+      if (form.elements[k].checked) p.set(FLAGS[k], "true");
     });
     return p;
   }
   function fillForm(p) {
-    ["surface_min", "surface_max", "min_score", "zan_cost_max"].forEach(function (k) {
-      if (p.has(k)) form.elements[k].value = p.get(k);
-    });
-    ["epci", "dep", "region", "ti"].forEach(function (k) { if (p.has(k)) form.elements.territory.value = p.get(k); });
-    ["turnkey", "brownfield", "no_hard_constraint"].forEach(function (k) { form.elements[k].checked = p.get(k) === "true"; });
+    Object.keys(FIELDS).forEach(function (k) { if (p.has(FIELDS[k])) form.elements[k].value = p.get(FIELDS[k]); });
+    ["epci", "departement", "territoire"].forEach(function (k) { if (p.has(k)) form.elements.territory.value = p.get(k); });
+    Object.keys(FLAGS).forEach(function (k) { form.elements[k].checked = p.get(FLAGS[k]) === "true"; });
   }
   // A result is a GeoJSON feature or a plain object; keep one shape for the list.
   function normalize(data) {
@@ -45,7 +46,8 @@
     return rows.map(function (r) {
       var p = Object.assign({}, r.properties || r);
       p.id = r.id != null ? r.id : p.id || p.site_id;
-      return { props: p, geometry: r.geometry || null, explanation: r.explanation || p.explanation || p.breakdown };
+      delete p.geometry;
+      return { props: p, geometry: r.geometry || null, explanation: r.explanation || p.explanation };
     });
   }
   function selected() {
@@ -62,8 +64,9 @@
       li.dataset.siteId = p.id;
       li.innerHTML = '<label><input type="checkbox" value="' + F.esc(p.id) + '"> <a href="/sites/' +
         encodeURIComponent(p.id) + "?lang=" + F.config.lang + '">' + F.esc(p.nom || p.id) + "</a></label> " +
-        F.scoreHtml(p) + "<br><small>" + F.esc(p.lib_com || "") + " · " + F.num(p.surface_ha) + " ha" +
-        (p.cle_en_main ? " · " + t("cle_en_main") : "") + (p.friche ? " · " + t("friche") : "") + "</small>";
+        F.scoreHtml(p) + "<br><small>" + F.esc(p.commune || p.lib_com || "") + " · " + F.num(p.surface_ha) + " ha" +
+        (p.cle_en_main ? " · " + t("cle_en_main") : "") + (p.friche ? " · " + t("friche") : "") + "</small>" +
+        (r.explanation && r.explanation.summary ? '<br><small class="why">' + F.esc(r.explanation.summary) + "</small>" : "");
       list.appendChild(li);
       if (r.geometry) {
         var m = L.geoJSON(r.geometry, {
@@ -80,6 +83,7 @@
     var p = params();
     history.replaceState(null, "", location.pathname + location.search + "#" + p.toString());
     list.innerHTML = "<li>" + t("loading") + "</li>";
+    p.set("kind", "sites");
     p.set("limit", "50");
     return F.getJSON(SEARCH_URL + "?" + p.toString()).then(function (data) { render(normalize(data)); })
       .catch(function (e) { list.innerHTML = '<li class="error">' + t("error") + ": " + F.esc(e.message) + "</li>"; });

@@ -66,7 +66,7 @@ def test_planner_layers_and_parcel_styling() -> None:
 
 
 def test_maps_reference_no_other_host() -> None:
-    for m in (planner_map(), finder_map(), site_map(), territory_map(kind="ti")):
+    for m in (planner_map(), finder_map(), site_map(), territory_map(kind="territoire-2023")):
         html = _fetch_map_string(m)
         srcs = re.findall(r'(?:src|href)="([^"]+)"', html)
         assert srcs, "no script or stylesheet at all"
@@ -102,7 +102,7 @@ def test_to_map_frame_refuses_no_crs(epci: gpd.GeoDataFrame) -> None:
 def test_dashboard_outline_depends_on_kind() -> None:
     ti = {
         o["collection"]
-        for o in _options(_fetch_map_string(territory_map(kind="ti")), "vectorTiles")
+        for o in _options(_fetch_map_string(territory_map(kind="territoire-2023")), "vectorTiles")
     }
     assert "territoires-2023" in ti
     dep = {

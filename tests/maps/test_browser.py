@@ -1,0 +1,246 @@
+"""End-to-end: the map pages in headless Debian Chromium (Playwright), against the real app.
+
+The app runs under uvicorn on a free loopback port against the test database, loaded with the
+admin and Territoires d'industrie samples plus tests/fixtures/maps.sql (a scored parcel grid in
+Annemasse, two sites). Screenshots go to tests/artifacts/. In CI a missing Chromium fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyproj import Transformer
+from sqlalchemy import Engine
+
+from config import ROOT, DatabaseSettings, IngestSettings
+from ingest.pipeline import run_ingest
+from ingest.sources import SAMPLES
+from tests.conftest import FIXTURES, _truncate_all
+from tests.conftest import SAMPLES as SAMPLES_DIR
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+TO_4326 = Transformer.from_crs(2154, 4326, always_xy=True)
+# Annemasse, over the fixture's parcel grid (EPSG:2154 950000-950320, 6570700-6570940).
+_LON, _LAT = TO_4326.transform(950160, 6570820)
+PARCEL_VIEW = f"#map=17/{_LAT:.5f}/{_LON:.5f}&layers=epci,parcels,sites&minscore=0"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _load_samples(engine: Engine, db_settings: DatabaseSettings) -> None:
+    _truncate_all(engine)
+    for sample in SAMPLES:
+        if sample.layer not in ("epci", "communes", "territoires"):
+            continue
+        options = dataclasses.replace(sample.options, vintage=sample.vintage)
+        run_ingest(sample.layer, SAMPLES_DIR / sample.path, options, db_settings, IngestSettings())
+    sql = (FIXTURES / "maps.sql").read_text()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+
+
+@pytest.fixture(scope="module")
+def app_url(engine: Engine, db_settings: DatabaseSettings) -> Iterator[str]:
+    _load_samples(engine, db_settings)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": db_settings.database_url}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "api.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"uvicorn exited with {proc.returncode}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} missing: scripts/setup installs Debian's chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    """A page that records console errors and failed requests; the test asserts there are none."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    p = context.new_page()
+    p.errors = []
+    p.on("console", lambda m: m.type == "error" and p.errors.append(f"console: {m.text}"))
+    p.on("pageerror", lambda e: p.errors.append(f"pageerror: {e}"))
+    # Anything outside the app would be a page that needs the internet.
+    p.on(
+        "request",
+        lambda r: r.url.startswith("http://127.0.0.1") or p.errors.append(f"external: {r.url}"),
+    )
+    yield p
+    context.close()
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_planner_draws_parcels_from_tiles_and_shows_a_score(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(app_url + "/" + PARCEL_VIEW)
+    page.wait_for_selector(".folium-map[data-ready='1']")
+    paths = page.locator(".leaflet-pane-parcels-pane path")
+    page.wait_for_function(
+        "document.querySelectorAll('.leaflet-pane-parcels-pane path').length >= 10", timeout=15_000
+    )
+    assert paths.count() >= 10
+    page.wait_for_selector(".legend")
+    # The centre of parcel 74012000AB0011 (fixture: column 3, row 1; score 88).
+    lon, lat = TO_4326.transform(950280, 6570820)
+    point = page.evaluate(
+        """([lat, lon]) => {
+             const m = Foncier.map, p = m.latLngToContainerPoint(L.latLng(lat, lon));
+             const r = m.getContainer().getBoundingClientRect();
+             return [r.left + p.x, r.top + p.y]; }""",
+        [lat, lon],
+    )
+    page.mouse.click(point[0], point[1])
+    info = page.wait_for_selector(".parcel-popup .parcel-info", timeout=10_000)
+    text = info.inner_text()
+    assert "74012000AB" in text
+    assert "88/100" in text and "Coût ZAN" in text
+    assert "activity" in text
+    _shot(page, "planner_parcel_click")
+    assert page.errors == []
+    assert "map=" in page.url and "parcels" in page.url
+
+
+def test_search_zooms_to_a_named_epci(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(app_url + "/")
+    page.wait_for_selector(".folium-map[data-ready='1']")
+    zoom_before = page.evaluate("Foncier.map.getZoom()")
+    page.fill(".search-box input", "annemasse")
+    page.press(".search-box input", "Enter")
+    page.wait_for_selector(".search-results button", timeout=10_000)
+    assert "Annemasse" in page.inner_text(".search-results")
+    page.wait_for_function(f"Foncier.map.getZoom() > {zoom_before}", timeout=10_000)
+    center = page.evaluate("[Foncier.map.getCenter().lat, Foncier.map.getCenter().lng]")
+    assert 46.0 < center[0] < 46.4 and 6.1 < center[1] < 6.5
+    page.wait_for_timeout(500)
+    _shot(page, "planner_search_epci")
+    assert page.errors == []
+
+
+def test_planner_in_english(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(app_url + "/?lang=en")
+    page.wait_for_selector(".folium-map[data-ready='1']")
+    assert "Availability score" in page.inner_text(".legend")
+    assert page.errors == []
+
+
+def test_site_finder_filters_change_the_list(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(app_url + "/sites")
+    page.wait_for_selector("#results li.result", timeout=10_000)
+    before = page.locator("#results li.result").count()
+    assert before >= 2
+    page.check("input[name=turnkey]")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function(
+        "(n => { const c = document.querySelectorAll('#results li.result').length;"
+        " return c > 0 && c < n; })(" + str(before) + ")",
+        timeout=10_000,
+    )
+    assert "ZA des Tests" in page.inner_text("#results")
+    assert "turnkey_only=true" in page.url
+    _shot(page, "finder_turnkey")
+    assert page.errors == []
+
+
+def test_site_finder_compares_two_sites(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(app_url + "/sites")
+    page.wait_for_selector("#results li.result", timeout=10_000)
+    boxes = page.locator("#results input[type=checkbox]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.click("#compare-btn")
+    page.wait_for_selector("#compare table", timeout=10_000)
+    text = page.inner_text("#compare")
+    assert "ZA des Tests" in text and "Friche des Essais" in text
+    _shot(page, "finder_compare")
+    assert page.errors == []
+
+
+def test_site_sheet_is_printable(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(app_url + "/sites/test-site-1")
+    page.wait_for_selector("body[data-loaded='1']", timeout=10_000)
+    assert page.inner_text("#site-name") == "ZA des Tests"
+    assert "82/100" in page.inner_text(".sheet-facts")
+    page.emulate_media(media="print")
+    assert page.locator(".topbar").is_hidden()
+    _shot(page, "site_sheet_print")
+    assert page.errors == []
+
+
+def test_dashboard_chart_renders(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(app_url + "/territoires/epci/200011773")
+    page.wait_for_selector("body[data-loaded='1']", timeout=10_000)
+    assert page.evaluate("Chart.getChart('zan-chart') !== undefined")
+    bars = page.evaluate(
+        "Chart.getChart('zan-chart').data.datasets[0].data.filter(v => v != null).length"
+    )
+    assert bars > 0
+    _shot(page, "dashboard_epci")
+    assert page.errors == []

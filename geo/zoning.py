@@ -43,7 +43,7 @@ def family(typezone: str | None) -> str | None:
         >>> [family(t) for t in ("U", "AUc", "AUs", "A", "Nh", "ZZ")]
         ['U', 'AU', 'AU', 'A', 'N', None]
     """
-    if not typezone:
+    if not isinstance(typezone, str) or not typezone.strip():
         return None
     t = typezone.strip().upper()
     if t.startswith("AU"):
@@ -85,13 +85,13 @@ def classify_zone(
     if fam is None:
         return None
     otherwise: ZoneClass = "urban" if fam == "U" else "to_urbanise"
-    dest = (destdomi or "").strip()
+    dest = destdomi.strip() if isinstance(destdomi, str) else ""
     if dest.isdigit():
         dest = dest.zfill(2)
     if dest in _DECISIVE_DESTDOMI:
         return "activity" if dest == ACTIVITY_DESTDOMI else otherwise
-    if libelle and _ACTIVITY_LABEL.match(libelle.strip()):
+    if isinstance(libelle, str) and _ACTIVITY_LABEL.match(libelle.strip()):
         return "activity"
-    if libelong and _ACTIVITY_TEXT.search(libelong):
+    if isinstance(libelong, str) and _ACTIVITY_TEXT.search(libelong):
         return "activity"
     return otherwise

@@ -75,7 +75,7 @@ def prepare(source: Source, _options: IngestOptions) -> list[TableLoad]:
         for t, lib, d, lg in zip(
             _text(frame["typezone"]),
             _text(frame["libelle"]),
-            frame["destdomi"],
+            _text(frame["destdomi"]),
             _text(frame["libelong"]),
             strict=True,
         )

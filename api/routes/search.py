@@ -67,7 +67,6 @@ LEFT JOIN LATERAL (SELECT sum(ps.zan_cost_ha) AS zan_cost_ha,
 async def search(
     request: Request,
     pool: PoolDep,
-    reader: ReaderDep,
     kind: Literal["all", "sites", "land-units"] = "all",
     surface_min_ha: Annotated[float | None, Query(ge=0)] = None,
     surface_max_ha: Annotated[float | None, Query(ge=0)] = None,
@@ -79,7 +78,7 @@ async def search(
     territoire: Annotated[
         str | None, Query(max_length=40, description="id_ti (ex. ti-2703)")
     ] = None,
-    territoire_programme: Literal[2018, 2023] = 2023,
+    territoire_programme: Annotated[int, Query(description="2018 or 2023")] = 2023,
     activity_only: bool = False,
     turnkey_only: bool = False,
     brownfield_only: bool = False,
@@ -93,6 +92,8 @@ async def search(
 
     ``turnkey_only`` and ``brownfield_only`` only keep sites (land units are neither).
     """
+    if territoire_programme not in (2018, 2023):
+        raise InvalidQuery(f"territoire_programme={territoire_programme}: use 2018 or 2023")
     for lo, hi, name in (
         (surface_min_ha, surface_max_ha, "surface"),
         (contiguous_min_ha, contiguous_max_ha, "contiguous"),

@@ -119,7 +119,14 @@ def run_file(cur: psycopg.Cursor, name: str, params: dict[str, object], **idents
             query = sql.SQL(stmt).format(  # type: ignore[arg-type]
                 **{k: sql.SQL(v) for k, v in idents.items()}  # type: ignore[arg-type]
             )
-        cur.execute(query, params)
+        t0 = time.monotonic()
+        if "CREATE TEMP VIEW" in stmt:
+            # DDL takes no server-side parameters: bind these on the client (values still escaped).
+            with psycopg.ClientCursor(cur.connection) as ccur:
+                ccur.execute(query, params)
+        else:
+            cur.execute(query, params)
+        log.debug("%s: %.2f s: %s", name, time.monotonic() - t0, " ".join(stmt.split())[:70])
 
 
 _SCOPES: dict[str, str] = {
@@ -354,6 +361,8 @@ def score(
             ) x WHERE a.territory_type = x.territory_type AND a.territory_code = x.territory_code
             """
         )
+        # The temporary views depend on ON COMMIT DROP tables: drop them before the commit.
+        cur.execute("DROP VIEW parcel_scored, site_scored")
         mark("versions")
         for layer in ("zan_accounts", "parcels", "sites", "land_units", "scores"):
             cur.execute(

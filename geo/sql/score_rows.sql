@@ -3,7 +3,8 @@
 -- the sum of the contributions, so a breakdown always adds up to its score. An excluded row
 -- scores 0: its criteria keep their values but contribute nothing, and an `exclusion` entry
 -- names the kinds that excluded it.
-CREATE TEMP TABLE {out} ON COMMIT DROP AS
+-- A view, not a table: the rows are computed once, while being inserted into the target.
+CREATE TEMP VIEW {out} AS
 WITH v AS (
     SELECT m.*,
         coalesce(zv.value, %(zoning_none)s) AS zoning_v,

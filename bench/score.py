@@ -1,0 +1,236 @@
+"""Scoring benchmark: ``foncier score`` (set-based SQL) against a naive geopandas overlay.
+
+    .venv/bin/python bench/score.py --n 1000000 --sample 100000
+
+1. Builds, in SQL, N grid parcels (70 m squares, about 0.5 ha, 20% built) in 7 km communes
+   grouped in 4 EPCIs, 4 PLU zones per commune, ENAF flows per commune, and ``--constraints``
+   (default 2,000) constraint polygons of 100-600 m radius with 129 vertices each, spread over
+   the parcels' extent (about 15% of the ground covered), one of six kinds (hard and soft).
+2. Runs the whole scoring (``geo.score.score``: ZAN accounts, constraint overlaps, land units,
+   scores and breakdowns, site scores) and times it.
+3. Runs the same parcel computation naively on a ``--sample`` of parcels: read into geopandas,
+   ``geopandas.overlay`` with the constraints for the covered share per kind, ``sjoin`` for the
+   zone, the same criteria formula in pandas (no land units: that part is a gift to the peer).
+4. Prints parcels/s for both and the ratio.
+
+The database is ``--database-url``, else ``foncier_bench_score`` on the local cluster, dropped
+and re-created at each run: never point it at a database you want to keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from config import DatabaseSettings  # noqa: E402
+from db.engine import connect_raw, make_engine  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from geo.profile import load_profile  # noqa: E402
+from geo.score import score  # noqa: E402
+
+log = logging.getLogger("bench.score")
+
+PARCEL_SIDE_M = 70.0
+COMMUNE_SIDE_PARCELS = 100  # 100 x 100 parcels = 7 km communes
+X0, Y0 = 650_000.0, 6_800_000.0
+KINDS = ("natura2000_sic", "flood_high", "znieff1", "znieff2", "flood_medium", "polluted_site")
+ZONE_CLASSES = ("activity", "urban", "agricultural", "natural")
+
+BUILD_SQL = """
+INSERT INTO commune (insee, nom, dep, reg, siren_epci, geom)
+SELECT '91' || lpad(c::text, 3, '0'), 'Commune ' || c, '91', '11',
+    '20000000' || (c %% 4)::text,
+    ST_Multi(ST_MakeEnvelope(%(x0)s + cx * %(cside)s, %(y0)s + cy * %(cside)s,
+        %(x0)s + (cx + 1) * %(cside)s, %(y0)s + (cy + 1) * %(cside)s, 2154))
+FROM (SELECT c, c %% %(ncx)s AS cx, c / %(ncx)s AS cy
+      FROM generate_series(0, %(ncommunes)s - 1) c) g;
+
+INSERT INTO epci (siren, nom, geom)
+SELECT siren_epci, 'EPCI ' || siren_epci, ST_Multi(ST_Union(geom)) FROM commune GROUP BY 1;
+
+INSERT INTO parcel (idu, insee, prefixe, section, numero, contenance_m2, built, geom)
+SELECT '91' || lpad(c::text, 3, '0') || '000' || 'A' || chr(65 + k / 1000)
+        || lpad((k %% 1000)::text, 4, '0'),
+    '91' || lpad(c::text, 3, '0'), '000', 'A' || chr(65 + k / 1000),
+    lpad((k %% 1000)::text, 4, '0'),
+    %(side)s * %(side)s, (hashint4(i) %% 5) = 0,
+    ST_Multi(ST_MakeEnvelope(%(x0)s + px * %(side)s, %(y0)s + py * %(side)s,
+        %(x0)s + (px + 1) * %(side)s, %(y0)s + (py + 1) * %(side)s, 2154))
+FROM (
+    SELECT i, gx AS px, gy AS py,
+        (gy / %(per)s) * %(ncx)s + gx / %(per)s AS c,
+        (gy %% %(per)s) * %(per)s + gx %% %(per)s AS k
+    FROM (SELECT i, i %% %(ngx)s AS gx, i / %(ngx)s AS gy FROM generate_series(0, %(n)s - 1) i) a
+) b;
+
+INSERT INTO plu_zone (id, insee, libelle, typezone, zone_class, geom)
+SELECT c.insee || '-' || q, c.insee, 'Z' || q, 'U', (%(zone_classes)s::text[])[q + 1],
+    ST_Multi(ST_MakeEnvelope(ST_XMin(c.geom) + (q %% 2) * %(cside)s / 2,
+        ST_YMin(c.geom) + (q / 2) * %(cside)s / 2,
+        ST_XMin(c.geom) + (q %% 2 + 1) * %(cside)s / 2,
+        ST_YMin(c.geom) + (q / 2 + 1) * %(cside)s / 2, 2154))
+FROM commune c CROSS JOIN generate_series(0, 3) q;
+
+INSERT INTO enaf_flow (insee, year, destination, area_m2)
+SELECT insee, y, 'total', 20000 + (hashint4(y + length(insee)) %% 10000)
+FROM commune CROSS JOIN generate_series(2009, 2023) y;
+
+INSERT INTO constraint_zone (id, kind, source, geom)
+SELECT 'c' || j, (%(kinds)s::text[])[1 + j %% 6], 'bench',
+    ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(
+        %(x0)s + (hashint4(j) & 2147483647)::float8 / 2147483647 * %(width)s,
+        %(y0)s + (hashint4(j + 7919) & 2147483647)::float8 / 2147483647 * %(height)s), 2154),
+        100 + (hashint4(j + 104729) & 2147483647)::float8 / 2147483647 * 500, 32))
+FROM generate_series(1, %(nconstraints)s) j;
+
+ANALYZE;
+"""
+
+
+def _recreate(url: str) -> None:
+    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    name = dsn.rsplit("/", 1)[1].split("?")[0]
+    with psycopg.connect(dsn.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def build(settings: DatabaseSettings, n: int, constraints: int) -> float:
+    """Create the synthetic data set; returns the seconds it took."""
+    started = time.monotonic()
+    _recreate(settings.database_url)
+    engine = make_engine(settings)
+    upgrade(engine)
+    engine.dispose()
+    per = COMMUNE_SIDE_PARCELS
+    ngx = max(per, int(round(n**0.5 / per)) * per)  # grid width, whole communes wide
+    ngy = -(-n // ngx)
+    ncx = ngx // per
+    ncommunes = ncx * (-(-ngy // per))
+    params = {
+        "n": n,
+        "ngx": ngx,
+        "per": per,
+        "ncx": ncx,
+        "ncommunes": ncommunes,
+        "side": PARCEL_SIDE_M,
+        "cside": PARCEL_SIDE_M * per,
+        "x0": X0,
+        "y0": Y0,
+        "width": ngx * PARCEL_SIDE_M,
+        "height": ngy * PARCEL_SIDE_M,
+        "kinds": list(KINDS),
+        "zone_classes": list(ZONE_CLASSES),
+        "nconstraints": constraints,
+    }
+    with connect_raw(settings) as conn, conn.cursor() as cur:
+        for stmt in [s for s in BUILD_SQL.split(";\n") if s.strip()]:
+            cur.execute(stmt, params)  # type: ignore[arg-type]
+        conn.commit()
+    return time.monotonic() - started
+
+
+def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float]:
+    """The parcel criteria computed with geopandas overlay on ``sample`` parcels."""
+    profile = load_profile()
+    engine = make_engine(settings)
+    started = time.monotonic()
+    parcels = gpd.read_postgis(
+        "SELECT p.idu, p.insee, p.built, c.siren_epci, p.geom FROM parcel p "
+        "JOIN commune c USING (insee) ORDER BY p.idu LIMIT %(n)s",
+        engine,
+        geom_col="geom",
+        params={"n": sample},
+    )
+    cons = gpd.read_postgis("SELECT kind, geom FROM constraint_zone", engine, geom_col="geom")
+    zones = gpd.read_postgis("SELECT id, zone_class, geom FROM plu_zone", engine, geom_col="geom")
+    accounts = pd.read_sql(
+        "SELECT territory_code AS siren_epci, remaining_ha FROM zan_account "
+        "WHERE territory_type = 'epci'",
+        engine,
+    )
+    engine.dispose()
+    parcels["area_m2"] = parcels.area
+    pieces = gpd.overlay(parcels[["idu", "geom"]], cons, how="intersection", keep_geom_type=True)
+    pieces["covered_m2"] = pieces.area
+    # Same-kind overlaps would be counted twice here: dissolve per parcel and kind first.
+    dissolved = pieces.dissolve(by=["idu", "kind"]).reset_index()
+    dissolved["covered_m2"] = dissolved.area
+    share = dissolved.merge(parcels[["idu", "area_m2"]], on="idu")
+    share["share"] = (share["covered_m2"] / share["area_m2"]).clip(upper=1)
+    kinds, hard, weights = profile.kind_table()
+    kind_weight = dict(zip(kinds, weights, strict=True))
+    share["penalty"] = share["kind"].map(kind_weight) * share["share"]
+    share["hard_hit"] = share["kind"].isin(profile.hard_kinds) & (
+        share["share"] >= profile.exclusion_min_share
+    )
+    per_parcel = share.groupby("idu").agg(penalty=("penalty", "sum"), excluded=("hard_hit", "any"))
+    points = parcels[["idu", "geom"]].copy()
+    points["geom"] = parcels.representative_point()
+    points = points.set_geometry("geom")
+    zone_of = gpd.sjoin(points, zones, predicate="within").drop_duplicates("idu")
+    df = parcels.drop(columns="geom").merge(per_parcel, on="idu", how="left")
+    df = df.merge(zone_of[["idu", "zone_class"]], on="idu", how="left")
+    df = df.merge(accounts, on="siren_epci", how="left")
+    df["penalty"] = df["penalty"].fillna(0)
+    df["excluded"] = df["excluded"].astype("boolean").fillna(False).astype(bool)
+    w = profile.weights
+    zoning = df["zone_class"].fillna("none").map(profile.zoning)
+    urban = df["zone_class"].isin(["urban", "activity"]) | df["built"]
+    cost = (~urban) * df["area_m2"] / 10_000
+    zan = (1 - cost / df["remaining_ha"] / profile.zan["full_penalty_share"]).clip(lower=0)
+    zan = zan.where(cost > 0, 1.0)
+    size = (
+        (df["area_m2"] / 10_000 - profile.size_min_ha)
+        / (profile.size_target_ha - profile.size_min_ha)
+    ).clip(0, 1)
+    total = (
+        w["zoning"] * zoning
+        + w["constraints"] * (1 - df["penalty"].clip(upper=1))
+        + w["zan"] * zan
+        + w["size"] * size
+    )
+    df["score"] = total.where(~df["excluded"], 0.0).round(2)
+    return len(df), time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=100_000, help="synthetic parcels")
+    parser.add_argument("--sample", type=int, default=20_000, help="parcels for the naive peer")
+    parser.add_argument("--constraints", type=int, default=2_000, help="constraint polygons")
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    url = args.database_url or "postgresql+psycopg://foncier@127.0.0.1:5439/foncier_bench_score"
+    settings = DatabaseSettings(database_url=url)
+    built_s = build(settings, args.n, args.constraints)
+    print(
+        f"data: {args.n:,} parcels, {args.constraints:,} constraint polygons,"
+        f" built in {built_s:.1f} s"
+    )
+    with connect_raw(settings) as conn:
+        report = score(conn)
+    ours = report.parcels / report.seconds
+    print(
+        f"foncier score: {report.parcels:,} parcels, {report.land_units:,} land units in "
+        f"{report.seconds:.1f} s = {ours:,.0f} parcels/s"
+    )
+    print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
+    count, naive_s = naive(settings, min(args.sample, args.n))
+    peer = count / naive_s
+    print(f"geopandas overlay: {count:,} parcels in {naive_s:.1f} s = {peer:,.0f} parcels/s")
+    print(f"ratio: {ours / peer:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

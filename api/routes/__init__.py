@@ -1,13 +1,20 @@
-"""The router registry: assembles the routers, nothing else."""
+"""The router registry: assembles the routers, nothing else.
+
+The OGC routers are mounted at the root (map pages use /collections/...) and again under /ogc,
+the landing page given to OGC clients (GDAL's OAPIF driver appends /collections to it).
+"""
 
 from fastapi import APIRouter
 
 from api.routes import exports, features, search, sites, territories, tiles
 
 api_router = APIRouter()
-api_router.include_router(features.router)
-api_router.include_router(tiles.router)
-api_router.include_router(exports.router)
+api_router.include_router(features.landing_router)
+ogc = APIRouter(prefix=features.OGC_PREFIX, include_in_schema=False)
+for module in (features, tiles, exports):
+    api_router.include_router(module.router)
+    ogc.include_router(module.router)
+api_router.include_router(ogc)
 api_router.include_router(search.router)
 api_router.include_router(territories.router)
 api_router.include_router(sites.router)

@@ -62,7 +62,8 @@ async def _geojson(
             f',"crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:EPSG::{q.crs.srid}"}}}}'
         )
     )
-    yield f'{{"type":"FeatureCollection","name":"{q.collection.id}"{crs_member},"features":['.encode()
+    head = f'{{"type":"FeatureCollection","name":"{q.collection.id}"{crs_member},"features":['
+    yield head.encode()
     first = True
     async for rows in _batches(pool, stream_sql(q, binder), binder.params):
         text = ",".join(r[0] for r in rows)

@@ -45,16 +45,32 @@ CONFORMANCE = [
 ]
 
 
+OGC_PREFIX = "/ogc"
+
+
 def url(request: Request, path: str) -> str:
-    """An absolute URL on this server."""
-    return str(request.base_url).rstrip("/") + path
+    """An absolute URL on this server, under /ogc when the request came through /ogc.
+
+    The OGC routes are served twice: at the root (map pages use /collections/...) and under
+    /ogc, whose landing page clients such as GDAL's OAPIF driver extend with /collections.
+    """
+    prefix = (
+        OGC_PREFIX
+        if request.url.path.startswith(OGC_PREFIX) and path != "/api" and (path != "/api.html")
+        else ""
+    )
+    return str(request.base_url).rstrip("/") + prefix + path
 
 
 def json_response(body: object, media_type: str = "application/json", **headers: str) -> Response:
     return Response(orjson.dumps(body), media_type=media_type, headers=headers or None)
 
 
-@router.get("/ogc", summary="OGC API landing page (JSON)")
+landing_router = APIRouter(tags=["OGC API Features"])
+
+
+@landing_router.get("/ogc", summary="OGC API landing page (JSON; the HTML / is the maps')")
+@landing_router.get("/ogc/", include_in_schema=False)
 async def landing(request: Request) -> Response:
     return json_response(
         {
@@ -64,7 +80,7 @@ async def landing(request: Request) -> Response:
                 "contraintes et comptes ZAN (OGC API Features et Tiles)."
             ),
             "links": [
-                {"rel": "self", "type": "application/json", "href": url(request, "/ogc")},
+                {"rel": "self", "type": "application/json", "href": str(request.url)},
                 {
                     "rel": "service-desc",
                     "type": "application/vnd.oai.openapi+json;version=3.0",

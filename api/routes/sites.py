@@ -42,6 +42,9 @@ class SiteCreate(SiteUpdate):
     friche: bool | None = None
 
 
+AUDIT_SQL = "INSERT INTO audit (key_id, actor, action, target, changes) VALUES (%s, %s, %s, %s, %s)"
+
+
 async def _bump(conn: object) -> None:
     await conn.execute(  # type: ignore[attr-defined]
         "INSERT INTO layer_version (layer, version, updated_at) VALUES ('sites', 1, now()) "
@@ -96,7 +99,7 @@ async def update_site(
         )
         diff = {c: {"old": before[c], "new": changes[c]} for c in columns}
         await conn.execute(
-            "INSERT INTO audit (key_id, actor, action, target, changes) VALUES (%s, %s, %s, %s, %s)",
+            AUDIT_SQL,
             (who.key_id, who.name, "site.update", f"site:{site_id}", json.dumps(diff)),
         )
         await _bump(conn)
@@ -136,7 +139,7 @@ async def create_site(
             values,
         )
         await conn.execute(
-            "INSERT INTO audit (key_id, actor, action, target, changes) VALUES (%s, %s, %s, %s, %s)",
+            AUDIT_SQL,
             (who.key_id, who.name, "site.create", f"site:{site.id}", json.dumps(values)),
         )
         await _bump(conn)

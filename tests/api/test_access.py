@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from tests.conftest import scalar
@@ -44,8 +45,16 @@ def test_unknown_key_is_401_even_for_reads(client: TestClient) -> None:
     assert r.headers["content-type"] == "application/problem+json"
 
 
+@pytest.fixture
+def new_site(engine: Engine) -> Iterator[str]:
+    """The id of the site a test creates, removed afterwards so other tests see the fixture."""
+    yield NEW_SITE["id"]  # type: ignore[misc]
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM site WHERE id LIKE 'site-test-%'"))
+
+
 def test_create_then_update_a_site_with_audit(
-    client: TestClient, keys: dict[str, str], engine: Engine
+    client: TestClient, keys: dict[str, str], engine: Engine, new_site: str
 ) -> None:
     key = {"X-API-Key": keys["epci_editor"]}
     r = client.post("/sites", json=NEW_SITE, headers=key)
@@ -77,7 +86,9 @@ def test_create_then_update_a_site_with_audit(
     assert scalar(engine, "SELECT count(*) FROM audit WHERE at IS NULL") == 0
 
 
-def test_scope_is_enforced(client: TestClient, keys: dict[str, str], engine: Engine) -> None:
+def test_scope_is_enforced(
+    client: TestClient, keys: dict[str, str], engine: Engine, new_site: str
+) -> None:
     # Chassenard is in region 84, outside the Grand Paris EPCI key.
     r = client.patch(
         "/sites/site-chassenard",
@@ -147,7 +158,7 @@ def test_request_size_limit(client: TestClient, keys: dict[str, str]) -> None:
     assert "limit" in r.json()["detail"]
 
 
-def test_statement_timeout_is_a_503_problem(keys: dict[str, str], api_db) -> None:  # type: ignore[no-untyped-def]
+def test_statement_timeout_is_a_503_problem(api_db) -> None:  # type: ignore[no-untyped-def]
     from api.app import create_app
     from config import DatabaseSettings
     from tests.api.conftest import API_SETTINGS

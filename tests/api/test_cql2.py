@@ -43,7 +43,8 @@ def test_queryables_are_typed_and_hide_restricted(client: TestClient, keys: dict
             {"site-morangis-1", "site-morangis-2", "site-chassenard"},
         ),
         (
-            "S_INTERSECTS(geom, POLYGON((2.30 48.68, 2.36 48.68, 2.36 48.72, 2.30 48.72, 2.30 48.68)))",
+            "S_INTERSECTS(geom, POLYGON((2.30 48.68, 2.36 48.68, 2.36 48.72, 2.30 48.72, "
+            "2.30 48.68)))",
             {"site-morangis-1", "site-morangis-2"},
         ),
         ("S_WITHIN(geom, BBOX(2.30, 48.68, 2.36, 48.72))", {"site-morangis-1", "site-morangis-2"}),

@@ -136,7 +136,7 @@ def test_bbox_in_every_crs_finds_morangis(
         (f"{EPSG}3857", lambda x, y: 250_000 < x < 270_000 and 6_200_000 < y < 6_240_000),
         (f"{EPSG}4326", lambda x, y: 48.6 < x < 48.8 and 2.2 < y < 2.4),  # lat, lon
         (CRS84, lambda x, y: 2.2 < x < 2.4 and 48.6 < y < 48.8),
-        ("EPSG:2154", lambda x, y: 640_000 < x < 660_000),
+        ("EPSG:2154", lambda x, y: 640_000 < x < 660_000 and y > 6_800_000),
     ],
 )
 def test_output_crs(client: TestClient, crs: str, check) -> None:  # type: ignore[no-untyped-def]
@@ -201,3 +201,14 @@ def test_openapi_and_docs(client: TestClient) -> None:
     spec = client.get("/api").json()
     assert "/collections/{collection_id}/items" in spec["paths"]
     assert client.get("/api.html").status_code == 200
+
+
+def test_ogc_prefix_keeps_links_under_ogc(client: TestClient) -> None:
+    landing = client.get("/ogc").json()
+    data = next(link["href"] for link in landing["links"] if link["rel"] == "data")
+    assert data == "http://testserver/ogc/collections"
+    body = client.get("/ogc/collections/communes/items", params={"limit": 1}).json()
+    nxt = next(link["href"] for link in body["links"] if link["rel"] == "next")
+    assert nxt.startswith("http://testserver/ogc/collections/communes/items?")
+    coll = client.get("/ogc/collections/communes").json()
+    assert all("/ogc/" in link["href"] for link in coll["links"])

@@ -53,8 +53,9 @@ def new_site(engine: Engine) -> Iterator[str]:
         conn.execute(text("DELETE FROM site WHERE id LIKE 'site-test-%'"))
 
 
+@pytest.mark.usefixtures("new_site")
 def test_create_then_update_a_site_with_audit(
-    client: TestClient, keys: dict[str, str], engine: Engine, new_site: str
+    client: TestClient, keys: dict[str, str], engine: Engine
 ) -> None:
     key = {"X-API-Key": keys["epci_editor"]}
     r = client.post("/sites", json=NEW_SITE, headers=key)
@@ -86,9 +87,8 @@ def test_create_then_update_a_site_with_audit(
     assert scalar(engine, "SELECT count(*) FROM audit WHERE at IS NULL") == 0
 
 
-def test_scope_is_enforced(
-    client: TestClient, keys: dict[str, str], engine: Engine, new_site: str
-) -> None:
+@pytest.mark.usefixtures("new_site")
+def test_scope_is_enforced(client: TestClient, keys: dict[str, str], engine: Engine) -> None:
     # Chassenard is in region 84, outside the Grand Paris EPCI key.
     r = client.patch(
         "/sites/site-chassenard",

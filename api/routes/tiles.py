@@ -32,15 +32,14 @@ def min_zoom(c: Collection, settings: ApiSettings) -> int:
     return settings.parcel_min_zoom if c.id == "parcels" else c.min_zoom
 
 
-async def layer_etag(pool: object, c: Collection, extra: str) -> str:
+async def layer_etag(conn: object, c: Collection, extra: str) -> str:
     """A strong ETag from the collection's layer versions and the request's own key."""
-    async with pool.connection() as conn:  # type: ignore[attr-defined]
-        cur = await conn.execute(
-            "SELECT coalesce(string_agg(layer || ':' || version, ',' ORDER BY layer), '') "
-            "FROM layer_version WHERE layer = ANY(%s)",
-            (list(c.versions),),
-        )
-        row = await cur.fetchone()
+    cur = await conn.execute(  # type: ignore[attr-defined]
+        "SELECT coalesce(string_agg(layer || ':' || version, ',' ORDER BY layer), '') "
+        "FROM layer_version WHERE layer = ANY(%s)",
+        (list(c.versions),),
+    )
+    row = await cur.fetchone()
     digest = hashlib.sha256(f"{c.id}|{row[0]}|{extra}".encode()).hexdigest()[:32]
     return f'"{digest}"'
 
@@ -216,19 +215,19 @@ async def tile(
         c, request.query_params, settings, reader is not None, binder, TILE_PARAMS, paged=False
     )
     privileged = reader is not None
-    etag = await layer_etag(pool, c, f"{z}/{x}/{y}?{request.url.query}|{privileged}")
-    headers = {
-        # Keys see restricted fields: their tiles must not land in shared caches.
-        "Cache-Control": "private, max-age=60" if privileged else "public, max-age=300",
-        "ETag": etag,
-        "Vary": "X-API-Key",
-    }
-    if request.headers.get("if-none-match") in (etag, f"W/{etag}", "*"):
-        return Response(status_code=304, headers=headers)
-    if z < min_zoom(c, settings) or z > c.max_zoom:
-        return Response(status_code=204, headers=headers)
-    q.crs = None
+    # One pooled connection for the version lookup and the tile.
     async with pool.connection() as conn:
+        etag = await layer_etag(conn, c, f"{z}/{x}/{y}?{request.url.query}|{privileged}")
+        headers = {
+            # Keys see restricted fields: their tiles must not land in shared caches.
+            "Cache-Control": "private, max-age=60" if privileged else "public, max-age=300",
+            "ETag": etag,
+            "Vary": "X-API-Key",
+        }
+        if request.headers.get("if-none-match") in (etag, f"W/{etag}", "*"):
+            return Response(status_code=304, headers=headers)
+        if z < min_zoom(c, settings) or z > c.max_zoom:
+            return Response(status_code=204, headers=headers)
         cur = await conn.execute(
             tile_sql(q, binder, z, x, y, settings.tile_max_features), binder.params
         )

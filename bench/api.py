@@ -161,13 +161,13 @@ def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[by
     raise RuntimeError(f"{cmd} did not start")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="synthetic parcels")
     parser.add_argument("--requests", type=int, default=100, help="requests per scenario")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     url = (
         args.database_url
         or DatabaseSettings().database_url.rsplit("/", 1)[0] + "/foncier_bench_api"

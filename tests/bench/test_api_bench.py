@@ -1,0 +1,25 @@
+"""Smoke run of bench/api.py: a tiny grid, tipg and our API side by side, the figures printed."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+
+from config import ROOT
+
+
+def test_api_benchmark_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    base = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://foncier@127.0.0.1:5439/x")
+    # Its own database next to the test database (the benchmark re-creates it when needed).
+    url = base.rsplit("/", 1)[0] + "/" + base.rsplit("/", 1)[1] + "_apibench"
+    spec = importlib.util.spec_from_file_location("bench_api", ROOT / "bench" / "api.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--n", "3000", "--requests", "6", "--concurrency", "2", "--database-url", url])
+    out = capsys.readouterr().out
+    for scenario in ("items", "tiles z12", "tiles z14"):
+        assert f"{scenario:<11} ratio foncier/tipg:" in out
+    assert out.count(" foncier ") >= 3 and out.count(" tipg ") >= 3

@@ -232,7 +232,8 @@ def main(argv: list[str] | None = None) -> None:
             f"concurrency {args.concurrency}"
         )
         print(
-            f"{'scenario':<11} {'server':<8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'non-2xx':>8}"
+            f"{'scenario':<11} {'server':<8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
+            f"{'non-2xx':>8}"
         )
         for scenario, paths in work.items():
             for name, (_proc, base, prefix) in servers.items():

@@ -102,13 +102,19 @@ _PARCEL_SCORE = (
     Prop("excluded", "ps.excluded", BOOLEAN, "Exclu par une contrainte forte"),
     Prop("zan_status", "ps.zan_status", STRING, "Statut ZAN (artificialisé ou ENAF)"),
     Prop("zan_cost_ha", "ps.zan_cost_ha", NUMBER, "Coût ZAN : hectares d'ENAF consommés"),
-    Prop("envelope_share", "ps.envelope_share", NUMBER, "Part de l'enveloppe ZAN restante",
-         in_tiles=False),
+    Prop(
+        "envelope_share",
+        "ps.envelope_share",
+        NUMBER,
+        "Part de l'enveloppe ZAN restante",
+        in_tiles=False,
+    ),
     Prop("land_unit_id", "ps.land_unit_id", INTEGER, "Unité foncière contiguë", in_tiles=False),
     Prop("contiguous_ha", "ps.contiguous_ha", NUMBER, "Surface contiguë disponible (ha)"),
     Prop("zone_class", "ps.zone_class", STRING, "Classe de zonage PLU"),
-    Prop("constrained_share", "ps.constrained_share", NUMBER, "Part sous contrainte",
-         in_tiles=False),
+    Prop(
+        "constrained_share", "ps.constrained_share", NUMBER, "Part sous contrainte", in_tiles=False
+    ),
     Prop("breakdown", "ps.breakdown", OBJECT, "Détail du score", queryable=False, in_tiles=False),
 )
 

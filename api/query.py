@@ -148,7 +148,12 @@ def order_clause(q: FeatureQuery) -> sql.Composable:
     return sql.SQL(", ").join(keys)
 
 
-def feature_json(q: FeatureQuery) -> sql.Composable:
+def feature_json(
+    q: FeatureQuery,
+    id_expr: str | None = None,
+    geom_expr: str | None = None,
+    props_ref: str = "props",
+) -> sql.Composable:
     """One GeoJSON feature as text, built by PostgreSQL from the ``props`` lateral row.
 
     Concatenating text around ``row_to_json`` is about 25% faster than ``json_build_object``
@@ -157,13 +162,17 @@ def feature_json(q: FeatureQuery) -> sql.Composable:
     c = q.collection
     crs = q.crs
     assert crs is not None
-    props = sql.SQL("row_to_json(props)::text") if q.output_props() else sql.SQL("'{}'")
+    props = (
+        sql.SQL("row_to_json({})::text").format(sql.SQL(props_ref))
+        if q.output_props()
+        else sql.SQL("'{}'")
+    )
     return sql.SQL(
-        "'{{\"type\":\"Feature\",\"id\":' || to_json({id})::text || ',\"geometry\":' || "
+        '\'{{"type":"Feature","id":\' || to_json({id})::text || \',"geometry":\' || '
         "coalesce(ST_AsGeoJSON({geom}, {dec}, 0), 'null') || ',\"properties\":' || {props} || '}}'"
     ).format(
-        id=sql.SQL(c.id_expr),
-        geom=geometry_out(c.geom_out, crs),
+        id=sql.SQL(id_expr or c.id_expr),
+        geom=geometry_out(geom_expr or c.geom_out, crs),
         dec=sql.Literal(crs.decimals),
         props=props,
     )
@@ -182,14 +191,27 @@ def feature_source(q: FeatureQuery) -> sql.Composable:
     )
 
 
-def page_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
-    """One row: the page's features joined by commas, and how many there are."""
+def page_sql(q: FeatureQuery, binder: Binder, with_total: bool = False) -> sql.Composable:
+    """One row: the page's features joined by commas, how many, and (``with_total``) how many
+    rows match in all.
+
+    The features are built after ORDER BY/LIMIT, from the page's rows only. ``with_total``
+    counts the matches with a window over the rows the sort needs anyway (one scan instead of a
+    second count query; only worth it for selective filters such as a bbox, where the sort reads
+    every match regardless).
+    """
+    props = sql.SQL(", props") if q.output_props() else sql.SQL("")
+    total = sql.SQL(", count(*) OVER () AS _n") if with_total else sql.SQL(", NULL::bigint AS _n")
     return sql.SQL(
-        "SELECT coalesce(string_agg(f, ','), ''), count(*) FROM ("
-        "SELECT {feature} AS f FROM {source} WHERE {where} ORDER BY {order} "
-        "LIMIT {limit} OFFSET {offset}) page"
+        "SELECT coalesce(string_agg({feature}, ','), ''), count(*), max(page._n) FROM ("
+        "SELECT {id} AS _id, {geom} AS _g{props}{total} FROM {source} WHERE {where} "
+        "ORDER BY {order} LIMIT {limit} OFFSET {offset}) page"
     ).format(
-        feature=feature_json(q),
+        feature=feature_json(q, "page._id", "page._g", "page.props"),
+        id=sql.SQL(q.collection.id_expr),
+        geom=sql.SQL(q.collection.geom_out),
+        props=props,
+        total=total,
         source=feature_source(q),
         where=where_clause(q, binder),
         order=order_clause(q),

@@ -282,10 +282,17 @@ async def items(collection_id: str, request: Request, pool: PoolDep, reader: Rea
     settings: ApiSettings = request.app.state.settings
     binder = Binder()
     q = feature_query(c, request.query_params, settings, reader is not None, binder)
+    # A bbox query reads every match for the sort anyway: count them in the same statement.
+    with_total = q.bbox is not None
     async with pool.connection() as conn:
-        cur = await conn.execute(page_sql(q, binder), binder.params)
-        features, returned = await cur.fetchone()
-        matched, estimate = await number_matched(conn, q, binder)
+        cur = await conn.execute(page_sql(q, binder, with_total), binder.params)
+        features, returned, total = await cur.fetchone()
+        if total is not None:
+            matched, estimate = int(total), False
+        elif returned < q.limit and (returned or not q.offset):
+            matched, estimate = q.offset + returned, False  # a short page: the rest is known
+        else:
+            matched, estimate = await number_matched(conn, q, binder)
     assert q.crs is not None
     tail = {
         "numberReturned": returned,
@@ -318,7 +325,7 @@ async def item(
     q.feature_id, q.limit, q.offset, q.sortby = feature_id, 1, 0, []
     async with pool.connection() as conn:
         cur = await conn.execute(page_sql(q, binder), binder.params)
-        feature, returned = await cur.fetchone()
+        feature, returned, _total = await cur.fetchone()
     if not returned:
         raise NotFound(f"no feature {feature_id!r} in collection {c.id}")
     assert q.crs is not None

@@ -212,3 +212,16 @@ def test_ogc_prefix_keeps_links_under_ogc(client: TestClient) -> None:
     assert nxt.startswith("http://testserver/ogc/collections/communes/items?")
     coll = client.get("/ogc/collections/communes").json()
     assert all("/ogc/" in link["href"] for link in coll["links"])
+
+
+def test_numbermatched_with_bbox_short_pages_and_past_the_end(client: TestClient) -> None:
+    bbox = {"bbox": "2.2,48.6,2.5,48.8", "properties": "nom"}
+    every = client.get("/collections/communes/items", params={**bbox, "limit": 500}).json()
+    assert every["numberMatched"] == every["numberReturned"] > 5
+    one = client.get("/collections/communes/items", params={**bbox, "limit": 1}).json()
+    assert one["numberMatched"] == every["numberReturned"] and one["numberReturned"] == 1
+    past = client.get(
+        "/collections/communes/items", params={"dep": "91", "offset": 100000, "limit": 5}
+    ).json()
+    assert past["numberReturned"] == 0 and past["numberMatched"] > 100
+    assert "next" not in {link["rel"] for link in past["links"]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
 
@@ -29,7 +29,7 @@ class BodySizeLimit:
             return
         received = 0
 
-        async def counted() -> dict:  # type: ignore[type-arg]
+        async def counted() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))

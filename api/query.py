@@ -191,7 +191,7 @@ def feature_source(q: FeatureQuery) -> sql.Composable:
     )
 
 
-def page_sql(q: FeatureQuery, binder: Binder, with_total: bool = False) -> sql.Composable:
+def page_sql(q: FeatureQuery, binder: Binder, with_total: bool = False) -> sql.Composed:
     """One row: the page's features joined by commas, how many, and (``with_total``) how many
     rows match in all.
 
@@ -220,7 +220,7 @@ def page_sql(q: FeatureQuery, binder: Binder, with_total: bool = False) -> sql.C
     )
 
 
-def stream_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
+def stream_sql(q: FeatureQuery, binder: Binder) -> sql.Composed:
     """Every matching feature as a GeoJSON text row (exports; limit optional)."""
     limit = (
         sql.SQL("")
@@ -239,7 +239,7 @@ def stream_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
     )
 
 
-def rows_sql(q: FeatureQuery, binder: Binder, wkt: bool = False) -> sql.Composable:
+def rows_sql(q: FeatureQuery, binder: Binder, wkt: bool = False) -> sql.Composed:
     """Matching rows as (id, geometry in the output CRS as WKB or WKT, properties...)."""
     c = q.collection
     assert q.crs is not None
@@ -271,7 +271,7 @@ def rows_sql(q: FeatureQuery, binder: Binder, wkt: bool = False) -> sql.Composab
     )
 
 
-def count_sql(q: FeatureQuery, binder: Binder, cap: int) -> sql.Composable:
+def count_sql(q: FeatureQuery, binder: Binder, cap: int) -> sql.Composed:
     """How many rows match, counting at most ``cap + 1`` (beyond that we estimate)."""
     c = q.collection
     return sql.SQL(
@@ -279,7 +279,7 @@ def count_sql(q: FeatureQuery, binder: Binder, cap: int) -> sql.Composable:
     ).format(source=sql.SQL(c.source), where=where_clause(q, binder), cap=sql.Literal(cap + 1))
 
 
-def explain_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
+def explain_sql(q: FeatureQuery, binder: Binder) -> sql.Composed:
     """The planner's row estimate of the filtered query (for large matches)."""
     c = q.collection
     return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {where}").format(
@@ -289,7 +289,7 @@ def explain_sql(q: FeatureQuery, binder: Binder) -> sql.Composable:
 
 def tile_sql(
     q: FeatureQuery, binder: Binder, z: int, x: int, y: int, max_features: int
-) -> sql.Composable:
+) -> sql.Composed:
     """An MVT tile of ``q``'s collection (layer named after the collection id).
 
     The tile envelope (EPSG:3857) is transformed to 2154 and expanded by the tile buffer for the

@@ -66,7 +66,7 @@ async def _geojson(
     yield head.encode()
     first = True
     async for rows in _batches(pool, stream_sql(q, binder), binder.params):
-        text = ",".join(r[0] for r in rows)
+        text = ",".join(str(r[0]) for r in rows)
         yield (text if first else "," + text).encode()
         first = False
     yield b"]}"
@@ -117,7 +117,7 @@ def _write_gpkg_batch(
         elif p.type == "number":
             frame[p.name] = frame[p.name].astype("float64")
     frame.insert(0, "fid_source", [r[0] for r in rows])
-    geoms = shapely.from_wkb([bytes(r[1]) if r[1] is not None else None for r in rows])
+    geoms = shapely.from_wkb([r[1] for r in rows])  # bytes or None
     gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=f"EPSG:{q.crs.srid}")
     gdf.to_file(
         path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
@@ -46,6 +47,13 @@ CONFORMANCE = [
 
 
 OGC_PREFIX = "/ogc"
+
+
+async def _one(cur: Any) -> tuple[Any, ...]:
+    """The single row of an aggregate query."""
+    row = await cur.fetchone()
+    assert row is not None  # aggregates always return one row
+    return tuple(row)
 
 
 def url(request: Request, path: str) -> str:
@@ -286,7 +294,7 @@ async def items(collection_id: str, request: Request, pool: PoolDep, reader: Rea
     with_total = q.bbox is not None
     async with pool.connection() as conn:
         cur = await conn.execute(page_sql(q, binder, with_total), binder.params)
-        features, returned, total = await cur.fetchone()
+        features, returned, total = await _one(cur)
         if total is not None:
             matched, estimate = int(total), False
         elif returned < q.limit and (returned or not q.offset):
@@ -325,7 +333,7 @@ async def item(
     q.feature_id, q.limit, q.offset, q.sortby = feature_id, 1, 0, []
     async with pool.connection() as conn:
         cur = await conn.execute(page_sql(q, binder), binder.params)
-        feature, returned, _total = await cur.fetchone()
+        feature, returned, _total = await _one(cur)
     if not returned:
         raise NotFound(f"no feature {feature_id!r} in collection {c.id}")
     assert q.crs is not None

@@ -165,7 +165,7 @@ async def search(
     async with pool.connection() as conn:
         cur = await conn.execute(query, b.params)
         rows = await cur.fetchall()
-        names = [d.name for d in cur.description]
+        names = [d.name for d in cur.description or []]
     results = []
     for row in rows:
         r = dict(zip(names, row, strict=True))
@@ -210,7 +210,7 @@ async def compare(
     async with pool.connection() as conn:
         cur = await conn.execute(query, {"ids": wanted})
         rows = await cur.fetchall()
-        names = [d.name for d in cur.description]
+        names = [d.name for d in cur.description or []]
     found = {r[0]: dict(zip(names, r, strict=True)) for r in rows}
     missing = [i for i in wanted if i not in found]
     if missing:

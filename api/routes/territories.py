@@ -66,7 +66,7 @@ async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
         zan_row = await cur.fetchone()
         zan = None
         if zan_row is not None:
-            names = [d.name for d in cur.description]
+            names = [d.name for d in cur.description or []]
             zan = dict(zip(names, zan_row, strict=True))
             name = zan.pop("nom") or name
         cur = await conn.execute(
@@ -97,12 +97,13 @@ async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
             ).format(communes=communes),
             params,
         )
-        site_names = [d.name for d in cur.description]
+        site_names = [d.name for d in cur.description or []]
         sites = [dict(zip(site_names, r, strict=True)) for r in await cur.fetchall()]
         cur = await conn.execute(
             sql.SQL("SELECT count(*) FROM ({communes}) x").format(communes=communes), params
         )
-        n_communes = (await cur.fetchone())[0]
+        count_row = await cur.fetchone()
+        n_communes = count_row[0] if count_row else 0
     body = {
         "kind": kind,
         "code": code,

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from api.db import lifespan
 from api.errors import register_errors
 from api.limits import BodySizeLimit
+from api.negotiation import JsonLanding
 from api.routes import api_router, pages
 from config import ApiSettings, DatabaseSettings, get_api_settings, get_database_settings
 
@@ -22,6 +23,7 @@ def create_app(
     app.state.db_settings = db_settings
     register_errors(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(JsonLanding)
     app.include_router(api_router)
 
     @app.get("/healthz")

@@ -225,3 +225,11 @@ def test_numbermatched_with_bbox_short_pages_and_past_the_end(client: TestClient
     ).json()
     assert past["numberReturned"] == 0 and past["numberMatched"] > 100
     assert "next" not in {link["rel"] for link in past["links"]}
+
+
+def test_root_serves_the_json_landing_to_json_clients(client: TestClient) -> None:
+    for kwargs in ({"headers": {"Accept": "application/json"}}, {"params": {"f": "json"}}):
+        r = client.get("/", **kwargs)  # type: ignore[arg-type]
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/json"
+        assert any(link["rel"] == "conformance" for link in r.json()["links"])

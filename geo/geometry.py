@@ -24,6 +24,7 @@ GeometryArray = npt.NDArray[np.object_]
 
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 _POINT = {"Point"}
+_POLYGON_ID, _MULTIPOLYGON_ID, _COLLECTION_ID = 3, 6, 7  # shapely.get_type_id codes
 
 
 @dataclass
@@ -106,18 +107,25 @@ def clean_polygons(geoms: GeometryArray) -> Repaired:
     problems[nan] = "NaN coordinates"
     usable = present & ~empty & ~nan
 
-    types = np.array([g.geom_type if g is not None else None for g in out], dtype=object)
-    wrong = usable & ~np.isin(types, ["Polygon", "MultiPolygon", "GeometryCollection"])
+    type_ids = shapely.get_type_id(out)
+    wrong = usable & ~np.isin(type_ids, [_POLYGON_ID, _MULTIPOLYGON_ID, _COLLECTION_ID])
     for i in np.flatnonzero(wrong):
-        problems[i] = f"wrong geometry type: {types[i]} where a polygon is expected"
+        problems[i] = f"wrong geometry type: {out[i].geom_type} where a polygon is expected"
     usable &= ~wrong
 
-    invalid = usable & ~shapely.is_valid(out)
+    invalid = np.zeros(n, dtype=bool)
+    invalid[usable] = ~shapely.is_valid(out[usable])
     if invalid.any():
         out[invalid] = shapely.make_valid(out[invalid])
         repaired |= invalid
 
-    for i in np.flatnonzero(usable & (types != "MultiPolygon") | invalid):
+    # Valid polygons (nearly every row) are promoted in one vectorised call; only repaired
+    # geometries and collections need the part-by-part loop below.
+    simple = usable & ~invalid & (type_ids == _POLYGON_ID)
+    if simple.any():
+        out[simple] = shapely.multipolygons(out[simple], indices=np.arange(int(simple.sum())))
+    types = np.where(type_ids == _COLLECTION_ID, "GeometryCollection", "")
+    for i in np.flatnonzero(usable & (type_ids == _COLLECTION_ID) | invalid):
         if problems[i] is not None:
             continue
         multi = _to_multipolygon(out[i])

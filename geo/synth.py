@@ -202,7 +202,10 @@ def write_parcels(frame: gpd.GeoDataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if name.endswith(".gpkg"):
         path.unlink(missing_ok=True)
-        pyogrio.write_dataframe(frame, path, layer="parcelles", driver="GPKG")
+        # GeoPackage 1.2: readable by older GDAL too (ogr2ogr 3.6 warns on 1.4).
+        pyogrio.write_dataframe(
+            frame, path, layer="parcelles", driver="GPKG", dataset_options={"VERSION": "1.2"}
+        )
         return path
     if not name.endswith((".geojson", ".json", ".geojson.gz", ".json.gz")):
         raise ValueError(f"{path}: write .gpkg, .geojson, .json or the same with .gz")

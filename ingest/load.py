@@ -6,7 +6,6 @@ upserts, deletions, quarantine rows and the run record all commit together.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from collections.abc import Callable
@@ -24,6 +23,9 @@ from ingest.normalize import TableLoad, TableSpec
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+
+# Below this many staged rows, index maintenance row by row is cheap: no index is rebuilt.
+BULK_INDEX_MIN_ROWS = 10_000
 
 
 @dataclass
@@ -69,24 +71,57 @@ def _pg_array(values: object) -> str | None:
     return "{" + ",".join(quoted) + "}"
 
 
-def _copy_frame(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """The frame as COPY CSV text values: hex EWKB geometries, literal arrays and JSON."""
-    out = pd.DataFrame(index=frame.index)
+_NULL = "\\N"
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text_values(values: list[object]) -> list[str]:
+    """COPY text-format fields: \\N for null, backslash/tab/newline escaped only when present."""
+    texts = [v if v is None or isinstance(v, str) else str(v) for v in values]
+    joined = "".join([t for t in texts if t is not None])
+    if any(c in joined for c in "\\\t\n\r"):
+        return [_NULL if t is None else t.translate(_ESCAPES) for t in texts]
+    return [_NULL if t is None else t for t in texts]
+
+
+def _number_values(series: pd.Series, dtype: str) -> list[str]:
+    missing = series.isna().to_numpy()
+    numbers = series.to_numpy(dtype=dtype, na_value=0).astype(str).tolist()
+    if missing.any():
+        for i in np.flatnonzero(missing):
+            numbers[i] = _NULL
+    return numbers
+
+
+def _copy_columns(frame: pd.DataFrame, spec: TableSpec) -> list[list[str]]:
+    """The frame as COPY text-format columns: hex EWKB geometries, literal arrays and JSON.
+
+    Built column by column with vectorised conversions (no per-row pandas work): this is
+    the hot loop of a million-row load.
+    """
+    columns: list[list[str]] = []
     for col, sql_type in spec.columns.items():
         s = frame[col]
         if sql_type == "text[]":
-            out[col] = [_pg_array(v) for v in s]
+            columns.append(_text_values([_pg_array(v) for v in s]))
         elif sql_type == "jsonb":
-            out[col] = [None if v is None else json.dumps(v, default=str) for v in s]
+            columns.append(
+                _text_values([None if v is None else json.dumps(v, default=str) for v in s])
+            )
         elif sql_type == "boolean":
-            out[col] = s.map({True: "t", False: "f"})
+            columns.append(_text_values(s.map({True: "t", False: "f"}).tolist()))
+        elif sql_type in ("integer", "smallint") and pd.api.types.is_numeric_dtype(s):
+            columns.append(_number_values(s, "int64"))
+        elif sql_type == "double precision" and pd.api.types.is_numeric_dtype(s):
+            columns.append(_number_values(s, "float64"))
         else:
-            out[col] = s
+            values = s.to_numpy(dtype=object, na_value=None).tolist()
+            columns.append(_text_values(values))
     for col in spec.geometries:
-        geoms = frame[col].to_numpy()
-        out[col] = shapely.to_wkb(geoms, hex=True, include_srid=True)
-    out["_feature_index"] = frame["_feature_index"]
-    return out
+        wkb = shapely.to_wkb(frame[col].to_numpy(), hex=True, include_srid=True)
+        columns.append([_NULL if g is None else g for g in wkb.tolist()])
+    columns.append(frame["_feature_index"].to_numpy(dtype="int64").astype(str).tolist())
+    return columns
 
 
 def _create_stage(cur: psycopg.Cursor, spec: TableSpec) -> None:
@@ -113,6 +148,64 @@ def _create_stage(cur: psycopg.Cursor, spec: TableSpec) -> None:
     )
 
 
+_BINARY_TYPES = {
+    "text": "text",
+    "integer": "int4",
+    "smallint": "int2",
+    "double precision": "float8",
+    "boolean": "bool",
+}
+
+
+def _python_values(series: pd.Series, sql_type: str) -> list[object]:
+    """Python values for psycopg's binary dumpers: None for null, int/float/bool/str."""
+    missing = series.isna().to_numpy()
+    if sql_type in ("integer", "smallint") and pd.api.types.is_numeric_dtype(series):
+        values: list[object] = series.to_numpy(dtype="int64", na_value=0).tolist()
+    elif sql_type == "double precision" and pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype="float64", na_value=0.0).tolist()
+    else:
+        values = series.to_numpy(dtype=object, na_value=None).tolist()
+        if sql_type == "text":
+            values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+    if missing.any():
+        for i in np.flatnonzero(missing):
+            values[i] = None
+    return values
+
+
+def _copy_rows_binary(
+    cur: psycopg.Cursor,
+    spec: TableSpec,
+    frame: pd.DataFrame,
+    columns: list[str],
+    chunk_rows: int,
+    progress: Progress | None,
+) -> int:
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+        _stage_name(spec), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    # Geometries go as raw EWKB bytes, which PostGIS's binary input reads directly.
+    types = [_BINARY_TYPES[t] for t in spec.columns.values()] + ["bytea"] * len(spec.geometries)
+    total = 0
+    with cur.copy(stmt) as copy:
+        copy.set_types([*types, "int4"])
+        for start in range(0, len(frame), chunk_rows):
+            chunk = frame.iloc[start : start + chunk_rows]
+            values = [_python_values(chunk[c], t) for c, t in spec.columns.items()]
+            values += [
+                shapely.to_wkb(chunk[c].to_numpy(), include_srid=True).tolist()
+                for c in spec.geometries
+            ]
+            values.append(chunk["_feature_index"].to_numpy(dtype="int64").tolist())
+            for row in zip(*values, strict=True):
+                copy.write_row(row)
+            total += len(chunk)
+            if progress:
+                progress(len(chunk))
+    return total
+
+
 def copy_rows(
     cur: psycopg.Cursor,
     spec: TableSpec,
@@ -120,18 +213,23 @@ def copy_rows(
     chunk_rows: int = 50_000,
     progress: Progress | None = None,
 ) -> int:
-    """COPY ``frame`` (valid rows only) into the staging table, in chunks of CSV text."""
+    """COPY ``frame`` (valid rows only) into the staging table, in chunks.
+
+    Binary COPY (EWKB geometries, native numbers) when every column has a plain type, else
+    COPY text with hex EWKB.
+    """
     columns = [*spec.all_columns, "_feature_index"]
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+    if all(t in _BINARY_TYPES for t in spec.columns.values()):
+        return _copy_rows_binary(cur, spec, frame, columns, chunk_rows, progress)
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
         _stage_name(spec), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     total = 0
     with cur.copy(stmt) as copy:
         for start in range(0, len(frame), chunk_rows):
-            chunk = _copy_frame(frame.iloc[start : start + chunk_rows], spec)
-            buf = io.StringIO()
-            chunk[columns].to_csv(buf, header=False, index=False)
-            copy.write(buf.getvalue())
+            chunk = frame.iloc[start : start + chunk_rows]
+            lines = map("\t".join, zip(*_copy_columns(chunk, spec), strict=True))
+            copy.write("\n".join(lines) + "\n" if len(chunk) else "")
             total += len(chunk)
             if progress:
                 progress(len(chunk))
@@ -239,10 +337,62 @@ def unknown_keys(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]:
     ]
 
 
+def _drop_secondary_indexes(cur: psycopg.Cursor, spec: TableSpec) -> list[str]:
+    """Drop the target's secondary indexes when the load outnumbers the rows it holds.
+
+    Inserting into a GiST index row by row costs several times a sorted bulk build, so a first
+    load (or one that dwarfs the table) rebuilds them after the merge, in the same transaction.
+    Unique and constraint indexes stay: the upsert needs them. Returns the definitions to
+    re-create with :func:`_recreate_indexes`.
+    """
+    cur.execute(sql.SQL("SELECT count(*) FROM {}").format(_stage_name(spec)))
+    incoming = int(cur.fetchone()[0])  # type: ignore[index]
+    if incoming < BULK_INDEX_MIN_ROWS:
+        return []
+    cur.execute(
+        sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT %s) t").format(
+            sql.Identifier(spec.table)
+        ),
+        (incoming,),
+    )
+    if int(cur.fetchone()[0]) >= incoming:  # type: ignore[index]
+        return []
+    cur.execute(
+        """
+        SELECT n.nspname, c.relname, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE i.indrelid = to_regclass(%s) AND NOT i.indisunique AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+        """,
+        (spec.table,),
+    )
+    definitions = []
+    for schema, name, definition in cur.fetchall():
+        cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
+        definitions.append(definition)
+    return definitions
+
+
+def _recreate_indexes(cur: psycopg.Cursor, definitions: list[str]) -> None:
+    for definition in definitions:
+        cur.execute(definition)  # pg_get_indexdef's own text, not built from input
+
+
 def merge(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None) -> TableCounts:
     """Upsert staging into the target and delete what the file no longer has (within scope)."""
     if spec.update_only:
         return _update_only(cur, spec, run_id, vintage)
+    deferred = _drop_secondary_indexes(cur, spec)
+    counts = _upsert_and_delete(cur, spec, run_id, vintage)
+    _recreate_indexes(cur, deferred)
+    return counts
+
+
+def _upsert_and_delete(
+    cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None
+) -> TableCounts:
     counts = TableCounts(spec.table)
     target = sql.Identifier(spec.table)
     stage = _stage_name(spec)

@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 import re
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
+from geo.geometry import WGS84
 from ingest.errors import LayoutError
 from ingest.normalize import TableLoad, TableSpec, add_problem, finish, has_columns
 from ingest.read import Source
@@ -187,7 +188,7 @@ def _text_geometry(value: object, kind: str) -> shapely.Geometry | None:
         return None
 
 
-def _geometries(source: Source) -> tuple[np.ndarray, np.ndarray, object]:
+def _geometries(source: Source) -> tuple[np.ndarray, np.ndarray, CRS | None]:
     """Point and polygon geometries of each row (or None) and the CRS they are in."""
     f = source.frame
     n = len(f)
@@ -209,7 +210,7 @@ def _geometries(source: Source) -> tuple[np.ndarray, np.ndarray, object]:
             points = np.array([_text_geometry(v, "point") for v in f[pt_col]], dtype=object)
         if poly_col:
             polygons = np.array([_text_geometry(v, "polygon") for v in f[poly_col]], dtype=object)
-        return points, polygons, gpd.GeoSeries([], crs=4326).crs
+        return points, polygons, WGS84
     return points, polygons, None
 
 

@@ -125,3 +125,18 @@ def test_cnig_polygon_and_point_sites(load, clean_db: Engine) -> None:
     assert 200_000 < poly[3] < 220_000  # 0.006 deg x 0.004 deg at 45.76 N, about 21 ha
     assert poly[4:] == ("oui", 3.2)
     assert point == ("point", False, True)
+
+
+@pytest.mark.usefixtures("communes")
+def test_cnig_site_eco_csv_with_text_point(load, clean_db: Engine) -> None:
+    report = load("sites", FIXTURES / "site_eco_cnig.csv")
+    assert report.loaded == 1
+    with clean_db.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT s.location_precision, s.cle_en_main, s.surface_ha, s.surface_dispo_ha,"
+                " ST_Within(s.geom, c.geom), s.attributes->>'reseau_fret_ferroviaire'"
+                " FROM site s JOIN commune c ON c.insee = '69123'"
+            )
+        ).one()
+    assert row == ("point", True, 37.2, 5.7, True, "oui")

@@ -88,6 +88,8 @@ class TableLoad:
         return self.problems == None  # noqa: E711 - elementwise on an object array
 
 
+GEOMETRY_BATCH_ROWS = 100_000
+
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
 
@@ -251,18 +253,24 @@ def finish(
         geoms = np.asarray(frame[col].to_numpy(), dtype=object) if col in frame else np.full(
             len(frame), None, dtype=object
         )
-        geoms = to_lambert93(geoms, crs, source)
         optional = col in spec.optional_geometries
-        if gtype == "MULTIPOLYGON":
-            present = ~shapely.is_missing(geoms)
-            res = clean_polygons(geoms)
-            if optional:
-                res.problems[~present] = None
-        else:
-            res = clean_points(geoms, allow_missing=optional)
-        add_problem(problems, res.problems != None, res.problems)  # noqa: E711
-        repaired |= res.repaired
-        out[col] = shapely.set_srid(res.geoms, 2154) if len(res.geoms) else res.geoms
+        cleaned = np.empty(len(geoms), dtype=object)
+        # In batches: the reprojected and repaired copies then live for one batch only, which
+        # keeps a million-row load within memory.
+        for start in range(0, len(geoms), GEOMETRY_BATCH_ROWS):
+            part = slice(start, start + GEOMETRY_BATCH_ROWS)
+            batch = to_lambert93(geoms[part], crs, source)
+            if gtype == "MULTIPOLYGON":
+                present = ~shapely.is_missing(batch)
+                res = clean_polygons(batch)
+                if optional:
+                    res.problems[~present] = None
+            else:
+                res = clean_points(batch, allow_missing=optional)
+            add_problem(problems[part], res.problems != None, res.problems)  # noqa: E711
+            repaired[part] |= res.repaired
+            cleaned[part] = shapely.set_srid(res.geoms, 2154)
+        out[col] = cleaned
     mark_duplicate_keys(out, spec, problems)
     ok = problems == None  # noqa: E711
     return TableLoad(spec, out, problems, raw, repaired=int((repaired & ok).sum()))

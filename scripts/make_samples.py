@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -24,18 +26,27 @@ EXTRA_DEPS = ["91", "25", "60", "59"]
 DEPS = ARA_DEPS + EXTRA_DEPS
 
 
+@contextmanager
+def _gzip_writer(path: Path) -> Iterator[gzip.GzipFile]:
+    # mtime=0: the same input gives the same bytes, so re-running the script changes nothing.
+    with path.open("wb") as raw, gzip.GzipFile(
+        filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0
+    ) as gz:
+        yield gz
+
+
 def write_geojson_gz(gdf: gpd.GeoDataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix("")
     gdf.to_file(tmp, driver="GeoJSON", COORDINATE_PRECISION=6)
-    with tmp.open("rb") as src, gzip.open(path, "wb", compresslevel=9) as dst:
+    with tmp.open("rb") as src, _gzip_writer(path) as dst:
         shutil.copyfileobj(src, dst)
     tmp.unlink()
 
 
 def gz_copy(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
-    with src.open("rb") as s, gzip.open(dst, "wb", compresslevel=9) as d:
+    with src.open("rb") as s, _gzip_writer(dst) as d:
         shutil.copyfileobj(s, d)
 
 
@@ -46,7 +57,10 @@ def copy(src: Path, dst: Path) -> None:
 
 def main(shared: Path) -> None:
     communes = gpd.read_file(f"/vsigzip/{shared / 'admin/communes_2022_france_simplified.geojson.gz'}")
-    communes = communes[communes["insee_dep"].isin(DEPS)]
+    # Plus the communes of the sites clés en main of the press list, wherever they are.
+    scem = pd.read_csv(shared / "sites_cles_en_main/scem_2024_partiel_presse.csv", dtype=str)
+    scem_communes = {c for cell in scem["insee_com"].dropna() for c in cell.split("|")}
+    communes = communes[communes["insee_dep"].isin(DEPS) | communes["insee_com"].isin(scem_communes)]
     write_geojson_gz(communes, OUT / "admin/communes_2022_sample.geojson.gz")
     epci = gpd.read_file(shared / "admin/epci_2022_france_simplified.geojson")
     epci = epci[epci["siren_epci"].isin(communes["siren_epci_2022"].dropna().unique())]

@@ -57,7 +57,7 @@ def epci(siren: str, nom: str = "CA Test", **extra: object) -> dict[str, object]
 def test_real_epci_sample_loads_in_lambert93(load, clean_db: Engine) -> None:
     report = load("epci", EPCI_SAMPLE, vintage="2022")
     assert report.status == "succeeded"
-    assert report.loaded == report.rows_read == 241
+    assert report.loaded == report.rows_read == 252
     assert scalar(clean_db, "SELECT count(DISTINCT ST_SRID(geom)) FROM epci") == 1
     assert scalar(clean_db, "SELECT ST_SRID(geom) FROM epci LIMIT 1") == 2154
     assert scalar(clean_db, "SELECT GeometryType(geom) FROM epci LIMIT 1") == "MULTIPOLYGON"
@@ -142,7 +142,7 @@ def test_truncated_gzip_fails_cleanly_and_keeps_the_layer(load, clean_db: Engine
     cut.write_bytes(EPCI_SAMPLE.read_bytes()[: EPCI_SAMPLE.stat().st_size // 2])
     with pytest.raises(SourceError, match="cut.geojson.gz: corrupt or truncated"):
         load("epci", cut)
-    assert scalar(clean_db, "SELECT count(*) FROM epci") == 241
+    assert scalar(clean_db, "SELECT count(*) FROM epci") == 252
 
 
 def test_geojson_cut_mid_feature_is_refused(load, tmp_path: Path) -> None:
@@ -241,7 +241,7 @@ def test_rerun_changes_nothing_and_records_both_runs(load, clean_db: Engine) -> 
     second = load("epci", EPCI_SAMPLE, vintage="2022")
     t = second.tables[0]
     assert (t.inserted, t.updated, t.deleted) == (0, 0, 0)
-    assert first.tables[0].inserted == 241
+    assert first.tables[0].inserted == 252
     assert scalar(clean_db, "SELECT version FROM layer_version WHERE layer = 'epci'") == version
     with clean_db.connect() as conn:
         runs = conn.execute(text("SELECT sha256, vintage, status FROM ingest_run ORDER BY id")).all()
@@ -341,7 +341,7 @@ def test_cli_exit_codes_and_summary(clean_db: Engine, db_settings, tmp_path: Pat
     url = db_settings.database_url
     ok = _cli(["ingest", "epci", str(EPCI_SAMPLE)], url)
     assert ok.returncode == 0, ok.stderr
-    assert "Ingest summary" in ok.stderr and "241" in ok.stderr
+    assert "Ingest summary" in ok.stderr and "252" in ok.stderr
     bad = write_geojson(tmp_path / "s.geojson", [feature(epci("200000009")), feature(epci("x"), [])])
     strict = _cli(["ingest", "epci", str(bad), "--strict"], url)
     assert strict.returncode == 3 and "quarantined" in strict.stderr

@@ -43,6 +43,22 @@ def db_up() -> None:
         raise typer.Exit(1) from None
 
 
+@db_app.command("reset")
+def db_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Drop the local database and rebuild it from the migrations (its data is lost)."""
+    settings = get_database_settings()
+    if not yes:
+        typer.confirm(f"Drop every table of {settings.database_url}?", abort=True)
+    try:
+        cluster.reset(settings)
+    except DatabaseError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    db_migrate()
+
+
 @db_app.command("down")
 def db_down() -> None:
     """Stop the local PostGIS."""

@@ -155,6 +155,15 @@ def _ensure_role_and_database(settings: DatabaseSettings, name: str) -> None:
         _psql(settings, f"CREATE DATABASE {name} OWNER {name}")
 
 
+def reset(settings: DatabaseSettings) -> None:
+    """Drop and re-create the local ``foncier`` database (the cluster and other databases stay)."""
+    if not settings.is_local:
+        raise DatabaseUnavailable("refusing to reset an external database: DATABASE_URL is set")
+    up(settings)
+    _psql(settings, "DROP DATABASE IF EXISTS foncier WITH (FORCE)")
+    _ensure_role_and_database(settings, "foncier")
+
+
 def down(settings: DatabaseSettings) -> None:
     """Stop the local cluster (fast shutdown); nothing happens if it is not running."""
     if not is_running(settings):

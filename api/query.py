@@ -14,6 +14,7 @@ from psycopg import sql
 from api.collections import BOOLEAN, INTEGER, NUMBER, Collection, Prop
 from db.errors import InvalidQuery
 from geo.crs import LAMBERT93_AREA_LONLAT, Crs
+from geo.tiles import AFFINE_MIN_ZOOM, lambert93_to_3857_affine
 
 
 class Binder:
@@ -293,7 +294,9 @@ def tile_sql(
     """An MVT tile of ``q``'s collection (layer named after the collection id).
 
     The tile envelope (EPSG:3857) is transformed to 2154 and expanded by the tile buffer for the
-    index filter; only the selected rows are projected to 3857.
+    index filter; only the selected rows are projected to 3857, from zoom
+    :data:`~geo.tiles.AFFINE_MIN_ZOOM` on by the tile's affine stand-in for ``ST_Transform``.
+    The feature id goes in as ``id`` only when no tile property already carries it.
     """
     c = q.collection
     props = [p for p in q.output_props() if p.in_tiles]
@@ -303,28 +306,66 @@ def tile_sql(
     area = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
         *(sql.Literal(v) for v in LAMBERT93_AREA_LONLAT)
     )
-    cols = sql.SQL("").join(
-        sql.SQL(", {} AS {}").format(sql.SQL(p.expr), sql.Identifier(p.name)) for p in props
-    )
+    cols = [sql.SQL("{} AS {}").format(sql.SQL(p.expr), sql.Identifier(p.name)) for p in props]
+    if not any(p.expr == c.id_expr for p in props):
+        cols.insert(0, sql.SQL("{}::text AS id").format(sql.SQL(c.id_expr)))
+    geom: sql.Composable = sql.SQL(c.geom_out)
+    if z >= AFFINE_MIN_ZOOM:
+        coefs = lambert93_to_3857_affine(z, x, y)
+        geom = sql.SQL("ST_Affine({}, {})").format(
+            geom, sql.SQL(", ").join(binder.bind(v, "float8") for v in coefs)
+        )
+    else:
+        geom = sql.SQL("ST_Transform({}, 3857)").format(geom)
     return sql.SQL(
         "WITH b AS (SELECT ST_TileEnvelope({zxy}) AS t3857, "
         "ST_Transform(ST_Segmentize(ST_Intersection(ST_Transform(ST_TileEnvelope({zxy}, margin => "
         "64.0 / 4096), 4326), {area}), 0.05), 2154) AS t2154) "
         "SELECT ST_AsMVT(m, {layer}, 4096, 'geom') FROM ("
-        "SELECT ST_AsMVTGeom(ST_Transform({geom}, 3857), b.t3857, 4096, 64, true) AS geom, "
-        "{id}::text AS id{cols} FROM {source}, b WHERE {geomf} && b.t2154 AND {where} "
+        "SELECT ST_AsMVTGeom({geom}, b.t3857, 4096, 64, true) AS geom, {cols} "
+        "FROM {source}, b WHERE {geomf} && b.t2154 AND {where} "
         "LIMIT {cap}) m WHERE m.geom IS NOT NULL"
     ).format(
         zxy=zxy,
         area=area,
         layer=sql.Literal(c.id),
-        geom=sql.SQL(c.geom_out),
-        id=sql.SQL(c.id_expr),
-        cols=cols,
+        geom=geom,
+        cols=sql.SQL(", ").join(cols),
         source=sql.SQL(c.source),
         geomf=sql.SQL(c.geom_expr),
         where=where_clause(q, binder),
         cap=sql.Literal(max_features),
+    )
+
+
+def etag_tile_sql(
+    binder: Binder,
+    layers: tuple[str, ...],
+    key: tuple[str, str],
+    if_none_match: list[str],
+    any_match: bool,
+    tile: sql.Composable | None,
+) -> sql.Composed:
+    """One statement for a tile request: its ETag, and the tile unless the ETag matches.
+
+    The ETag is the first 32 hex digits of sha256(``key[0]`` + the ``layer_version`` rows of
+    ``layers`` + ``key[1]``), quoted; the tile subquery only runs when the ETag is not among
+    ``if_none_match`` (nor ``any_match``, for ``If-None-Match: *``) and ``tile`` is given.
+    Both in one round trip: the version lookup used to cost a statement of its own per tile.
+    """
+    etag = sql.SQL(
+        "'\"' || left(encode(sha256(convert_to({} || coalesce(string_agg(layer || ':' || "
+        "version, ',' ORDER BY layer), '') || {}, 'UTF8')), 'hex'), 32) || '\"'"
+    ).format(binder.bind(key[0], "text"), binder.bind(key[1], "text"))
+    return sql.SQL(
+        "SELECT v.etag, CASE WHEN {any} OR v.etag = ANY({inm}) THEN NULL ELSE ({tile}) END "
+        "FROM (SELECT {etag} AS etag FROM layer_version WHERE layer = ANY({layers})) v"
+    ).format(
+        any=binder.bind(any_match, "boolean"),
+        inm=binder.bind(if_none_match, "text[]"),
+        tile=tile if tile is not None else sql.SQL("NULL::bytea"),
+        etag=etag,
+        layers=binder.bind(list(layers), "text[]"),
     )
 
 

@@ -6,8 +6,6 @@ re-scoring), so caches invalidate themselves; a matching ``If-None-Match`` gets 
 
 from __future__ import annotations
 
-import hashlib
-
 import morecantile
 from fastapi import APIRouter, Request, Response
 
@@ -15,7 +13,7 @@ from api.auth import ReaderDep
 from api.collections import Collection, get_collection
 from api.db import PoolDep
 from api.params import TILE_PARAMS, feature_query
-from api.query import Binder, tile_sql
+from api.query import Binder, etag_tile_sql, tile_sql
 from api.routes.features import json_response, url
 from config import ApiSettings
 from db.errors import InvalidQuery, NotFound
@@ -32,16 +30,11 @@ def min_zoom(c: Collection, settings: ApiSettings) -> int:
     return settings.parcel_min_zoom if c.id == "parcels" else c.min_zoom
 
 
-async def layer_etag(conn: object, c: Collection, extra: str) -> str:
-    """A strong ETag from the collection's layer versions and the request's own key."""
-    cur = await conn.execute(  # type: ignore[attr-defined]
-        "SELECT coalesce(string_agg(layer || ':' || version, ',' ORDER BY layer), '') "
-        "FROM layer_version WHERE layer = ANY(%s)",
-        (list(c.versions),),
-    )
-    row = await cur.fetchone()
-    digest = hashlib.sha256(f"{c.id}|{row[0]}|{extra}".encode()).hexdigest()[:32]
-    return f'"{digest}"'
+def if_none_match(request: Request) -> tuple[list[str], bool]:
+    """The strong forms of the request's ``If-None-Match`` ETags, and whether it is ``*``."""
+    raw = request.headers.get("if-none-match") or ""
+    tags = [t.strip().removeprefix("W/") for t in raw.split(",") if t.strip()]
+    return tags, "*" in tags
 
 
 def _tile_url(request: Request, c: Collection) -> str:
@@ -215,24 +208,25 @@ async def tile(
         c, request.query_params, settings, reader is not None, binder, TILE_PARAMS, paged=False
     )
     privileged = reader is not None
-    # One pooled connection for the version lookup and the tile.
+    tags, any_match = if_none_match(request)
+    in_zooms = min_zoom(c, settings) <= z <= c.max_zoom
+    tile_query = tile_sql(q, binder, z, x, y, settings.tile_max_features) if in_zooms else None
+    key = (f"{c.id}|", f"|{z}/{x}/{y}?{request.url.query}|{privileged}")
+    statement = etag_tile_sql(binder, c.versions, key, tags, any_match, tile_query)
     async with pool.connection() as conn:
-        etag = await layer_etag(conn, c, f"{z}/{x}/{y}?{request.url.query}|{privileged}")
-        headers = {
-            # Keys see restricted fields: their tiles must not land in shared caches.
-            "Cache-Control": "private, max-age=60" if privileged else "public, max-age=300",
-            "ETag": etag,
-            "Vary": "X-API-Key",
-        }
-        if request.headers.get("if-none-match") in (etag, f"W/{etag}", "*"):
-            return Response(status_code=304, headers=headers)
-        if z < min_zoom(c, settings) or z > c.max_zoom:
-            return Response(status_code=204, headers=headers)
-        cur = await conn.execute(
-            tile_sql(q, binder, z, x, y, settings.tile_max_features), binder.params
-        )
+        cur = await conn.execute(statement, binder.params, prepare=True)
         row = await cur.fetchone()
-    data = bytes(row[0]) if row and row[0] else b""
+    assert row is not None  # an aggregate without GROUP BY always returns a row
+    etag = row[0]
+    headers = {
+        # Keys see restricted fields: their tiles must not land in shared caches.
+        "Cache-Control": "private, max-age=60" if privileged else "public, max-age=300",
+        "ETag": etag,
+        "Vary": "X-API-Key",
+    }
+    if any_match or etag in tags:
+        return Response(status_code=304, headers=headers)
+    data = bytes(row[1]) if row[1] else b""
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(data, media_type=MVT, headers=headers)

@@ -104,3 +104,52 @@ def test_tilesets_tilejson_and_tms(client: TestClient) -> None:
     assert "breakdown" not in tj["vector_layers"][0]["fields"]
     assert client.get("/tileMatrixSets").json()["tileMatrixSets"][0]["id"] == "WebMercatorQuad"
     assert client.get("/tileMatrixSets/WebMercatorQuad").json()["id"] == "WebMercatorQuad"
+
+
+def test_if_none_match_lists_weak_tags_and_star(client: TestClient) -> None:
+    path = tile_path("parcels", 14)
+    etag = client.get(path).headers["etag"]
+    listed = client.get(path, headers={"If-None-Match": f'"stale", W/{etag}'})
+    assert listed.status_code == 304 and listed.headers["etag"] == etag
+    assert client.get(path, headers={"If-None-Match": "*"}).status_code == 304
+    assert client.get(path, headers={"If-None-Match": '"stale"'}).status_code == 200
+    # Below the minimum zoom: no tile, but the same ETag logic.
+    below = client.get(tile_path("parcels", 12))
+    assert below.status_code == 204 and below.headers["etag"]
+
+
+def test_affine_tile_geometry_matches_the_exact_transform(engine: Engine) -> None:
+    """From AFFINE_MIN_ZOOM on, tiles project by a per-tile affine map: the fixture parcels land
+    on the same MVT grid as with ST_Transform, give or take one rounding step."""
+    from geo.tiles import AFFINE_MIN_ZOOM, lambert93_to_3857_affine
+
+    t = TMS.tile(*MORANGIS, AFFINE_MIN_ZOOM)
+    a, b, d, e, xoff, yoff = lambert93_to_3857_affine(AFFINE_MIN_ZOOM, t.x, t.y)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "WITH g AS (SELECT p.idu, ST_TileEnvelope(:z, :x, :y) AS env, p.geom FROM parcel p "
+                "WHERE p.idu LIKE '91432%'), "
+                "m AS (SELECT idu, "
+                "ST_AsMVTGeom(ST_Transform(geom, 3857), env, 4096, 64, true) AS exact, "
+                "ST_AsMVTGeom(ST_Affine(geom, :a, :b, :d, :e, :xoff, :yoff), env, 4096, 64, true) "
+                "AS fast FROM g) "
+                "SELECT idu, ST_NPoints(exact), ST_NPoints(fast), "
+                "ST_HausdorffDistance(exact, fast) FROM m WHERE exact IS NOT NULL"
+            ),
+            {
+                "z": AFFINE_MIN_ZOOM,
+                "x": t.x,
+                "y": t.y,
+                "a": a,
+                "b": b,
+                "d": d,
+                "e": e,
+                "xoff": xoff,
+                "yoff": yoff,
+            },
+        ).all()
+    assert rows
+    for idu, n_exact, n_fast, distance in rows:
+        assert n_fast == n_exact, idu
+        assert distance <= 1.0, idu

@@ -234,12 +234,13 @@ COLLECTIONS: dict[str, Collection] = {
             geometry_type="MultiPolygon",
             props=(
                 _p("idu", "p", title="Identifiant de parcelle (14 caractères)"),
-                _p("insee", "p", title="Code INSEE de la commune"),
+                # Tiles carry what the map styles by (score, ZAN); clicks read the items.
+                _p("insee", "p", in_tiles=False, title="Code INSEE de la commune"),
                 _p("prefixe", "p", in_tiles=False, title="Préfixe de section"),
                 _p("section", "p", in_tiles=False, title="Section cadastrale"),
                 _p("numero", "p", in_tiles=False, title="Numéro de parcelle"),
-                _p("contenance_m2", "p", INTEGER, "Contenance cadastrale (m²)"),
-                _p("built", "p", BOOLEAN, "Parcelle bâtie"),
+                _p("contenance_m2", "p", INTEGER, "Contenance cadastrale (m²)", in_tiles=False),
+                _p("built", "p", BOOLEAN, "Parcelle bâtie", in_tiles=False),
                 *_PARCEL_SCORE,
             ),
             versions=("parcels", "parcel_score", "scores"),

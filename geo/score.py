@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from geo.errors import GeoError
+from geo.land_units import dissolve_units
 from geo.profile import CRITERIA, ZONE_CLASSES, Profile, load_profile
 
 log = logging.getLogger(__name__)
@@ -304,6 +305,8 @@ def score(
         run_file(cur, "score_inputs.sql", params)
         mark("land units")
         run_file(cur, "land_units.sql", params)
+        dissolve_units(conn)
+        run_file(cur, "land_unit_rows.sql", params)
         report.land_units = max(cur.rowcount, 0)
         mark("parcel scores")
         run_file(

@@ -33,6 +33,7 @@ from pyproj import CRS
 from db.engine import read_sql
 from geo.geometry import LAMBERT93
 from ingest.errors import LayoutError
+from ingest.layers.sites import site_parcel_sql
 from ingest.normalize import TableLoad, TableSpec, add_problem, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
@@ -53,6 +54,7 @@ PARCEL_ETALAB = TableSpec(
     geometries={"geom": "MULTIPOLYGON"},
     required=("insee", "prefixe", "section", "numero"),
     scope="insee",
+    post_merge_sql=site_parcel_sql("parcels"),
 )
 
 PARCEL_EDIGEO = TableSpec(
@@ -62,6 +64,7 @@ PARCEL_EDIGEO = TableSpec(
     geometries={"geom": "MULTIPOLYGON"},
     required=("insee", "prefixe", "section", "numero", "sheet"),
     scope="sheet",
+    post_merge_sql=site_parcel_sql("parcels"),
 )
 
 BUILDING_EDIGEO = TableSpec(

@@ -26,6 +26,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from db.engine import read_sql
 from geo.geometry import WGS84
 from ingest.errors import LayoutError
 from ingest.normalize import TableLoad, TableSpec, add_problem, finish, has_columns
@@ -62,6 +63,15 @@ FROM commune c
 WHERE s.geom IS NULL AND c.insee = s.insee;
 """
 
+
+def site_parcel_sql(after: str) -> str:
+    """Post-merge SQL filling ``site_parcel`` after a load of ``after`` (``sites`` or
+    ``parcels``): see ingest/sql/site_parcel_refresh.sql for which parcels a site gets."""
+    return read_sql("ingest.sql", f"site_parcel_after_{after}.sql") + read_sql(
+        "ingest.sql", "site_parcel_refresh.sql"
+    )
+
+
 SITE = TableSpec(
     table="site",
     key=("id",),
@@ -70,6 +80,7 @@ SITE = TableSpec(
     required=("nom", "location_precision"),
     optional_geometries=("geom", "perimeter"),
     post_stage_sql=_PLACE_SQL,
+    post_merge_sql=site_parcel_sql("sites"),
     checks=(
         (
             "s.geom IS NULL",

@@ -40,6 +40,20 @@ STEPS = (
     "versions",
 )
 Step = Callable[[str], None]
+# A score's breakdown as a format() template (score_rows.sql fills the %s in SQL, then one cast to
+# jsonb): about 30% cheaper than 7 nested jsonb_build_object calls per row, same jsonb value.
+# Passed as a bound parameter: its braces and %s would clash with the SQL file's placeholders.
+BREAKDOWN_FORMAT = (
+    '[{"criterion":"zoning","input":%s,"value":%s,"weight":%s,"contribution":%s},'
+    '{"criterion":"constraints","input":%s,"value":%s,"weight":%s,"contribution":%s},'
+    '{"criterion":"zan","input":{"status":%s,"cost_ha":%s,"remaining_epci_ha":%s,'
+    '"envelope_share":%s,"pene":%s},"value":%s,"weight":%s,"contribution":%s},'
+    '{"criterion":"size","input":%s,"value":%s,"weight":%s,"contribution":%s},'
+    '{"criterion":"brownfield","input":%s,"value":%s,"weight":%s,"contribution":%s},'
+    '{"criterion":"turnkey","input":%s,"value":%s,"weight":%s,"contribution":%s},'
+    '{"criterion":"maturity","input":%s,"value":%s,"weight":%s,"contribution":%s}%s]'
+)
+EXCLUSION_FORMAT = ',{"criterion":"exclusion","input":%s,"value":1,"weight":null,"contribution":0}'
 
 
 class ScoreError(GeoError):
@@ -86,6 +100,8 @@ def profile_params(profile: Profile) -> dict[str, object]:
         "hard": hard,
         "weights": weights,
         "exclusion_min_share": profile.exclusion_min_share,
+        "breakdown_format": BREAKDOWN_FORMAT,
+        "exclusion_format": EXCLUSION_FORMAT,
         "zone_classes": list(ZONE_CLASSES),
         "zone_values": [profile.zoning[c] for c in ZONE_CLASSES],
         "zoning_none": profile.zoning["none"],

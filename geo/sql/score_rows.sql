@@ -42,27 +42,23 @@ WITH v AS (
 SELECT c.*,
     (c_zoning + c_constraints + c_zan + c_size + c_brownfield + c_turnkey + c_maturity)::float8
         AS score,
-    jsonb_build_array(
-        jsonb_build_object('criterion', 'zoning', 'input', coalesce(zone_class, 'none'),
-            'value', round(zoning_v::numeric, 4), 'weight', %(w_zoning)s, 'contribution', c_zoning),
-        jsonb_build_object('criterion', 'constraints', 'input', shares,
-            'value', round(constraints_v::numeric, 4), 'weight', %(w_constraints)s,
-            'contribution', c_constraints),
-        jsonb_build_object('criterion', 'zan', 'input', jsonb_build_object(
-                'status', zan_status, 'cost_ha', round(cost_ha::numeric, 4),
-                'remaining_epci_ha', round(remaining_ha::numeric, 2),
-                'envelope_share', round(envelope_share::numeric, 6), 'pene', pene),
-            'value', round(zan_v::numeric, 4), 'weight', %(w_zan)s, 'contribution', c_zan),
-        jsonb_build_object('criterion', 'size', 'input', round(contiguous_ha::numeric, 4),
-            'value', round(size_v::numeric, 4), 'weight', %(w_size)s, 'contribution', c_size),
-        jsonb_build_object('criterion', 'brownfield', 'input', brownfield,
-            'value', brownfield_v, 'weight', %(w_brownfield)s, 'contribution', c_brownfield),
-        jsonb_build_object('criterion', 'turnkey', 'input', turnkey,
-            'value', turnkey_v, 'weight', %(w_turnkey)s, 'contribution', c_turnkey),
-        jsonb_build_object('criterion', 'maturity', 'input', maturite,
-            'value', maturity_v, 'weight', %(w_maturity)s, 'contribution', c_maturity)
-    ) || CASE WHEN excluded THEN jsonb_build_array(jsonb_build_object(
-            'criterion', 'exclusion', 'input', to_jsonb(hard_kinds), 'value', 1,
-            'weight', NULL, 'contribution', 0))
-         ELSE '[]'::jsonb END AS breakdown
+    -- BREAKDOWN_FORMAT (geo/score.py): each placeholder gets JSON text ('null' for a NULL).
+    format(%(breakdown_format)s,
+        to_json(coalesce(zone_class, 'none')), round(zoning_v::numeric, 4),
+        %(w_zoning)s, c_zoning,
+        shares, round(constraints_v::numeric, 4), %(w_constraints)s, c_constraints,
+        to_json(zan_status), round(cost_ha::numeric, 4),
+        coalesce(round(remaining_ha::numeric, 2)::text, 'null'),
+        coalesce(round(envelope_share::numeric, 6)::text, 'null'),
+        coalesce(to_json(pene)::text, 'null'),
+        round(zan_v::numeric, 4), %(w_zan)s, c_zan,
+        coalesce(round(contiguous_ha::numeric, 4)::text, 'null'), round(size_v::numeric, 4),
+        %(w_size)s, c_size,
+        coalesce(to_json(brownfield)::text, 'null'), brownfield_v, %(w_brownfield)s,
+        c_brownfield,
+        coalesce(to_json(turnkey)::text, 'null'), turnkey_v, %(w_turnkey)s, c_turnkey,
+        coalesce(to_json(maturite)::text, 'null'), coalesce(maturity_v::text, 'null'),
+        %(w_maturity)s, c_maturity,
+        CASE WHEN excluded THEN format(%(exclusion_format)s, to_jsonb(hard_kinds)) ELSE '' END
+    )::jsonb AS breakdown
 FROM c;

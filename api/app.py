@@ -8,6 +8,7 @@ from api.db import lifespan
 from api.errors import register_errors
 from api.limits import BodySizeLimit
 from api.negotiation import JsonLanding
+from api.openapi import install_openapi
 from api.routes import api_router, pages
 from config import ApiSettings, DatabaseSettings, get_api_settings, get_database_settings
 
@@ -32,4 +33,5 @@ def create_app(
 
     # The map pages last: /sites/{id} must not shadow the API's /sites/compare.
     pages.mount(app)
+    install_openapi(app)
     return app

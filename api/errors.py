@@ -24,6 +24,9 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     CrsError: (400, "Unsupported CRS"),
     GeoError: (400, "Bad Request"),
     AccessDenied: (403, "Forbidden"),
+    # Class 22 (data exception): a value sent by the client that PostgreSQL cannot take, such as
+    # a NUL character in text or an integer beyond bigint.
+    psycopg.DataError: (400, "Bad Request"),
     psycopg.errors.QueryCanceled: (503, "Query Timeout"),
     DatabaseUnavailable: (503, "Service Unavailable"),
     psycopg.OperationalError: (503, "Service Unavailable"),
@@ -52,6 +55,12 @@ def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
                 title = "Unauthorized" if status == 401 else title
             if isinstance(exc, psycopg.errors.QueryCanceled):
                 detail = TIMEOUT_MESSAGE
+            elif isinstance(exc, psycopg.DataError):
+                log.warning("refused value on %s: %s", request.url.path, exc)
+                detail = (
+                    "a value in the request cannot be used: "
+                    f"{exc.diag.message_primary or type(exc).__name__}"
+                )
             elif status >= 500:
                 log.error("database unavailable on %s: %s", request.url.path, exc)
                 detail = "the database is unavailable; retry later"

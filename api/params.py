@@ -34,6 +34,7 @@ ITEMS_PARAMS = frozenset(
 )
 EXPORT_PARAMS = ITEMS_PARAMS | {"format", "bom"}
 TILE_PARAMS = frozenset({"filter", "filter-lang", "filter-crs", "properties", "f"})
+BIGINT_MAX = 2**63 - 1
 
 
 def _int(params: QueryParams, name: str, default: int | None) -> int | None:
@@ -46,6 +47,8 @@ def _int(params: QueryParams, name: str, default: int | None) -> int | None:
         raise InvalidQuery(f"{name}={raw!r}: expected an integer") from None
     if value < 0:
         raise InvalidQuery(f"{name}={raw!r}: must not be negative")
+    if value > BIGINT_MAX:
+        raise InvalidQuery(f"{name}={raw!r}: must be at most {BIGINT_MAX}")
     return value
 
 
@@ -102,6 +105,8 @@ def feature_query(
         q.limit = min(limit, settings.max_limit)
     else:
         q.limit = _int(params, "limit", None)
+        if q.limit == 0:
+            raise InvalidQuery("limit=0: ask for at least one feature, or leave limit out")
     q.offset = _int(params, "offset", 0) or 0
     if params.get("sortby"):
         for key in params["sortby"].split(","):
@@ -123,9 +128,10 @@ def feature_query(
             continue
         prop = check_sortable(c, name, privileged, name)
         q.equals.append((prop, coerce(prop, raw, name)))
+    # Checked even without a filter: a typo must not pass silently (as for bbox-crs).
+    filter_crs = parse_crs(params.get("filter-crs"), "filter-crs")
     if params.get("filter"):
         node = parse_cql2(params["filter"], params.get("filter-lang"))
-        filter_crs = parse_crs(params.get("filter-crs"), "filter-crs")
         q.cql = cql2_to_sql(node, c, privileged, binder, filter_crs)
     elif params.get("filter-lang") and params["filter-lang"] not in ("cql2-text", "cql2-json"):
         raise InvalidQuery("filter-lang: use cql2-text or cql2-json")

@@ -8,7 +8,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Body, Response
 from psycopg import sql
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import ReaderDep, check_scope, require_key
 from api.db import PoolDep
@@ -21,6 +21,19 @@ class SiteUpdate(BaseModel):
     """The fields an editor may change; absent fields stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL, and lone surrogates are not UTF-8.
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValueError("text must not contain NUL characters")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+        return value
 
     surface_dispo_ha: float | None = Field(None, ge=0, description="surface encore disponible")
     maturite: str | None = Field(None, max_length=60)

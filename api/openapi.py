@@ -1,0 +1,376 @@
+"""The OpenAPI description at /api, completed with what the routes really answer.
+
+The OGC routes build their responses by hand (GeoJSON assembled in SQL, vector tiles, files) and
+read their query string themselves (property filters are per collection), so FastAPI alone would
+describe them as ``application/json`` with an empty schema, no query parameters, and a 422 that
+never happens (validation errors are 400 problem+json here). Clients (QGIS, code generators) and
+the schema fuzzing in tests/reliability rely on this description, so it says the truth: the
+parameters, the media types, the GeoJSON shapes and every problem+json status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.collections import COLLECTIONS
+from api.errors import PROBLEM
+from api.routes.tiles import MVT, TMS_ID
+from geo.crs import SUPPORTED
+
+GEOJSON = "application/geo+json"
+REF = "#/components/schemas/"
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details; `detail` says what to change.",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+        },
+    },
+    "Link": {
+        "type": "object",
+        "required": ["href"],
+        "properties": {
+            "href": {"type": "string"},
+            "rel": {"type": "string"},
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "templated": {"type": "boolean"},
+        },
+    },
+    "Geometry": {
+        "type": "object",
+        "required": ["type"],
+        "properties": {
+            "type": {
+                "type": "string",
+                "enum": [
+                    "Point",
+                    "MultiPoint",
+                    "LineString",
+                    "MultiLineString",
+                    "Polygon",
+                    "MultiPolygon",
+                    "GeometryCollection",
+                ],
+            },
+            "coordinates": {"type": "array"},
+            "geometries": {"type": "array"},
+        },
+    },
+    "Feature": {
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": ["string", "integer"]},
+            "geometry": {"oneOf": [{"$ref": REF + "Geometry"}, {"type": "null"}]},
+            "properties": {"type": ["object", "null"]},
+            "links": {"type": "array", "items": {"$ref": REF + "Link"}},
+        },
+    },
+    "FeatureCollection": {
+        "type": "object",
+        "required": ["type", "features", "numberReturned", "links"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": {"$ref": REF + "Feature"}},
+            "numberMatched": {"type": "integer", "minimum": 0},
+            "numberReturned": {"type": "integer", "minimum": 0},
+            "numberMatchedIsEstimate": {"type": "boolean"},
+            "timeStamp": {"type": "string"},
+            "links": {"type": "array", "items": {"$ref": REF + "Link"}},
+        },
+    },
+    "LinksDocument": {
+        "type": "object",
+        "required": ["links"],
+        "properties": {"links": {"type": "array", "items": {"$ref": REF + "Link"}}},
+    },
+    "Collection": {
+        "type": "object",
+        "required": ["id", "links"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "crs": {"type": "array", "items": {"type": "string"}},
+            "extent": {"type": "object"},
+            "links": {"type": "array", "items": {"$ref": REF + "Link"}},
+        },
+    },
+    "Collections": {
+        "type": "object",
+        "required": ["collections", "links"],
+        "properties": {
+            "collections": {"type": "array", "items": {"$ref": REF + "Collection"}},
+            "links": {"type": "array", "items": {"$ref": REF + "Link"}},
+        },
+    },
+    "SearchResults": {
+        "type": "object",
+        "required": ["numberReturned", "results"],
+        "properties": {
+            "numberMatched": {"type": "integer", "minimum": 0},
+            "numberReturned": {"type": "integer", "minimum": 0},
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["kind", "id", "explanation", "link"],
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["site", "land-unit"]},
+                        "id": {"type": "string"},
+                        "score": {"type": ["number", "null"]},
+                        "explanation": {"type": "object", "required": ["summary"]},
+                        "link": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "Comparison": {
+        "type": "object",
+        "required": ["ids", "sites", "criteria", "best"],
+        "properties": {
+            "ids": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 5},
+            "sites": {"type": "array", "items": {"type": "object", "required": ["id"]}},
+            "criteria": {"type": "object"},
+            "best": {"type": ["string", "null"]},
+        },
+    },
+    "Territory": {
+        "type": "object",
+        "required": ["kind", "code", "name", "communes", "available_ha", "sites"],
+        "properties": {
+            "kind": {"type": "string"},
+            "code": {"type": "string"},
+            "name": {"type": ["string", "null"]},
+            "communes": {"type": "integer", "minimum": 0},
+            "zan": {"type": ["object", "null"]},
+            "available_ha": {"type": "object", "required": ["total", "by_zoning_and_score"]},
+            "sites": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "SiteChange": {
+        "type": "object",
+        "required": ["id", "changed"],
+        "properties": {"id": {"type": "string"}, "changed": {"type": "object"}},
+    },
+    "SiteCreated": {
+        "type": "object",
+        "required": ["id", "href"],
+        "properties": {"id": {"type": "string"}, "href": {"type": "string"}},
+    },
+}
+
+# "" is accepted and means the default (CRS84).
+_CRS_VALUES = ["", *SUPPORTED, "CRS84", "EPSG:4326", "EPSG:2154", "EPSG:3857"]
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_FILTER_PARAMS = [
+    _query("filter", {"type": "string"}, "CQL2 filter (text or JSON, see filter-lang)"),
+    _query("filter-lang", {"type": "string", "enum": ["cql2-text", "cql2-json"]}, "CQL2 encoding"),
+    _query("filter-crs", {"type": "string", "enum": _CRS_VALUES}, "CRS of filter geometries"),
+    _query(
+        "properties",
+        {"type": "string"},
+        "comma-separated properties to return (see the collection's queryables)",
+    ),
+    _query("f", {"type": "string"}, "accepted and ignored: the media type is fixed"),
+]
+_ITEMS_PARAMS = [
+    _query(
+        "bbox",
+        {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
+        "minx,miny,maxx,maxy (or 6 values with heights) in bbox-crs; lower corner first",
+    )
+    | {"style": "form", "explode": False},
+    _query("bbox-crs", {"type": "string", "enum": _CRS_VALUES}, "CRS of bbox (default CRS84)"),
+    _query("crs", {"type": "string", "enum": _CRS_VALUES}, "CRS of the output (default CRS84)"),
+    _query(
+        "limit",
+        {"type": "integer", "minimum": 1},
+        "page size; above the server maximum it is lowered to it",
+    ),
+    _query("offset", {"type": "integer", "minimum": 0}, "features to skip"),
+    _query("sortby", {"type": "string"}, "comma-separated queryables, `-` for descending"),
+    _query("datetime", {"type": "string"}, "refused: no collection has a temporal property"),
+    *_FILTER_PARAMS,
+]
+_EXPORT_PARAMS = [
+    *_ITEMS_PARAMS,
+    _query("format", {"type": "string", "enum": ["geojson", "csv", "gpkg"]}, "file format"),
+    _query("bom", {"type": "string"}, "true: a UTF-8 byte order mark on CSV (Excel)"),
+    _query("decimal", {"type": "string"}, "comma: decimal commas in CSV (Excel FR)"),
+]
+
+# The routes that never touch the database cannot answer 503.
+_STATIC = {
+    "/ogc",
+    "/conformance",
+    "/tileMatrixSets",
+    "/tileMatrixSets/{tms_id}",
+    "/healthz",
+    "/collections/{collection_id}/tiles",
+    "/collections/{collection_id}/tiles/{tms_id}",
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM: {"schema": {"$ref": REF + "Problem"}}}}
+
+
+def _ok(description: str, media: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": media}
+
+
+def _json(name: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": REF + name}}}
+
+
+def _success(path: str, method: str) -> dict[str, Any] | None:
+    """The 2xx/3xx responses of the hand-built routes (None: FastAPI's own are right)."""
+    if path.endswith("/items"):
+        return {
+            "200": _ok(
+                "a page of features", {GEOJSON: {"schema": {"$ref": REF + "FeatureCollection"}}}
+            )
+        }
+    if path.endswith("/items/{feature_id}"):
+        return {"200": _ok("one feature", {GEOJSON: {"schema": {"$ref": REF + "Feature"}}})}
+    if path.endswith("/queryables"):
+        return {
+            "200": _ok(
+                "JSON Schema of the queryables",
+                {
+                    "application/schema+json": {
+                        "schema": {"type": "object", "required": ["properties"]}
+                    }
+                },
+            )
+        }
+    if path.endswith("/{z}/{x}/{y}"):
+        return {
+            "200": _ok(
+                "a Mapbox Vector Tile", {MVT: {"schema": {"type": "string", "format": "binary"}}}
+            ),
+            "204": {"description": "no features in this tile (or below the minimum zoom)"},
+            "304": {"description": "If-None-Match matched the tile's ETag"},
+        }
+    if path.endswith("/export"):
+        return {
+            "200": _ok(
+                "the features as a file",
+                {
+                    GEOJSON: {"schema": {"type": "object", "required": ["type", "features"]}},
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/geopackage+sqlite3": {
+                        "schema": {"type": "string", "format": "binary"}
+                    },
+                },
+            )
+        }
+    table = {
+        "/ogc": "LinksDocument",
+        "/collections": "Collections",
+        "/collections/{collection_id}": "Collection",
+        "/search": "SearchResults",
+        "/sites/compare": "Comparison",
+        "/territories/{kind}/{code}": "Territory",
+    }
+    if path in table:
+        return {"200": _ok("OK", _json(table[path]))}
+    if path == "/sites/{site_id}" and method == "patch":
+        return {"200": _ok("the fields changed, old and new", _json("SiteChange"))}
+    if path == "/sites" and method == "post":
+        return {"201": _ok("the site was created", _json("SiteCreated"))}
+    return None
+
+
+def _complete(path: str, method: str, op: dict[str, Any]) -> None:
+    params = op.setdefault("parameters", [])
+    for p in params:
+        if p["name"] == "collection_id":
+            p["schema"] = {"type": "string", "enum": list(COLLECTIONS)}
+        elif p["name"] == "tms_id":
+            p["schema"] = {"type": "string", "enum": [TMS_ID]}
+        elif p["name"] == "territoire_programme":  # checked in the route (int from a query)
+            p["schema"] = {"type": "integer", "enum": [2018, 2023], "default": 2023}
+        elif p["name"] in ("z", "x", "y"):
+            p["schema"] = {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 24 if p["name"] == "z" else 2**24 - 1,
+            }
+    if path.endswith(("/items", "/export", "/{z}/{x}/{y}")):
+        extra = {"/items": _ITEMS_PARAMS, "/export": _EXPORT_PARAMS}.get(
+            path[path.rfind("/") :], _FILTER_PARAMS
+        )
+        params.extend(extra)
+        op["description"] = (op.get("description") or "") + (
+            "\n\nAny queryable property is also a filter parameter: `?insee=91432`. An unknown "
+            "parameter is a 400."
+        )
+    responses = op["responses"]
+    responses.pop("422", None)
+    success = _success(path, method)
+    if success is not None:
+        for code in [c for c in responses if c.startswith(("2", "3"))]:
+            del responses[code]
+        responses.update(success)
+    names = {p["name"] for p in params}
+    if params or "requestBody" in op:
+        responses["400"] = _problem("a parameter, the filter or the body is invalid")
+    if "x-api-key" in names:
+        responses["401"] = _problem("X-API-Key is missing (writes) or unknown")
+    if method in ("patch", "post"):
+        responses["403"] = _problem("the key's scope does not cover this commune")
+        responses["413"] = _problem("the request body is too large")
+    if "{" in path or method == "patch":
+        responses["404"] = _problem("no such collection, feature or territory")
+    if path == "/sites" and method == "post":
+        responses["409"] = _problem("the site already exists")
+    if path not in _STATIC:
+        responses["503"] = _problem("the database is unavailable or the query timed out")
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve the completed description at ``app.openapi_url`` (built once, then cached)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                routes=app.routes,
+                description=app.description,
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema["components"]["schemas"].pop(name, None)
+            for path, ops in schema.get("paths", {}).items():
+                for method, op in ops.items():
+                    _complete(path, method, op)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,127 @@
+"""Reliability fixtures: the test database with a few real samples plus the hand-made land rows.
+
+Loaded once for tests/reliability: the admin samples (EPCI, communes, Territoires d'industrie),
+one real EDIGEO sheet (parcels and buildings of Doubs 25354) and tests/fixtures/api_land.sql.
+``snapshot`` fingerprints the tables a hostile request must not change.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from api.app import create_app
+from api.auth import create_key
+from config import ApiSettings, DatabaseSettings, IngestSettings
+from db.engine import connect_raw
+from ingest.pipeline import run_ingest
+from ingest.sources import SAMPLES, IngestOptions
+from tests.conftest import FIXTURES, _truncate_all
+from tests.conftest import SAMPLES as SAMPLES_DIR
+
+REL_SETTINGS = ApiSettings(key_salt="rel-salt", max_body_bytes=20_000, max_limit=500)
+EDIGEO_SHEET = SAMPLES_DIR / "cadastre" / "edigeo" / "edigeo-25354000AK01.tar.bz2"
+# Tables whose contents a refused request must leave exactly as they were.
+WATCHED = (
+    "site",
+    "parcel",
+    "building",
+    "epci",
+    "commune",
+    "friche",
+    "layer_version",
+    "audit",
+    "api_key",
+    "ingest_run",
+    "quarantine",
+    "site_score",
+    "parcel_score",
+)
+# Cases tried by the schema fuzzing, by operation and status (printed in the terminal summary).
+FUZZ_STATS: Counter[tuple[str, int]] = Counter()
+
+
+def load_fixture_data(db: DatabaseSettings, engine: Engine) -> None:
+    """Empty the database, then load the samples and tests/fixtures/api_land.sql."""
+    _truncate_all(engine)
+    for sample in SAMPLES:
+        if sample.layer in ("epci", "communes", "territoires"):
+            run_ingest(
+                sample.layer, Path(SAMPLES_DIR / sample.path), sample.options, db, IngestSettings()
+            )
+    run_ingest("parcels", EDIGEO_SHEET, IngestOptions(vintage="PCI 2019"), db, IngestSettings())
+    with connect_raw(db) as conn:
+        conn.execute((FIXTURES / "api_land.sql").read_text(encoding="utf-8"))  # type: ignore[arg-type]
+        conn.execute("ANALYZE")
+        conn.commit()
+
+
+@pytest.fixture(scope="package")
+def rel_db(engine: Engine, db_settings: DatabaseSettings) -> DatabaseSettings:
+    load_fixture_data(db_settings, engine)
+    return db_settings
+
+
+@pytest.fixture(scope="package")
+def rel_keys(rel_db: DatabaseSettings) -> dict[str, str]:
+    """Plaintext keys: an EPCI editor (Grand Paris 200054781), a region-84 editor, an admin."""
+    out = {}
+    with connect_raw(rel_db) as conn:
+        for name, role, scope in (
+            ("epci_editor", "editor", "epci:200054781"),
+            ("region_editor", "editor", "region:84"),
+            ("admin", "admin", "national"),
+        ):
+            out[name] = create_key(conn, REL_SETTINGS, name, role, scope)[1]
+        conn.commit()
+    return out
+
+
+@pytest.fixture(scope="package")
+def rel_client(rel_db: DatabaseSettings, rel_keys: dict[str, str]) -> Iterator[TestClient]:
+    app = create_app(REL_SETTINGS, rel_db)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def snapshot(engine: Engine) -> dict[str, str]:
+    """A fingerprint (row count and md5 of the sorted rows) of every watched table."""
+    out = {}
+    with engine.connect() as conn:
+        for table in WATCHED:
+            out[table] = str(
+                conn.execute(
+                    text(
+                        f"SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' "
+                        f"ORDER BY t::text)), '') FROM {table} t"
+                    )
+                ).scalar()
+            )
+    return out
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on at the moment (127.0.0.1)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if not FUZZ_STATS:
+        return
+    total = sum(FUZZ_STATS.values())
+    ops = {op for op, _ in FUZZ_STATS}
+    statuses: Counter[int] = Counter()
+    for (_, status), n in FUZZ_STATS.items():
+        statuses[status] += n
+    terminalreporter.write_line(
+        f"schema fuzzing: {total} cases over {len(ops)} operations; statuses "
+        + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
+    )

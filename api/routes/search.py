@@ -204,7 +204,9 @@ async def compare(
         "SELECT s.id, s.nom, s.insee, s.lib_com, s.surface_ha, s.surface_dispo_ha, s.maturite, "
         "s.cle_en_main, s.maitrise_fonciere, s.friche, s.pene, sc.score, sc.excluded, "
         "sc.zan_status, sc.zan_cost_ha, sc.envelope_share, sc.contiguous_ha, sc.zone_class, "
-        "sc.profile_version, sc.breakdown{restricted} "
+        "sc.profile_version, sc.breakdown, "
+        "ARRAY(SELECT sp.idu FROM site_parcel sp WHERE sp.site_id = s.id ORDER BY sp.idu) "
+        "AS parcels{restricted} "
         "FROM site s LEFT JOIN site_score sc ON sc.site_id = s.id WHERE s.id = ANY({ids})"
     ).format(restricted=restricted, ids=sql.Placeholder("ids"))
     async with pool.connection() as conn:
@@ -230,4 +232,65 @@ async def compare(
             "criteria": criteria,
             "best": best["id"] if best["score"] is not None else None,
         }
+    )
+
+
+_SITE_PARCELS = """
+SELECT s.id, s.perimeter IS NOT NULL, p.idu, p.insee, p.contenance_m2, p.built,
+       ST_Area(p.geom) / %(m2_per_ha)s,
+       CASE WHEN s.perimeter IS NOT NULL
+            THEN ST_Area(ST_Intersection(p.geom, s.perimeter)) / %(m2_per_ha)s END,
+       ps.score, ps.excluded, ps.zan_cost_ha, ps.zone_class,
+       ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)
+FROM site s
+LEFT JOIN site_parcel sp ON sp.site_id = s.id
+LEFT JOIN parcel p ON p.idu = sp.idu
+LEFT JOIN parcel_score ps ON ps.idu = p.idu
+WHERE s.id = %(id)s
+ORDER BY p.idu
+"""
+_PARCEL_FIELDS = (
+    "idu", "insee", "contenance_m2", "built", "surface_ha", "inside_ha", "score", "excluded",
+    "zan_cost_ha", "zone_class",
+)  # fmt: skip
+
+
+@router.get("/sites/{site_id}/parcels", summary="A site's cadastral parcels (GeoJSON, CRS84)")
+async def site_parcels(site_id: str, pool: PoolDep) -> Response:
+    """The parcels of a site (``site_parcel``, filled by the sites and parcels loads): each with
+    its surface in hectares (``surface_ha``), the part inside the site's perimeter
+    (``inside_ha``, null for a site known by a point) and its score; the totals in
+    ``surface_ha``/``inside_ha``. A site placed only at its commune has none."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(_SITE_PARCELS, {"id": site_id, "m2_per_ha": M2_PER_HA})
+        rows = await cur.fetchall()
+    if not rows:
+        raise NotFound(f"unknown site id {site_id!r}")
+    features = [
+        {
+            "type": "Feature",
+            "id": r[2],
+            "geometry": orjson.Fragment(r[12]),
+            "properties": dict(zip(_PARCEL_FIELDS, r[2:12], strict=True)),
+        }
+        for r in rows
+        if r[2] is not None
+    ]
+    has_perimeter = bool(rows[0][1])
+    return Response(
+        orjson.dumps(
+            {
+                "type": "FeatureCollection",
+                "site_id": site_id,
+                "numberReturned": len(features),
+                "surface_ha": sum(f["properties"]["surface_ha"] for f in features),  # type: ignore[index]
+                "inside_ha": (
+                    sum(f["properties"]["inside_ha"] for f in features)  # type: ignore[index]
+                    if has_perimeter
+                    else None
+                ),
+                "features": features,
+            }
+        ),
+        media_type="application/geo+json",
     )

@@ -1,6 +1,6 @@
 -- Recompute site_parcel for the sites listed in the temp table site_parcel_todo(id).
 -- A site's parcels:
---   * sites with a perimeter ('polygon'): the parcels lying mostly (> 50 % of their area) inside
+--   * sites with a perimeter ('polygon'): the parcels lying mostly (more than half their area) inside
 --     it, plus a parcel holding most of the site when the site is a plot carved out of a larger
 --     parcel (so a small perimeter inside a big field still gets its parcel);
 --   * sites known only by a point ('point'): the parcel containing the point (the lowest idu

@@ -154,11 +154,11 @@ _SCOPES: dict[str, str] = {
         "SELECT DISTINCT insee FROM parcel WHERE left(insee, length(%(code)s)) = %(code)s"
     ),
     "region": "SELECT insee FROM commune WHERE reg = %(code)s",
-    "territoire_2018": (
+    "territoire-2018": (
         "SELECT c.insee FROM territoire_membre m JOIN commune c ON c.siren_epci = m.siren "
         "WHERE m.programme = 2018 AND m.id_ti = %(code)s"
     ),
-    "territoire_2023": (
+    "territoire-2023": (
         "SELECT c.insee FROM territoire_membre m JOIN commune c ON c.siren_epci = m.siren "
         "WHERE m.programme = 2023 AND m.id_ti = %(code)s"
     ),
@@ -186,8 +186,8 @@ def parse_territory(territory: str | None) -> tuple[str, str | None]:
             "epci": "epci",
             "com": "commune",
             "commune": "commune",
-            "ti2018": "territoire_2018",
-            "ti2023": "territoire_2023",
+            "ti2018": "territoire-2018",
+            "ti2023": "territoire-2023",
         }
         if prefix.lower() not in kinds:
             raise ScoreError(f"unknown territory prefix {prefix!r}; use {', '.join(kinds)}")

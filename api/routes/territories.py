@@ -48,8 +48,6 @@ async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
         "programme": int(kind[-4:]) if family == "territoire" else 0,
         "m2_per_ha": M2_PER_HA,
     }
-    # zan_account types: ours plus the spellings the scoring may use for Territoires d'industrie.
-    types = [kind, kind.replace("-", "_"), kind.replace("territoire-", "ti_")]
     communes = sql.SQL(_COMMUNES[family])
     async with pool.connection() as conn:
         cur = await conn.execute(_NAME[family], params)
@@ -60,8 +58,9 @@ async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
         cur = await conn.execute(
             "SELECT nom, reference_ha, reduction_pct, envelope_ha, consumed_ha, remaining_ha, "
             "projection_2031_ha, guaranteed, pene_ha, years, vintage, computed_at::text "
-            "FROM zan_account WHERE territory_type = ANY(%(types)s) AND territory_code = %(code)s",
-            {**params, "types": types},
+            # The scoring writes zan_account.territory_type with these very kinds.
+            "FROM zan_account WHERE territory_type = %(kind)s AND territory_code = %(code)s",
+            {**params, "kind": kind},
         )
         zan_row = await cur.fetchone()
         zan = None

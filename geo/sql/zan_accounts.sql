@@ -1,4 +1,6 @@
 -- ZAN accounts per commune, EPCI, Territoire d'industrie (both programmes), département, region.
+-- territory_type is one of commune, epci, territoire-2018, territoire-2023, departement, region:
+-- the API's territory kinds (/territories/{kind}/{code}), so it reads them without mapping.
 -- Rebuilt whole at every run: a few thousand rows per region, and aggregates need every commune.
 
 -- Which communes belong to which territory (one row per territory and member commune).
@@ -14,12 +16,12 @@ SELECT 'region', c.reg, NULL, c.insee FROM commune c WHERE c.reg IS NOT NULL
 UNION
 -- Territoires d'industrie: EPCI members through the commune -> EPCI table; commune and EPT
 -- members (their SIREN is not an INSEE code) through the perimeter, where one is known.
-SELECT 'territoire_' || t.programme, t.id_ti, t.lib, c.insee
+SELECT 'territoire-' || t.programme, t.id_ti, t.lib, c.insee
 FROM territoire t
 JOIN territoire_membre m ON m.programme = t.programme AND m.id_ti = t.id_ti AND m.nature = 'EPCI'
 JOIN commune c ON c.siren_epci = m.siren
 UNION
-SELECT 'territoire_' || t.programme, t.id_ti, t.lib, c.insee
+SELECT 'territoire-' || t.programme, t.id_ti, t.lib, c.insee
 FROM territoire t
 JOIN commune c ON t.geom IS NOT NULL AND c.geom && t.geom
     AND ST_Intersects(t.geom, ST_PointOnSurface(c.geom))

@@ -89,3 +89,25 @@ def test_fixture_accounts_aggregate_and_targets(sql_fixture, run_score, db_setti
     run_score()
     alpha = _account(db_settings, "commune", "01001")
     assert alpha["envelope_ha"] == pytest.approx(6.0) and alpha["reduction_pct"] == 70
+
+
+def test_territoire_accounts_use_the_api_kinds(sql_fixture, run_score, db_settings) -> None:  # type: ignore[no-untyped-def]
+    from typing import get_args
+
+    from api.routes.territories import Kind
+
+    sql_fixture("score_fixture.sql")
+    with __import__("psycopg").connect(db_settings.psycopg_dsn) as conn:
+        conn.execute(
+            "INSERT INTO territoire (programme, id_ti, lib) VALUES (2023, 'ti-0101', 'TI')"
+        )
+        conn.execute(
+            "INSERT INTO territoire_membre (programme, id_ti, siren, nature)"
+            " VALUES (2023, 'ti-0101', '200000001', 'EPCI')"
+        )
+    run_score()
+    # One spelling on both sides: /territories/territoire-2023/ti-0101 reads this row as is.
+    assert "territoire-2023" in get_args(Kind)
+    assert _account(db_settings, "territoire-2023", "ti-0101")["envelope_ha"] == 11
+    kinds = {k for (k,) in rows(db_settings, "SELECT DISTINCT territory_type FROM zan_account")}
+    assert kinds <= {"commune", *get_args(Kind)}

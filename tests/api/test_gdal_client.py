@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,50 +12,14 @@ import pyogrio
 import pytest
 
 from config import DatabaseSettings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.live_server import live_server
 
 
 @pytest.fixture(scope="module")
 def server(api_db: DatabaseSettings) -> Iterator[str]:
     """One uvicorn process on a free 127.0.0.1 port serving create_app on the test database."""
-    port = _free_port()
-    env = {**__import__("os").environ, "DATABASE_URL": api_db.database_url}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("uvicorn did not start")
+    with live_server(api_db.database_url) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_ogrinfo_lists_our_collections(server: str) -> None:

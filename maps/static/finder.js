@@ -1,5 +1,6 @@
-/* Site finder: the investor search (/search/sites) as a ranked list beside the map, and a
- * compare view (/sites/compare). The filters live in the URL hash so a search can be shared. */
+/* Site finder: the investor search (/search) over sites or land units (a toggle) as a ranked
+ * list beside the map, and a compare view of sites (/sites/compare). The filters and the kind
+ * live in the URL hash so a search can be shared. */
 (function () {
   "use strict";
   var F = window.Foncier, map = F.map, t = F.t;
@@ -10,6 +11,7 @@
   var count = document.getElementById("result-count");
   var compareBtn = document.getElementById("compare-btn");
   var compareBox = document.getElementById("compare");
+  var compareHint = document.getElementById("compare-hint");
   var markers = L.featureGroup().addTo(map);
   // Form field -> the API's /search parameter.
   var FIELDS = { surface_min: "surface_min_ha", surface_max: "surface_max_ha", min_score: "min_score",
@@ -22,8 +24,17 @@
     if (/^(\d{2}|2[AB]|97\d)$/.test(code)) return "departement";
     return "territoire";
   }
+  function kind() { return form.elements.kind.value === "land-units" ? "land-units" : "sites"; }
+  // Land units are neither turnkey nor brownfields: those filters only apply to sites.
+  function syncKind() {
+    var units = kind() === "land-units";
+    Object.keys(FLAGS).forEach(function (k) { if (k !== "no_hard_constraint") form.elements[k].disabled = units; });
+    compareHint.hidden = units;
+    compareBox.hidden = true;
+  }
   function params() {
     var p = new URLSearchParams();
+    if (kind() === "land-units") p.set("kind", "land-units");
     Object.keys(FIELDS).forEach(function (k) {
       var v = form.elements[k].value;
       if (v !== "") p.set(FIELDS[k], v);
@@ -31,7 +42,7 @@
     var code = form.elements.territory.value.trim();
     if (code) p.set(territoryParam(code), code);
     Object.keys(FLAGS).forEach(function (k) {
-      if (form.elements[k].checked) p.set(FLAGS[k], "true");
+      if (form.elements[k].checked && !form.elements[k].disabled) p.set(FLAGS[k], "true");
     });
     return p;
   }
@@ -39,6 +50,8 @@
     Object.keys(FIELDS).forEach(function (k) { if (p.has(FIELDS[k])) form.elements[k].value = p.get(FIELDS[k]); });
     ["epci", "departement", "territoire"].forEach(function (k) { if (p.has(k)) form.elements.territory.value = p.get(k); });
     Object.keys(FLAGS).forEach(function (k) { form.elements[k].checked = p.get(FLAGS[k]) === "true"; });
+    form.elements.kind.value = p.get("kind") === "land-units" ? "land-units" : "sites";
+    syncKind();
   }
   // A result is a GeoJSON feature or a plain object; keep one shape for the list.
   function normalize(data) {
@@ -61,12 +74,21 @@
       var p = r.props;
       var li = document.createElement("li");
       li.className = "result";
+      if (p.kind === "land-unit") {
+        li.classList.add("land-unit");
+        li.dataset.unitId = p.id;
+        li.innerHTML = "<strong>" + F.esc(t("land_unit") + " " + p.id) + "</strong> " + F.scoreHtml(p) + "<br><small>" +
+          F.esc(p.commune || p.insee || "") + " · " + F.esc(t("contiguous_ha")) + " : " + F.num(p.contiguous_ha, 2) +
+          (p.zone_class ? " · " + F.esc(p.zone_class) : "") + "</small>" +
+          (r.explanation && r.explanation.summary ? '<br><small class="why">' + F.esc(r.explanation.summary) + "</small>" : "");
+      } else {
       li.dataset.siteId = p.id;
       li.innerHTML = '<label><input type="checkbox" value="' + F.esc(p.id) + '"> <a href="/sites/' +
         encodeURIComponent(p.id) + "?lang=" + F.config.lang + '">' + F.esc(p.nom || p.id) + "</a></label> " +
         F.scoreHtml(p) + "<br><small>" + F.esc(p.commune || p.lib_com || "") + " · " + F.num(p.surface_ha) + " ha" +
         (p.cle_en_main ? " · " + t("cle_en_main") : "") + (p.friche ? " · " + t("friche") : "") + "</small>" +
         (r.explanation && r.explanation.summary ? '<br><small class="why">' + F.esc(r.explanation.summary) + "</small>" : "");
+      }
       list.appendChild(li);
       if (r.geometry) {
         var m = L.geoJSON(r.geometry, {
@@ -83,7 +105,7 @@
     var p = params();
     history.replaceState(null, "", location.pathname + location.search + "#" + p.toString());
     list.innerHTML = "<li>" + t("loading") + "</li>";
-    p.set("kind", "sites");
+    p.set("kind", kind());
     p.set("limit", "50");
     return F.getJSON(SEARCH_URL + "?" + p.toString()).then(function (data) { render(normalize(data)); })
       .catch(function (e) { list.innerHTML = '<li class="error">' + t("error") + ": " + F.esc(e.message) + "</li>"; });
@@ -112,6 +134,9 @@
     compareBtn.disabled = n < 2 || n > 5;
   });
   compareBtn.addEventListener("click", compare);
+  form.addEventListener("change", function (ev) {
+    if (ev.target.name === "kind") { syncKind(); run(); }
+  });
   fillForm(new URLSearchParams(location.hash.replace(/^#/, "")));
   run();
 })();

@@ -1,33 +1,66 @@
-/* Site sheet: the site's facts, score explanation, parcels and data vintages, read from the API. */
+/* Site sheet: the site's facts, score explanation, parcels (map and list with surfaces) and data
+ * vintages, read from the API (/collections/sites/items/{id} and /sites/{id}/parcels). */
 (function () {
   "use strict";
   var F = window.Foncier, map = F.map, t = F.t;
   var id = F.config.site_id;
   var facts = document.getElementById("site-facts");
+  var EXCLUDED = "#555555", NODATA = "#bdbdbd";
   function dl(el, obj) {
     el.innerHTML = Object.keys(obj).map(function (k) {
       return "<dt>" + F.esc(t(k)) + "</dt><dd>" + F.esc(typeof obj[k] === "object" ? JSON.stringify(obj[k]) : obj[k]) + "</dd>";
     }).join("");
   }
-  F.getJSON("/collections/sites/items/" + encodeURIComponent(id) + "?f=json").then(function (f) {
+  function parcelColor(p) {
+    if (p.excluded === true) return EXCLUDED;
+    return p.score == null ? NODATA : F.bandColor(Number(p.score), F.config.bands);
+  }
+  function parcelTable(fc) {
+    var withInside = fc.inside_ha != null;
+    var head = "<tr><th>" + t("parcel") + "</th><th>" + t("surface_ha") + "</th>" +
+      (withInside ? "<th>" + t("inside_ha") + "</th>" : "") + "<th>" + t("score") + "</th></tr>";
+    var rows = fc.features.map(function (f) {
+      var p = f.properties;
+      return '<tr data-idu="' + F.esc(p.idu) + '"><td>' + F.esc(p.idu) + "</td><td>" + F.num(p.surface_ha, 2) + "</td>" +
+        (withInside ? "<td>" + F.num(p.inside_ha, 2) + "</td>" : "") + "<td>" + F.scoreHtml(p) + "</td></tr>";
+    }).join("");
+    var total = '<tr class="total"><th>' + t("total") + " (" + fc.features.length + ")</th><th>" +
+      F.num(fc.surface_ha, 2) + "</th>" + (withInside ? "<th>" + F.num(fc.inside_ha, 2) + "</th>" : "") + "<th></th></tr>";
+    return '<table class="site-parcels"><thead>' + head + "</thead><tbody>" + rows + "</tbody><tfoot>" + total + "</tfoot></table>";
+  }
+  var site = F.getJSON("/collections/sites/items/" + encodeURIComponent(id) + "?f=json");
+  var parcels = F.getJSON("/sites/" + encodeURIComponent(id) + "/parcels").catch(function (e) {
+    console.warn(e.message);
+    return { features: [] };
+  });
+  Promise.all([site, parcels]).then(function (r) {
+    var f = r[0], fc = r[1];
     var p = f.properties || {};
     document.getElementById("site-name").textContent = p.nom || id;
     document.title = (p.nom || id) + " · foncier";
     facts.outerHTML = F.factsHtml(p);
     document.getElementById("site-breakdown").innerHTML = F.breakdownHtml(p.breakdown) || t("none");
-    var parcels = p.parcels || p.idus || p.parcel_ids || [];
-    document.getElementById("site-parcels").innerHTML = parcels.length
-      ? "<ul>" + parcels.map(function (x) { return "<li>" + F.esc(x.idu || x) + "</li>"; }).join("") + "</ul>" : t("none");
+    document.getElementById("site-parcels").innerHTML = fc.features.length ? parcelTable(fc) : t("none");
     var vintages = p.vintages && typeof p.vintages === "object" ? p.vintages : {};
     if (p.vintage) vintages.site = p.vintage;
     dl(document.getElementById("site-vintages"), vintages);
+    var bounds = L.latLngBounds([]);
+    if (fc.features.length) {
+      var drawn = L.geoJSON(fc, {
+        interactive: false,
+        className: "site-parcel",
+        style: function (g) { return { color: "#333333", weight: 1, fillColor: parcelColor(g.properties), fillOpacity: 0.6 }; },
+      }).addTo(map);
+      bounds.extend(drawn.getBounds());
+    }
     var shape = L.geoJSON(p.perimeter || f, {
       interactive: false,
       style: { color: "#0b5394", weight: 3, fillOpacity: 0.1 },
       pointToLayer: function (g, ll) { return L.circleMarker(ll, { radius: 9, color: "#0b5394" }); },
     }).addTo(map);
-    if (f.geometry && f.geometry.type === "Point") map.setView(shape.getBounds().getCenter(), 15);
-    else map.fitBounds(shape.getBounds(), { maxZoom: 17 });
+    bounds.extend(shape.getBounds());
+    if (f.geometry && f.geometry.type === "Point" && !fc.features.length) map.setView(bounds.getCenter(), 15);
+    else map.fitBounds(bounds, { maxZoom: 17, padding: [10, 10] });
     document.body.setAttribute("data-loaded", "1");
   }).catch(function (e) {
     facts.innerHTML = '<dd class="error">' + F.esc(e.message) + "</dd>";

@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +21,7 @@ from ingest.pipeline import run_ingest
 from ingest.sources import SAMPLES
 from tests.conftest import FIXTURES, _truncate_all
 from tests.conftest import SAMPLES as SAMPLES_DIR
+from tests.live_server import live_server
 
 pytestmark = pytest.mark.browser
 
@@ -46,12 +42,6 @@ _LON, _LAT = TO_4326.transform(950160, 6570820)
 PARCEL_VIEW = f"#map=17/{_LAT:.5f}/{_LON:.5f}&layers=epci,parcels,sites&minscore=0"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _load_samples(engine: Engine, db_settings: DatabaseSettings) -> None:
     _truncate_all(engine)
     for sample in SAMPLES:
@@ -67,39 +57,8 @@ def _load_samples(engine: Engine, db_settings: DatabaseSettings) -> None:
 @pytest.fixture(scope="module")
 def app_url(engine: Engine, db_settings: DatabaseSettings) -> Iterator[str]:
     _load_samples(engine, db_settings)
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": db_settings.database_url}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "api.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"uvicorn exited with {proc.returncode}")
-                time.sleep(0.1)
+    with live_server(db_settings.database_url) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -228,9 +187,46 @@ def test_site_sheet_is_printable(page, app_url: str) -> None:  # type: ignore[no
     page.wait_for_selector("body[data-loaded='1']", timeout=10_000)
     assert page.inner_text("#site-name") == "ZA des Tests"
     assert "82/100" in page.inner_text(".sheet-facts")
+    # Its parcels (tests/fixtures/maps.sql: the 12 parcels of 0.64 ha) listed and drawn.
+    rows = page.locator("table.site-parcels tbody tr")
+    assert rows.count() == 12
+    assert rows.nth(0).get_attribute("data-idu") == "74012000AB0001"
+    assert "0,64" in rows.nth(0).inner_text()
+    total = page.inner_text("table.site-parcels tfoot")
+    assert "(12)" in total and "7,68" in total
+    assert page.locator("path.site-parcel").count() == 12
+    # "Télécharger en PDF" is the browser's print-to-PDF with the print stylesheet.
+    button = page.locator("#pdf-btn")
+    assert button.inner_text() == "Télécharger en PDF"
+    page.evaluate(
+        "() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; }"
+    )
+    button.click()
+    assert page.evaluate("window.__printed") == 1
     page.emulate_media(media="print")
-    assert page.locator(".topbar").is_hidden()
+    assert page.locator(".topbar").is_hidden() and button.is_hidden()
     _shot(page, "site_sheet_print")
+    assert page.errors == []
+
+
+def test_site_finder_kind_toggle_lists_land_units(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(app_url + "/sites")
+    page.wait_for_selector("#results li.result", timeout=10_000)
+    assert page.locator("#results li.land-unit").count() == 0
+    sites = page.inner_text("#results")
+    page.click("#kind-toggle label:has(input[value=land-units])")
+    page.wait_for_selector("#results li.land-unit", timeout=10_000)
+    units = page.locator("#results li.result")
+    assert units.count() == 2 == page.locator("#results li.land-unit").count()
+    text = page.inner_text("#results")
+    assert text != sites and "Unité foncière 1" in text and "1,92" in text
+    assert "kind=land-units" in page.url
+    assert page.locator("#compare-hint").is_hidden()
+    assert page.locator("#results input[type=checkbox]").count() == 0
+    _shot(page, "finder_land_units")
+    page.click("#kind-toggle label:has(input[value=sites])")
+    page.wait_for_selector("#results li.result[data-site-id]", timeout=10_000)
+    assert "ZA des Tests" in page.inner_text("#results")
     assert page.errors == []
 
 

@@ -64,16 +64,45 @@ def parse(text: str, lang: str | None) -> ast.Node:
     raise InvalidQuery(f"filter-lang={lang!r} is not supported; use cql2-text or cql2-json")
 
 
+# Nesting allowed in a filter (AND/OR chains count once): deeper filters are refused with a 400
+# instead of exhausting Python's recursion (a 500) or PostgreSQL's stack.
+MAX_DEPTH = 100
+
+
+def _chain(node: Any) -> list[Any]:
+    """The operands of a chain of the same AND/OR (``a OR b OR c`` parses as a left-deep tree),
+    flattened without recursion so a long list of alternatives is no deep nesting."""
+    kind, stack, out = type(node), [node], []
+    while stack:
+        n = stack.pop()
+        if type(n) is kind:
+            stack.extend((n.rhs, n.lhs))
+        else:
+            out.append(n)
+    return out
+
+
 class _Translator:
     def __init__(self, c: Collection, privileged: bool, binder: Binder, filter_crs: Crs) -> None:
         self.c, self.privileged, self.binder, self.crs = c, privileged, binder, filter_crs
+        self.depth = 0
 
     def condition(self, node: Any) -> sql.Composable:
-        if isinstance(node, ast.And | ast.Or):
-            op = "AND" if isinstance(node, ast.And) else "OR"
-            return sql.SQL("({} {} {})").format(
-                self.condition(node.lhs), sql.SQL(op), self.condition(node.rhs)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise InvalidQuery(
+                f"filter: nested more than {MAX_DEPTH} levels deep; simplify it (IN lists a set "
+                "of values)"
             )
+        try:
+            return self._condition(node)
+        finally:
+            self.depth -= 1
+
+    def _condition(self, node: Any) -> sql.Composable:
+        if isinstance(node, ast.And | ast.Or):
+            op = " AND " if isinstance(node, ast.And) else " OR "
+            return sql.SQL("({})").format(sql.SQL(op).join(self.condition(n) for n in _chain(node)))
         if isinstance(node, ast.Not):
             return sql.SQL("NOT ({})").format(self.condition(node.sub_node))
         if isinstance(node, ast.Include):

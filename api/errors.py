@@ -59,7 +59,8 @@ def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
                 log.warning("refused value on %s: %s", request.url.path, exc)
                 detail = (
                     "a value in the request cannot be used: "
-                    f"{exc.diag.message_primary or type(exc).__name__}"
+                    # psycopg refuses some values itself (NUL): no server diagnostic then.
+                    f"{exc.diag.message_primary or str(exc).splitlines()[0]}"
                 )
             elif status >= 500:
                 log.error("database unavailable on %s: %s", request.url.path, exc)

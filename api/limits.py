@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
@@ -34,7 +35,11 @@ class BodySizeLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise ValueError("request body too large")  # chunked bodies without a length
+                # A chunked body without a length: FastAPI re-raises an HTTPException met while
+                # reading the body (any other error would become a vague 400 "error parsing").
+                raise HTTPException(
+                    413, f"the request body has more than {self.max_bytes} bytes (the limit)"
+                )
             return message
 
         await self.app(scope, counted, send)

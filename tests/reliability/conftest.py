@@ -84,7 +84,7 @@ def rel_keys(rel_db: DatabaseSettings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="package")
-def rel_client(rel_db: DatabaseSettings, rel_keys: dict[str, str]) -> Iterator[TestClient]:
+def rel_client(rel_db: DatabaseSettings) -> Iterator[TestClient]:
     app = create_app(REL_SETTINGS, rel_db)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c

@@ -31,9 +31,7 @@ MAP_PAGES = ("/sites", "/sites/{site_id}")
 
 
 @pytest.fixture(scope="module")
-def fuzz_db(
-    rel_db: DatabaseSettings, rel_keys: dict[str, str], engine: Engine
-) -> Iterator[DatabaseSettings]:
+def fuzz_db(rel_db: DatabaseSettings, engine: Engine) -> Iterator[DatabaseSettings]:
     yield rel_db
     # Fuzzed writes (new sites, changed fields) must not leak into the other reliability tests.
     load_fixture_data(rel_db, engine)
@@ -55,7 +53,8 @@ schema.app = APP
     suppress_health_check=list(HealthCheck),
     database=None,
 )
-def test_api_conforms_to_its_openapi(case, fuzz_db, rel_keys: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("fuzz_db")
+def test_api_conforms_to_its_openapi(case, rel_keys: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     if case.headers and "x-api-key" in {k.lower() for k in case.headers}:
         case.headers = {k: v for k, v in case.headers.items() if k.lower() != "x-api-key"}
         case.headers["X-API-Key"] = rel_keys["admin"]

@@ -21,6 +21,7 @@ from ingest.load import (
     write_quarantine,
 )
 from ingest.read import read_source
+from ingest.runs import check_duplicates, fail_interrupted_runs, lock_run
 from ingest.sources import IngestOptions, get_layer
 
 log = logging.getLogger(__name__)
@@ -120,11 +121,14 @@ def run_ingest(
     rows_read = len(source.frame)
     name = str(path)
     with connect_raw(db, autocommit=True) as admin:
+        # Runs left 'running' by a killed loader are failed first (their rows are not locked).
+        fail_interrupted_runs(admin)
         run_id = _start_run(admin, layer.name, name, source.sha256, options.vintage)
     report = IngestReport(run_id, layer.name, name, source.sha256, "running", rows_read)
     result: MergeResult | None = None
     try:
         with connect_raw(db) as conn, conn.cursor() as cur:
+            lock_run(cur, run_id)  # held until commit/rollback: the run is alive
             result = stage_and_merge(
                 cur, loads, run_id, options.vintage, ingest.copy_chunk_rows, progress
             )
@@ -134,6 +138,7 @@ def run_ingest(
                     f"{path}: --strict and {len(result.quarantine)} row(s) quarantined; "
                     f"first: feature {first.feature_index} ({first.key}): {first.reason}"
                 )
+            check_duplicates(path, rows_read, result)
             write_quarantine(cur, run_id, layer.name, name, result.quarantine)
             if result.changed:
                 for version in layer.versions:

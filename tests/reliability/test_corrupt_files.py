@@ -1,0 +1,317 @@
+"""Corrupt data files through the real pipeline, on the parcels and sites layers.
+
+Each bad file ends in a clear error naming it (or in quarantined rows with their reason), and
+the previous version of the layer is still served intact: the API's answer for the layer is the
+same before and after the failed load, and its ``layer_version`` has not moved.
+tests/ingest/test_pipeline.py covers the same faults on the epci layer.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from config import DatabaseSettings, IngestSettings
+from ingest.errors import IngestError, SourceError
+from ingest.pipeline import IngestReport, run_ingest
+from ingest.sources import IngestOptions
+from tests.conftest import FIXTURES, scalar
+from tests.reliability.conftest import EDIGEO_SHEET, load_fixture_data
+
+INSEE = "25056"  # Besançon: no parcel of the shared fixture lives there
+
+
+@pytest.fixture(scope="module", autouse=True)
+def restore(rel_db: DatabaseSettings, engine: Engine) -> Iterator[None]:
+    yield
+    # Sites loads replace the whole site table: give the other modules their fixture back.
+    load_fixture_data(rel_db, engine)
+
+
+def ingest(db: DatabaseSettings, layer: str, path: Path, **options: object) -> IngestReport:
+    return run_ingest(
+        layer, path, IngestOptions(**options), db, IngestSettings(copy_chunk_rows=500)
+    )  # type: ignore[arg-type]
+
+
+def square(i: int, size: float = 0.0005) -> list[list[list[float]]]:
+    x, y = 5.98 + (i % 20) * size, 47.24 + (i // 20) * size
+    return [[[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]]
+
+
+def parcel(i: int, coords: object = None, gtype: str = "Polygon", idu: str | None = None) -> dict:
+    return {
+        "type": "Feature",
+        "properties": {
+            "id": idu or f"{INSEE}000ZZ{i:04d}",
+            "commune": INSEE,
+            "prefixe": "000",
+            "section": "ZZ",
+            "numero": f"{i:04d}",
+            "contenance": 1500,
+        },
+        "geometry": {"type": gtype, "coordinates": square(i) if coords is None else coords},
+    }
+
+
+def etalab(path: Path, features: list[dict], crs: str | None = None) -> Path:
+    doc: dict[str, object] = {"type": "FeatureCollection", "features": features}
+    if crs:
+        doc["crs"] = {"type": "name", "properties": {"name": crs}}
+    data = json.dumps(doc).encode()
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
+    return path
+
+
+def served(client: TestClient, collection: str, **params: str) -> tuple[object, ...]:
+    """What the API serves for a layer (features and count), without the time stamp."""
+    r = client.get(f"/collections/{collection}/items", params={"limit": 500, **params})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return body["numberMatched"], body["features"]
+
+
+def version(engine: Engine, layer: str) -> object:
+    return scalar(engine, "SELECT version FROM layer_version WHERE layer = :l", l=layer)
+
+
+@pytest.fixture
+def parcels_v1(rel_db: DatabaseSettings, tmp_path: Path) -> Path:
+    """Commune 25056 with 30 good parcels (Etalab layout), loaded."""
+    path = etalab(tmp_path / f"cadastre-{INSEE}-parcelles.json.gz", [parcel(i) for i in range(30)])
+    assert ingest(rel_db, "parcels", path, vintage="v1").loaded == 30
+    return path
+
+
+def refused_and_intact(
+    client: TestClient, engine: Engine, db: DatabaseSettings, path: Path, match: str, **opts: object
+) -> None:
+    """Loading ``path`` fails with ``match`` and the parcels of 25056 are served as before."""
+    before, v = served(client, "parcels", insee=INSEE), version(engine, "parcels")
+    runs = scalar(engine, "SELECT count(*) FROM ingest_run")
+    with pytest.raises(IngestError, match=match):
+        ingest(db, "parcels", path, **opts)
+    assert served(client, "parcels", insee=INSEE) == before
+    assert before[0] == 30
+    assert version(engine, "parcels") == v
+    # A file that cannot even be read leaves no run; one that fails later leaves a failed run.
+    assert scalar(engine, "SELECT count(*) FROM ingest_run WHERE status = 'running'") == 0
+    assert scalar(engine, "SELECT count(*) FROM ingest_run") in (runs, runs + 1)
+
+
+def test_truncated_gzip_parcels(
+    parcels_v1: Path,
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    cut = tmp_path / f"cut/cadastre-{INSEE}-parcelles.json.gz"
+    cut.parent.mkdir()
+    data = parcels_v1.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    refused_and_intact(rel_client, engine, rel_db, cut, r"cut/cadastre-25056.*corrupt or truncated")
+
+
+def test_edigeo_archive_cut_in_half_keeps_the_sheet(
+    rel_client: TestClient, engine: Engine, rel_db: DatabaseSettings, tmp_path: Path
+) -> None:
+    before = served(rel_client, "parcels", insee="25354")
+    assert before[0] == 142
+    cut = tmp_path / EDIGEO_SHEET.name
+    data = EDIGEO_SHEET.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceError, match=r"edigeo-25354000AK01\.tar\.bz2: corrupt or truncated"):
+        ingest(rel_db, "parcels", cut)
+    # bz2 stream valid but the tar inside cut short: refused too.
+    import bz2
+
+    inner = bz2.decompress(data)
+    cut.write_bytes(bz2.compress(inner[: len(inner) // 2]))
+    with pytest.raises(SourceError, match="corrupt or truncated|no .THF|cannot be read"):
+        ingest(rel_db, "parcels", cut)
+    assert served(rel_client, "parcels", insee="25354") == before
+    assert scalar(engine, "SELECT count(*) FROM building WHERE id LIKE '25354000AK01:%'") == 134
+
+
+def test_geojson_cut_mid_feature_parcels(
+    parcels_v1: Path,
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    text = gzip.decompress(parcels_v1.read_bytes()).decode()
+    cut = tmp_path / f"cadastre-{INSEE}-parcelles.json"
+    cut.write_text(text[: text.index('"id": "25056000ZZ0015"') + 12])
+    refused_and_intact(rel_client, engine, rel_db, cut, r"cadastre-25056-parcelles\.json")
+
+
+def _shapefile(tmp_path: Path) -> Path:
+    gdf = gpd.GeoDataFrame(
+        {
+            "id": [f"{INSEE}000ZZ{i:04d}" for i in range(30)],
+            "commune": INSEE,
+            "prefixe": "000",
+            "section": "ZZ",
+            "numero": [f"{i:04d}" for i in range(30)],
+            "contenance": 1500,
+        },
+        geometry=[shapely.Polygon(square(i)[0]) for i in range(30)],
+        crs=4326,
+    )
+    out = tmp_path / "shp" / "parcelles.shp"
+    out.parent.mkdir()
+    gdf.to_file(out)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("missing", "match"), [(".dbf", "lacks .dbf"), (".prj", "declares no CRS")]
+)
+@pytest.mark.usefixtures("parcels_v1")
+def test_shapefile_without_dbf_or_prj(
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+    missing: str,
+    match: str,
+) -> None:
+    shp = _shapefile(tmp_path)
+    shp.with_suffix(missing).unlink()
+    refused_and_intact(rel_client, engine, rel_db, shp, match)
+
+
+@pytest.mark.usefixtures("parcels_v1")
+def test_lambert93_numbers_declared_as_wgs84_parcels(
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    l93 = [[[926000, 6680000], [926050, 6680000], [926050, 6680050], [926000, 6680000]]]
+    path = etalab(tmp_path / "p.json", [parcel(i, l93) for i in range(30)])
+    refused_and_intact(rel_client, engine, rel_db, path, "EPSG:2154")
+
+
+@pytest.mark.usefixtures("parcels_v1")
+def test_mixed_types_nan_and_self_intersections_are_quarantined_or_repaired(
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    bowtie = [[[5.98, 47.30], [5.981, 47.301], [5.981, 47.30], [5.98, 47.301], [5.98, 47.30]]]
+    old_3 = rel_client.get(f"/collections/parcels/items/{INSEE}000ZZ0003").json()["geometry"]
+    features = [parcel(i) for i in range(30)]
+    features[3] = parcel(3, [5.98, 47.24], "Point")  # a point where a polygon is expected
+    features[4] = parcel(4, [[5.98, 47.24], [5.99, 47.25]], "LineString")
+    features[5] = parcel(5, bowtie)  # self-intersecting: repaired
+    text = json.dumps({"type": "FeatureCollection", "features": features})
+    # NaN coordinates: not JSON, but GDAL reads the token; the row must not pass.
+    text = text.replace(
+        json.dumps(square(6))[1:-1], "[[5.98, 47.3], [5.99, NaN], [5.99, 47.31], [5.98, 47.3]]", 1
+    )
+    path = tmp_path / f"cadastre-{INSEE}-parcelles.json"
+    path.write_text(text)
+    report = ingest(rel_db, "parcels", path)
+    with engine.connect() as conn:
+        from sqlalchemy import text as sql_text
+
+        reasons = dict(
+            conn.execute(
+                sql_text("SELECT key, reason FROM quarantine WHERE run_id = :r"),
+                {"r": report.run_id},
+            ).all()
+        )
+    assert "polygon is expected" in reasons[f"{INSEE}000ZZ0003"]
+    assert "polygon is expected" in reasons[f"{INSEE}000ZZ0004"]
+    assert f"{INSEE}000ZZ0006" in reasons, reasons  # NaN: quarantined, not loaded
+    assert report.repaired >= 1
+    assert (
+        scalar(engine, f"SELECT ST_IsValid(geom) FROM parcel WHERE idu = '{INSEE}000ZZ0005'")
+        is True
+    )
+    # Quarantined keys keep their previous version, still served.
+    assert (
+        rel_client.get(f"/collections/parcels/items/{INSEE}000ZZ0003").json()["geometry"] == old_3
+    )
+    assert served(rel_client, "parcels", insee=INSEE)[0] == 30
+
+
+@pytest.mark.usefixtures("parcels_v1")
+def test_file_of_mostly_duplicate_keys_is_refused(
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    """30 distinct ids over 600 rows: a broken export, not a new edition of the commune."""
+    features = [parcel(i % 10) for i in range(600)]
+    path = etalab(tmp_path / f"cadastre-{INSEE}-parcelles.json", features)
+    refused_and_intact(rel_client, engine, rel_db, path, "590 of 600 rows repeat a key")
+    reasons = scalar(
+        engine,
+        "SELECT count(*) FROM quarantine q JOIN ingest_run r ON r.id = q.run_id "
+        "WHERE r.status = 'failed' AND q.reason LIKE 'duplicate key%'",
+    )
+    assert reasons == 590  # the refused rows are still kept for the operator
+
+
+# --- sites -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sites_v1(rel_db: DatabaseSettings, rel_client: TestClient) -> tuple[object, ...]:
+    report = ingest(rel_db, "sites", FIXTURES / "scem_officiel.csv", vintage="v1")
+    assert report.loaded == 2
+    return served(rel_client, "sites")
+
+
+def test_non_utf8_sites_csv_is_refused_and_sites_stay(
+    sites_v1: tuple[object, ...],
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    v = version(engine, "sites")
+    latin = tmp_path / "sites.csv"
+    latin.write_bytes(
+        (FIXTURES / "scem_officiel.csv")
+        .read_text(encoding="utf-8")
+        .replace("Lyon", "Lyon Confluence é")
+        .encode("latin-1")
+    )
+    with pytest.raises(SourceError, match=r"sites\.csv: line \d+ is not valid UTF-8"):
+        ingest(rel_db, "sites", latin)
+    gz = tmp_path / "sites.csv.gz"
+    gz.write_bytes(gzip.compress((FIXTURES / "scem_officiel.csv").read_bytes())[:-30])
+    with pytest.raises(SourceError, match="corrupt or truncated"):
+        ingest(rel_db, "sites", gz)
+    assert served(rel_client, "sites") == sites_v1
+    assert version(engine, "sites") == v
+
+
+def test_sites_geojson_cut_and_mixed(
+    sites_v1: tuple[object, ...],
+    rel_client: TestClient,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    cut = tmp_path / "sites.geojson"
+    shutil.copyfile(FIXTURES / "sites_generic.geojson", cut)
+    cut.write_text(cut.read_text()[:-60])
+    with pytest.raises(SourceError, match=r"sites\.geojson"):
+        ingest(rel_db, "sites", cut)
+    assert served(rel_client, "sites") == sites_v1

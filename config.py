@@ -58,6 +58,8 @@ class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FONCIER_INGEST_", env_file=".env", extra="ignore")
 
     copy_chunk_rows: int = 50_000
+    # Features per batch when a large file is read and loaded in batches (parcels).
+    batch_rows: int = 100_000
     samples_dir: Path = SAMPLES_DIR
 
 

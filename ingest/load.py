@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg import sql
 
 import shapely
 
-from ingest.normalize import TableLoad, TableSpec
+from ingest.normalize import TableLoad, TableSpec, mark_repeated_keys
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +98,21 @@ def _number_values(series: pd.Series, dtype: str) -> list[str]:
     return numbers
 
 
+_SRID_2154 = (2154).to_bytes(4, "little")
+
+
+def ewkb(geoms: np.ndarray) -> list[bytes | None]:
+    """Little-endian EWKB with SRID 2154 (what PostGIS reads), None for a missing geometry.
+
+    The geometries carry no SRID (setting one would copy each): the SRID flag and value are
+    spliced into the WKB header instead, a few bytes per row.
+    """
+    wkb = shapely.to_wkb(geoms, byte_order=1).tolist()
+    return [
+        None if w is None else w[:4] + bytes((w[4] | 0x20,)) + _SRID_2154 + w[5:] for w in wkb
+    ]
+
+
 def _copy_columns(frame: pd.DataFrame, spec: TableSpec) -> list[list[str]]:
     """The frame as COPY text-format columns: hex EWKB geometries, literal arrays and JSON.
 
@@ -118,10 +138,13 @@ def _copy_columns(frame: pd.DataFrame, spec: TableSpec) -> list[list[str]]:
             values = s.to_numpy(dtype=object, na_value=None).tolist()
             columns.append(_text_values(values))
     for col in spec.geometries:
-        wkb = shapely.to_wkb(frame[col].to_numpy(), hex=True, include_srid=True)
-        columns.append([_NULL if g is None else g for g in wkb.tolist()])
+        columns.append([_NULL if g is None else g.hex() for g in ewkb(frame[col].to_numpy())])
     columns.append(frame["_feature_index"].to_numpy(dtype="int64").astype(str).tolist())
     return columns
+
+
+def _valid_column(geometry: str) -> str:
+    return f"_valid_{geometry}"
 
 
 def _create_stage(cur: psycopg.Cursor, spec: TableSpec) -> None:
@@ -132,6 +155,14 @@ def _create_stage(cur: psycopg.Cursor, spec: TableSpec) -> None:
         for c, t in spec.geometries.items()
     ]
     cols.append(sql.SQL("_feature_index integer"))
+    # Validity is computed by the server as rows arrive, while the client is still preparing
+    # the next batch, rather than in one pass after the last one.
+    cols += [
+        sql.SQL("{} boolean GENERATED ALWAYS AS (ST_IsValid({})) STORED").format(
+            sql.Identifier(_valid_column(c)), sql.Identifier(c)
+        )
+        for c in spec.geometries
+    ]
     cur.execute(
         sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
             _stage_name(spec), sql.SQL(", ").join(cols)
@@ -157,53 +188,80 @@ _BINARY_TYPES = {
 }
 
 
-def _python_values(series: pd.Series, sql_type: str) -> list[object]:
-    """Python values for psycopg's binary dumpers: None for null, int/float/bool/str."""
-    missing = series.isna().to_numpy()
-    if sql_type in ("integer", "smallint") and pd.api.types.is_numeric_dtype(series):
-        values: list[object] = series.to_numpy(dtype="int64", na_value=0).tolist()
-    elif sql_type == "double precision" and pd.api.types.is_numeric_dtype(series):
-        values = series.to_numpy(dtype="float64", na_value=0.0).tolist()
-    else:
-        values = series.to_numpy(dtype=object, na_value=None).tolist()
-        if sql_type == "text":
-            values = [v if v is None or isinstance(v, str) else str(v) for v in values]
-    if missing.any():
-        for i in np.flatnonzero(missing):
-            values[i] = None
-    return values
+_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # binary COPY header: no flags, no extension
+_TRAILER = b"\xff\xff"
+_FIXED = {"integer": ">i4", "smallint": ">i2", "double precision": ">f8", "boolean": "?"}
 
 
-def _copy_rows_binary(
-    cur: psycopg.Cursor,
-    spec: TableSpec,
-    frame: pd.DataFrame,
-    columns: list[str],
-    chunk_rows: int,
-    progress: Progress | None,
-) -> int:
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
-        _stage_name(spec), sql.SQL(", ").join(map(sql.Identifier, columns))
+def _sized(values: pa.Array) -> pa.Array:
+    """Binary COPY fields: each value prefixed by its big-endian length (-1 and nothing: null)."""
+    lengths = pc.fill_null(pc.binary_length(values), -1).to_numpy(zero_copy_only=False)
+    header = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(4), len(values), [None, pa.py_buffer(lengths.astype(">i4").tobytes())]
     )
-    # Geometries go as raw EWKB bytes, which PostGIS's binary input reads directly.
-    types = [_BINARY_TYPES[t] for t in spec.columns.values()] + ["bytea"] * len(spec.geometries)
-    total = 0
-    with cur.copy(stmt) as copy:
-        copy.set_types([*types, "int4"])
-        for start in range(0, len(frame), chunk_rows):
-            chunk = frame.iloc[start : start + chunk_rows]
-            values = [_python_values(chunk[c], t) for c, t in spec.columns.items()]
-            values += [
-                shapely.to_wkb(chunk[c].to_numpy(), include_srid=True).tolist()
-                for c in spec.geometries
-            ]
-            values.append(chunk["_feature_index"].to_numpy(dtype="int64").tolist())
-            for row in zip(*values, strict=True):
-                copy.write_row(row)
-            total += len(chunk)
-            if progress:
-                progress(len(chunk))
-    return total
+    return pc.binary_join_element_wise(header.cast(pa.binary()), pc.fill_null(values, b""), b"")
+
+
+def _fixed_values(series: pd.Series, sql_type: str) -> pa.Array | None:
+    """A numeric or boolean column as big-endian binary values (None: not of a plain dtype)."""
+    if sql_type == "boolean":
+        if not (pd.api.types.is_bool_dtype(series) or series.dtype == "boolean"):
+            return None
+        data = series.to_numpy(dtype=bool, na_value=False)
+    elif pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        kind = "float64" if sql_type == "double precision" else "int64"
+        data = series.to_numpy(dtype=kind, na_value=0)
+    else:
+        return None
+    dtype = np.dtype(_FIXED[sql_type])
+    valid = pa.array(~series.isna().to_numpy(dtype=bool))
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(dtype.itemsize),
+        len(series),
+        [valid.buffers()[1], pa.py_buffer(data.astype(dtype).tobytes())],
+    ).cast(pa.binary())
+
+
+def _text_array(series: pd.Series) -> pa.Array:
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        return pa.array(series).cast(pa.large_binary()).cast(pa.binary())
+    values = series.to_numpy(dtype=object, na_value=None).tolist()
+    texts = [v if v is None or isinstance(v, str) else str(v) for v in values]
+    return pa.array(texts, type=pa.string()).cast(pa.binary())
+
+
+def binary_payload(frame: pd.DataFrame, spec: TableSpec) -> pa.Buffer | None:
+    """``frame`` as one binary COPY stream (header, rows, trailer), or None if it cannot be.
+
+    Built column by column with Arrow kernels rather than row by row: the bytes are ready
+    before the COPY starts, so sending them is pure I/O (no Python work, the GIL released).
+    Columns are the spec's, then its geometries (EWKB), then ``_feature_index``.
+    """
+    if not all(t in _BINARY_TYPES for t in spec.columns.values()):
+        return None
+    fields: list[pa.Array] = []
+    for col, sql_type in spec.columns.items():
+        if sql_type == "text":
+            fields.append(_sized(_text_array(frame[col])))
+            continue
+        values = _fixed_values(frame[col], sql_type)
+        if values is None:
+            return None
+        fields.append(_sized(values))
+    for col in spec.geometries:
+        fields.append(_sized(pa.array(ewkb(frame[col].to_numpy()), type=pa.binary())))
+    index = _fixed_values(frame["_feature_index"].astype("int64"), "integer")
+    assert index is not None
+    fields.append(_sized(index))
+    count = pa.scalar(len(fields).to_bytes(2, "big"), type=pa.binary())
+    rows = pc.binary_join_element_wise(count, *fields, b"")
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)
+    offsets = offsets[rows.offset : rows.offset + len(rows) + 1]
+    body = rows.buffers()[2] if len(rows) else pa.py_buffer(b"")
+    body = body.slice(int(offsets[0]), int(offsets[-1] - offsets[0])) if len(rows) else body
+    return pa.py_buffer(_SIGNATURE + body.to_pybytes() + _TRAILER)
 
 
 def copy_rows(
@@ -218,22 +276,37 @@ def copy_rows(
     Binary COPY (EWKB geometries, native numbers) when every column has a plain type, else
     COPY text with hex EWKB.
     """
-    columns = [*spec.all_columns, "_feature_index"]
-    if all(t in _BINARY_TYPES for t in spec.columns.values()):
-        return _copy_rows_binary(cur, spec, frame, columns, chunk_rows, progress)
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        _stage_name(spec), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
     total = 0
-    with cur.copy(stmt) as copy:
-        for start in range(0, len(frame), chunk_rows):
-            chunk = frame.iloc[start : start + chunk_rows]
-            lines = map("\t".join, zip(*_copy_columns(chunk, spec), strict=True))
-            copy.write("\n".join(lines) + "\n" if len(chunk) else "")
-            total += len(chunk)
-            if progress:
-                progress(len(chunk))
+    for start in range(0, len(frame), chunk_rows):
+        chunk = frame.iloc[start : start + chunk_rows]
+        write_payload(cur, spec, _payload(chunk, spec))
+        total += len(chunk)
+        if progress:
+            progress(len(chunk))
     return total
+
+
+@dataclass
+class _Payload:
+    data: pa.Buffer | bytes
+    binary: bool
+
+
+def _payload(frame: pd.DataFrame, spec: TableSpec) -> _Payload:
+    data = binary_payload(frame, spec)
+    if data is not None:
+        return _Payload(data, True)
+    lines = map("\t".join, zip(*_copy_columns(frame, spec), strict=True))
+    return _Payload(("\n".join(lines) + "\n" if len(frame) else "").encode(), False)
+
+
+def write_payload(cur: psycopg.Cursor, spec: TableSpec, payload: _Payload) -> None:
+    """Send prepared COPY bytes into ``spec``'s staging table."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, [*spec.all_columns, "_feature_index"]))
+    fmt = sql.SQL(" (FORMAT binary)") if payload.binary else sql.SQL("")
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN{}").format(_stage_name(spec), columns, fmt)
+    with cur.copy(stmt) as copy:
+        copy.write(memoryview(payload.data))
 
 
 _CHECKS = sql.SQL(
@@ -241,11 +314,30 @@ _CHECKS = sql.SQL(
     WITH bad AS (
         DELETE FROM {stage} s
         WHERE {conditions}
-        RETURNING s._feature_index, {key_text} AS key, CASE {cases} END AS reason
+        RETURNING s._feature_index, {key_text} AS key, CASE {cases} END AS reason, {raw} AS raw
     )
-    SELECT _feature_index, key, reason FROM bad
+    SELECT _feature_index, key, reason, raw FROM bad
     """
 )
+
+
+def _stage_raw(spec: TableSpec) -> sql.Composable:
+    """The staging row ``s`` as a raw record: its columns, geometries as (truncated) WKT.
+
+    For rows refused in SQL whose source record is no longer in memory (a file read in
+    batches); the geometry is under ``geometry`` as in a source record.
+    """
+    geoms = list(spec.geometries)
+    hidden = [*geoms, *map(_valid_column, geoms), "_feature_index"]
+    minus = sql.SQL("").join(sql.SQL(" - {}").format(sql.Literal(c)) for c in hidden)
+    pairs = sql.SQL(", ").join(
+        sql.SQL("{}, left(ST_AsText(s.{}), 20000)").format(
+            sql.Literal("geometry" if i == 0 else c), sql.Identifier(c)
+        )
+        for i, c in enumerate(geoms)
+    )
+    built = sql.SQL(" || jsonb_build_object({})").format(pairs) if geoms else sql.SQL("")
+    return sql.SQL("(to_jsonb(s){}){}").format(minus, built)
 
 
 def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]:
@@ -262,7 +354,7 @@ def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]
         null_ok = sql.SQL("s.{} IS NOT NULL AND ").format(sql.Identifier(col)) if optional else sql.SQL("")
         checks.append(
             (
-                sql.SQL("({}NOT ST_IsValid(s.{}))").format(null_ok, sql.Identifier(col)),
+                sql.SQL("({}NOT s.{})").format(null_ok, sql.Identifier(_valid_column(col))),
                 sql.Literal(f"invalid geometry in {col} (PostGIS)"),
             )
         )
@@ -285,9 +377,15 @@ def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]
         sql.SQL("coalesce(s.{}::text, '')").format(sql.Identifier(k)) for k in spec.key
     )
     cur.execute(
-        _CHECKS.format(stage=_stage_name(spec), conditions=conditions, cases=cases, key_text=key_text)
+        _CHECKS.format(
+            stage=_stage_name(spec),
+            conditions=conditions,
+            cases=cases,
+            key_text=key_text,
+            raw=_stage_raw(spec),
+        )
     )
-    return [QuarantineRow(fi, key, reason, None) for fi, key, reason in cur.fetchall()]
+    return [QuarantineRow(fi, key, reason, raw) for fi, key, reason, raw in cur.fetchall()]
 
 
 def _update_only(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None) -> TableCounts:
@@ -328,12 +426,18 @@ def unknown_keys(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]:
     cur.execute(
         sql.SQL(
             "DELETE FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match}) "
-            "RETURNING s._feature_index, {key_text}"
-        ).format(stage=_stage_name(spec), target=sql.Identifier(spec.table), match=match, key_text=key_text)
+            "RETURNING s._feature_index, {key_text}, {raw}"
+        ).format(
+            stage=_stage_name(spec),
+            target=sql.Identifier(spec.table),
+            match=match,
+            key_text=key_text,
+            raw=_stage_raw(spec),
+        )
     )
     return [
-        QuarantineRow(fi, key, f"unknown {spec.table} {key}: load it before this table", None)
-        for fi, key in cur.fetchall()
+        QuarantineRow(fi, key, f"unknown {spec.table} {key}: load it before this table", raw)
+        for fi, key, raw in cur.fetchall()
     ]
 
 
@@ -385,12 +489,12 @@ def merge(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None
     if spec.update_only:
         return _update_only(cur, spec, run_id, vintage)
     deferred = _drop_secondary_indexes(cur, spec)
-    counts = _upsert_and_delete(cur, spec, run_id, vintage)
+    counts = _delete_and_upsert(cur, spec, run_id, vintage)
     _recreate_indexes(cur, deferred)
     return counts
 
 
-def _upsert_and_delete(
+def _delete_and_upsert(
     cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None
 ) -> TableCounts:
     counts = TableCounts(spec.table)
@@ -418,27 +522,7 @@ def _upsert_and_delete(
         )
     else:
         on_conflict = sql.SQL("DO NOTHING")
-    cur.execute(
-        sql.SQL(
-            """
-            WITH up AS (
-                INSERT INTO {target} AS t ({insert_cols})
-                SELECT {select_cols} FROM {stage} s
-                ON CONFLICT ({key}) {on_conflict}
-                RETURNING (xmax = 0) AS inserted
-            )
-            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
-            """
-        ).format(
-            target=target,
-            insert_cols=sql.SQL(", ").join(insert_cols),
-            select_cols=sql.SQL(", ").join(select_cols),
-            stage=stage,
-            key=key,
-            on_conflict=on_conflict,
-        )
-    )
-    counts.inserted, counts.updated = cur.fetchone()  # type: ignore[misc]
+    # Deleting first: on a first load the scope has nothing yet, so this costs nothing.
     if spec.delete_missing:
         match = sql.SQL(" AND ").join(
             sql.SQL("x.{0} = t.{0}").format(sql.Identifier(k)) for k in spec.key
@@ -465,6 +549,27 @@ def _upsert_and_delete(
             )
         )
         counts.deleted = cur.rowcount
+    cur.execute(
+        sql.SQL(
+            """
+            WITH up AS (
+                INSERT INTO {target} AS t ({insert_cols})
+                SELECT {select_cols} FROM {stage} s
+                ON CONFLICT ({key}) {on_conflict}
+                RETURNING (xmax = 0) AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+            """
+        ).format(
+            target=target,
+            insert_cols=sql.SQL(", ").join(insert_cols),
+            select_cols=sql.SQL(", ").join(select_cols),
+            stage=stage,
+            key=key,
+            on_conflict=on_conflict,
+        )
+    )
+    counts.inserted, counts.updated = cur.fetchone()  # type: ignore[misc]
     return counts
 
 
@@ -501,10 +606,8 @@ def python_quarantine(load: TableLoad) -> list[QuarantineRow]:
     return rows
 
 
-def _hold_quarantined_keys(cur: psycopg.Cursor, load: TableLoad) -> None:
+def _hold_keys(cur: psycopg.Cursor, spec: TableSpec, bad: pd.DataFrame) -> None:
     """Keys present in the file but quarantined keep their previous version (no deletion)."""
-    spec = load.spec
-    bad = load.frame.loc[~load.ok, list(spec.key)].dropna()
     if bad.empty:
         return
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
@@ -512,6 +615,176 @@ def _hold_quarantined_keys(cur: psycopg.Cursor, load: TableLoad) -> None:
     )
     with cur.copy(stmt) as copy:
         copy.write(bad.to_csv(header=False, index=False))
+
+
+T = TypeVar("T")
+
+
+def ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Iterate ``items`` in a worker thread, up to ``depth`` items ahead of the consumer.
+
+    The next batch is then read and prepared (GDAL, shapely and Arrow release the GIL in
+    their bulk work) while the server ingests the current COPY. An exception in the worker is
+    raised here; stopping early stops the worker after its current item.
+    """
+    done = object()
+    slots: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put((item, error), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not put(item):
+                    break
+            else:
+                put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(done, exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=work, name="ingest-prepare", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = slots.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
+
+
+@dataclass
+class _Prepared:
+    """One table's share of one batch, ready to send."""
+
+    load: TableLoad
+    good: pd.DataFrame
+    payload: _Payload | None  # None: too many rows, built chunk by chunk when sent
+    quarantine: list[QuarantineRow]
+    held: pd.DataFrame
+
+    @property
+    def rows(self) -> int:
+        return len(self.good)
+
+    def send(self, cur: psycopg.Cursor, chunk_rows: int) -> None:
+        if self.payload is not None:
+            write_payload(cur, self.load.spec, self.payload)
+            return
+        for start in range(0, len(self.good), chunk_rows):
+            chunk = self.good.iloc[start : start + chunk_rows]
+            write_payload(cur, self.load.spec, _payload(chunk, self.load.spec))
+
+
+def _prepare(
+    loads: list[TableLoad], seen: dict[str, dict[str, int]], chunk_rows: int
+) -> list[_Prepared]:
+    out = []
+    for load in loads:
+        spec = load.spec
+        mark_repeated_keys(load, seen.setdefault(spec.table, {}))
+        good = load.frame.loc[load.ok]
+        held = load.frame.loc[~load.ok, list(spec.key)].dropna()
+        # A batch's COPY bytes are built here, in the worker; a whole big file read in one
+        # piece is sent in chunks instead, so its bytes never all exist at once.
+        payload = _payload(good, spec) if len(good) <= chunk_rows else None
+        out.append(_Prepared(load, good, payload, python_quarantine(load), held))
+    return out
+
+
+@dataclass
+class _Staged:
+    spec: TableSpec
+    rows: int = 0
+    repaired: int = 0
+    quarantine: list[QuarantineRow] = field(default_factory=list)
+    held: list[pd.DataFrame] = field(default_factory=list)
+    last: TableLoad | None = None  # the latest batch, whose source records are in memory
+
+
+def _source_raw(staged: _Staged, rows: list[QuarantineRow]) -> None:
+    """Prefer the source record to the staging row for refused rows still in memory."""
+    load = staged.last
+    if load is None or not rows:
+        return
+    by_index = {int(fi): pos for pos, fi in enumerate(load.frame["_feature_index"])}
+    for row in rows:
+        pos = by_index.get(int(row.feature_index)) if row.feature_index is not None else None
+        if pos is not None:
+            row.raw = _raw_record(load.raw, pos)
+
+
+def stage_and_merge_batches(
+    cur: psycopg.Cursor,
+    batches: Iterable[list[TableLoad]],
+    run_id: int,
+    vintage: str | None,
+    progress: Progress | None = None,
+    chunk_rows: int = 100_000,
+) -> MergeResult:
+    """Stage every batch of one file, then check and merge each table, in the caller's transaction.
+
+    ``batches`` yields, per batch of the file, the table loads a layer prepared from it. They
+    are prepared in a worker thread one batch ahead while the current one is copied; a key
+    repeated across batches is quarantined like one repeated within a batch (the first
+    occurrence is kept). Checks, merge and derived SQL run once all batches are staged.
+    """
+    seen: dict[str, dict[str, int]] = {}
+    staged: dict[str, _Staged] = {}
+    for prepared in ahead(_prepare(loads, seen, chunk_rows) for loads in batches):
+        copied = 0
+        for part in prepared:
+            spec = part.load.spec
+            table = staged.get(spec.table)
+            if table is None:
+                _create_stage(cur, spec)
+                table = staged[spec.table] = _Staged(spec)
+            if part.rows:
+                part.send(cur, chunk_rows)
+            table.rows += part.rows
+            table.repaired += part.load.repaired
+            table.quarantine += part.quarantine
+            table.held.append(part.held)
+            table.last = part.load
+            copied += part.rows
+        if progress:
+            progress(copied)
+    result = MergeResult()
+    for table in staged.values():
+        spec = table.spec
+        _hold_keys(cur, spec, pd.concat(table.held) if table.held else pd.DataFrame())
+        if spec.post_stage_sql:
+            cur.execute(spec.post_stage_sql.format(stage=f"stage_{spec.table}"))
+        sql_bad = validate_in_sql(cur, spec)
+        if spec.update_only:
+            sql_bad += unknown_keys(cur, spec)
+        _source_raw(table, sql_bad)
+        counts = merge(cur, spec, run_id, vintage)
+        if spec.post_merge_sql:
+            cur.execute(spec.post_merge_sql.format(stage=f"stage_{spec.table}"))
+        counts.quarantined = len(table.quarantine) + len(sql_bad)
+        counts.loaded = table.rows - len(sql_bad)
+        counts.repaired = table.repaired
+        result.tables.append(counts)
+        result.quarantine += table.quarantine + sql_bad
+    return result
 
 
 def stage_and_merge(
@@ -522,35 +795,8 @@ def stage_and_merge(
     chunk_rows: int = 50_000,
     progress: Progress | None = None,
 ) -> MergeResult:
-    """Stage, check and merge every table of one file, inside the caller's transaction."""
-    result = MergeResult()
-    for load in loads:
-        spec = load.spec
-        _create_stage(cur, spec)
-        good = load.frame.loc[load.ok]
-        copy_rows(cur, spec, good, chunk_rows, progress)
-        _hold_quarantined_keys(cur, load)
-        if spec.post_stage_sql:
-            cur.execute(spec.post_stage_sql.format(stage=f"stage_{spec.table}"))
-        quarantined = python_quarantine(load)
-        sql_bad = validate_in_sql(cur, spec)
-        if spec.update_only:
-            sql_bad += unknown_keys(cur, spec)
-        if sql_bad:
-            raw_by_index = {int(fi): pos for pos, fi in enumerate(load.frame["_feature_index"])}
-            for row in sql_bad:
-                pos = raw_by_index.get(int(row.feature_index)) if row.feature_index is not None else None
-                row.raw = _raw_record(load.raw, pos) if pos is not None else None
-            quarantined += sql_bad
-        counts = merge(cur, spec, run_id, vintage)
-        if spec.post_merge_sql:
-            cur.execute(spec.post_merge_sql.format(stage=f"stage_{spec.table}"))
-        counts.quarantined = len(quarantined)
-        counts.loaded = len(good) - len(sql_bad)
-        counts.repaired = load.repaired
-        result.tables.append(counts)
-        result.quarantine += quarantined
-    return result
+    """Stage, check and merge every table of one file read whole (one batch)."""
+    return stage_and_merge_batches(cur, [loads], run_id, vintage, progress, chunk_rows)
 
 
 def write_quarantine(

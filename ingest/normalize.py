@@ -82,6 +82,7 @@ class TableLoad:
     problems: np.ndarray  # object array: reason or None
     raw: pd.DataFrame  # the source records, aligned with frame, for the quarantine
     repaired: int = 0
+    repaired_rows: np.ndarray | None = None  # bool per row: geometry repaired
 
     @property
     def ok(self) -> np.ndarray:
@@ -116,6 +117,10 @@ def _stripped_text(series: pd.Series) -> pd.Series | None:
     """
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return None
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        # Arrow-backed strings (read in batches): Arrow's own kernels, no Python loop.
+        text = series.astype("string").str.strip()
+        return text.mask(text == "")
     values = series.to_numpy(dtype=object, na_value=None)
     out = []
     for v in values:
@@ -208,6 +213,33 @@ def mark_duplicate_keys(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarr
         problems[pos] = f"duplicate key {label}: already at feature {int(first_index)}"
 
 
+def mark_repeated_keys(load: TableLoad, seen: dict[str, int]) -> None:
+    """Quarantine rows of ``load`` whose key an earlier batch of the same file already had.
+
+    ``seen`` maps each key loaded so far (``/``-joined) to its first feature index; this
+    batch's own first occurrences are added to it. Within a batch :func:`finish` has already
+    marked the repeats, so only keys from earlier batches are looked up here.
+    """
+    ok = np.flatnonzero(load.ok)
+    if not len(ok):
+        return
+    key = list(load.spec.key)
+    parts = [load.frame[k].to_numpy(dtype=object)[ok] for k in key]
+    labels = parts[0].astype(str) if len(parts) == 1 else np.array(
+        ["/".join(map(str, p)) for p in zip(*parts, strict=True)], dtype=object
+    )
+    first = load.frame["_feature_index"].to_numpy()[ok]
+    get = seen.get
+    for pos, label, index in zip(ok.tolist(), labels.tolist(), first.tolist(), strict=True):
+        earlier = get(label)
+        if earlier is None:
+            seen[label] = index
+        else:
+            load.problems[pos] = f"duplicate key {label}: already at feature {earlier}"
+            if load.repaired_rows is not None and load.repaired_rows[pos]:
+                load.repaired -= 1
+
+
 def to_lambert93(geoms: np.ndarray, crs: CRS | None, source: str) -> np.ndarray:
     """Check and reproject geometries from the file's CRS to EPSG:2154."""
     if crs is None:
@@ -269,11 +301,13 @@ def finish(
                 res = clean_points(batch, allow_missing=optional)
             add_problem(problems[part], res.problems != None, res.problems)  # noqa: E711
             repaired[part] |= res.repaired
-            cleaned[part] = shapely.set_srid(res.geoms, 2154)
+            # No SRID on the objects (setting it copies every geometry): the loader writes
+            # EWKB with SRID 2154 for every geometry column.
+            cleaned[part] = res.geoms
         out[col] = cleaned
     mark_duplicate_keys(out, spec, problems)
     ok = problems == None  # noqa: E711
-    return TableLoad(spec, out, problems, raw, repaired=int((repaired & ok).sum()))
+    return TableLoad(spec, out, problems, raw, int((repaired & ok).sum()), repaired)
 
 
 def pick(frame: pd.DataFrame, *names: str, source: str, required: bool = True) -> pd.Series:

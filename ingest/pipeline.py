@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,12 +18,13 @@ from ingest.load import (
     Progress,
     TableCounts,
     bump_layer_version,
-    stage_and_merge,
+    stage_and_merge_batches,
     write_quarantine,
 )
-from ingest.read import read_source
+from ingest.normalize import TableLoad
+from ingest.read import STREAM_FORMATS, Source, detect_format, read_batches, read_source
 from ingest.runs import check_duplicates, fail_interrupted_runs, lock_run
-from ingest.sources import IngestOptions, get_layer
+from ingest.sources import IngestOptions, Layer, get_layer
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,24 @@ def _finish_run(
     )
 
 
+def read_sources(
+    layer: Layer, path: Path, options: IngestOptions, ingest: IngestSettings
+) -> Iterator[Source]:
+    """The file as Sources: batches of ``ingest.batch_rows`` features for a streamable layer
+    in a GDAL format (memory stays bounded whatever the file's size), else the whole file."""
+    if layer.streamable and detect_format(path) in STREAM_FORMATS:
+        return read_batches(
+            path,
+            crs=options.crs,
+            encoding=options.encoding,
+            layer=options.gpkg_layer,
+            batch_size=ingest.batch_rows,
+        )
+    return iter(
+        [read_source(path, crs=options.crs, encoding=options.encoding, layer=options.gpkg_layer)]
+    )
+
+
 def run_ingest(
     layer_name: str,
     path: Path,
@@ -116,22 +136,39 @@ def run_ingest(
     started = time.monotonic()
     layer = get_layer(layer_name)
     path = Path(path)
-    source = read_source(path, crs=options.crs, encoding=options.encoding, layer=options.gpkg_layer)
-    loads = layer.prepare(source, options)
-    rows_read = len(source.frame)
+    sources = read_sources(layer, path, options, ingest)
+    # The first batch is read and prepared before the run starts: a file that cannot be read
+    # at all, or has the wrong layout, fails here as when it was read whole.
+    head = next(sources)
+    rows_read = len(head.frame)
+    first_loads = layer.prepare(head, options)
+
+    def batches() -> Iterator[list[TableLoad]]:
+        nonlocal rows_read
+        yield first_loads
+        for source in sources:  # in the loader's worker thread
+            rows_read += len(source.frame)
+            yield layer.prepare(source, options)
+
     name = str(path)
     with connect_raw(db, autocommit=True) as admin:
         # Runs left 'running' by a killed loader are failed first (their rows are not locked).
         fail_interrupted_runs(admin)
-        run_id = _start_run(admin, layer.name, name, source.sha256, options.vintage)
-    report = IngestReport(run_id, layer.name, name, source.sha256, "running", rows_read)
+        run_id = _start_run(admin, layer.name, name, head.sha256, options.vintage)
+    report = IngestReport(run_id, layer.name, name, head.sha256, "running", rows_read)
     result: MergeResult | None = None
     try:
         with connect_raw(db) as conn, conn.cursor() as cur:
             lock_run(cur, run_id)  # held until commit/rollback: the run is alive
-            result = stage_and_merge(
-                cur, loads, run_id, options.vintage, ingest.copy_chunk_rows, progress
+            result = stage_and_merge_batches(
+                cur,
+                batches(),
+                run_id,
+                options.vintage,
+                progress,
+                max(ingest.copy_chunk_rows, ingest.batch_rows),
             )
+            report.rows_read = rows_read
             if options.strict and result.quarantine:
                 first = result.quarantine[0]
                 raise StrictModeError(

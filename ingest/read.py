@@ -3,6 +3,8 @@
 Formats: GeoJSON (optionally gzipped), GeoPackage, Shapefile (plain or zipped), CSV (WKT column or
 lon/lat columns, or no geometry at all), DGFiP EDIGEO sheets (``.tar.bz2``).
 Every frame gets ``_feature_index`` (0-based position in the file) so errors can name the feature.
+Large GDAL-readable files can also be read batch by batch (:func:`read_batches`), in Arrow
+record batches, so a million-feature file never sits whole in memory.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 import geopandas as gpd
+import pyarrow as pa
 import pyogrio
 import shapely
 from pyproj import CRS
@@ -293,6 +296,118 @@ def read_source(
     return Source(
         path=path, frame=frame, crs=detected, sha256=sha256_of(path), format=fmt, layers=extra
     )
+
+
+STREAM_FORMATS = ("geojson", "gpkg", "shp", "zip")
+
+
+def _ogr_path(path: Path, fmt: str, encoding: str | None) -> str:
+    """The GDAL path of a streamable file, after the checks :func:`read_source` makes."""
+    if fmt == "geojson":
+        _check_compressed(path)
+        _check_utf8(path, encoding)
+        return f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path)
+    if fmt == "zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                bad = zf.testzip()
+                names = zf.namelist()
+        except zipfile.BadZipFile as exc:
+            raise SourceError(f"{path}: corrupt zip archive ({exc})") from exc
+        if bad:
+            raise SourceError(f"{path}: corrupt member {bad} in the zip archive")
+        shps = [n for n in names if n.lower().endswith(".shp")]
+        if shps:
+            _check_shapefile_members(path, names, shps[0])
+            return f"/vsizip/{path}/{shps[0]}"
+        others = [n for n in names if n.lower().endswith((".gpkg", ".geojson"))]
+        if not others:
+            raise SourceError(f"{path}: no .shp, .gpkg or .geojson inside the zip archive")
+        return f"/vsizip/{path}/{others[0]}"
+    if fmt == "shp":
+        names = [p.name for p in path.parent.iterdir() if p.stem == path.stem]
+        _check_shapefile_members(path, names, path.name)
+    return str(path)
+
+
+def _batch_frame(batch: pa.RecordBatch, geometry_name: str, crs: CRS | None) -> gpd.GeoDataFrame:
+    """One Arrow record batch as a GeoDataFrame: properties as pandas columns, WKB to shapely."""
+    names = batch.schema.names
+    wkb = batch.column(names.index(geometry_name)).to_numpy(zero_copy_only=False)
+    geoms = shapely.from_wkb(wkb)
+    props = batch.drop_columns([geometry_name]).to_pandas(date_as_object=False)
+    return gpd.GeoDataFrame(props, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+
+
+def read_batches(
+    path: Path,
+    crs: str | None = None,
+    encoding: str | None = None,
+    layer: str | None = None,
+    batch_size: int = 100_000,
+    sha256: str | None = None,
+) -> Iterator[Source]:
+    """Read a GeoJSON, GeoPackage or (zipped) Shapefile as Sources of ``batch_size`` features.
+
+    One pass through GDAL's Arrow stream (never re-reading what came before, so a large
+    GeoJSON costs the same as a GeoPackage); ``_feature_index`` counts from the start of
+    the file across batches. A file of no features yields one empty batch.
+
+    Args:
+        path: the file (a format of :data:`STREAM_FORMATS`).
+        crs: CRS to assume when the file declares none.
+        encoding: text encoding when not UTF-8.
+        layer: the layer of a multi-layer file.
+        batch_size: features per batch.
+        sha256: the file's hash if already known (else computed first).
+
+    Raises:
+        SourceError: as :func:`read_source`, raised by the first batch for anything found
+            on opening the file, or by a later one if GDAL fails mid-file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    fmt = detect_format(path)
+    if fmt not in STREAM_FORMATS:
+        raise SourceError(f"{path}: {fmt} files are not read in batches")
+    ogr_path = _ogr_path(path, fmt, encoding)
+    digest = sha256 or sha256_of(path)
+    kwargs: dict[str, object] = {"batch_size": batch_size, "use_pyarrow": True}
+    if encoding:
+        kwargs["encoding"] = encoding
+    if layer:
+        kwargs["layer"] = layer
+    try:
+        with pyogrio.raw.open_arrow(ogr_path, **kwargs) as (meta, reader):
+            detected = CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
+            if detected is None:
+                if crs is None:
+                    raise SourceError(
+                        f"{path}: the file declares no CRS (a shapefile without .prj?); "
+                        "pass --crs, e.g. --crs EPSG:2154"
+                    )
+                detected = CRS.from_user_input(crs)
+            geometry_name = meta.get("geometry_name") or "wkb_geometry"
+            start = 0
+            for batch in reader:
+                frame = _batch_frame(batch, geometry_name, detected)
+                frame["_feature_index"] = np.arange(start, start + len(frame))
+                start += len(frame)
+                yield Source(path, frame, detected, digest, fmt, {})
+            if start == 0:
+                empty = gpd.GeoDataFrame(
+                    {"_feature_index": np.array([], dtype="int64")},
+                    geometry=gpd.GeoSeries([], crs=detected),
+                    crs=detected,
+                )
+                yield Source(path, empty, detected, digest, fmt, {})
+    except SourceError:
+        raise
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise SourceError(f"{path}: cannot be read as geodata: {exc}") from exc
+    except Exception as exc:  # GDAL raises a variety of errors on corrupt files
+        raise SourceError(f"{path}: unreadable ({type(exc).__name__}: {exc})") from exc
 
 
 def peek_columns(path: Path) -> list[str]:

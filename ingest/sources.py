@@ -37,12 +37,15 @@ class Layer:
         description: one line for ``foncier ingest --help``.
         prepare: maps a read file to table loads.
         versions: ``layer_version`` entries bumped when a load changes something.
+        streamable: ``prepare`` works on any batch of a file's features (no reasoning over
+            the whole file), so GeoJSON, GeoPackage and Shapefile inputs are read in batches.
     """
 
     name: str
     description: str
     prepare: Callable[[Source, IngestOptions], list[TableLoad]]
     versions: tuple[str, ...]
+    streamable: bool = False
 
 
 _REGISTRY: dict[str, Layer] = {}

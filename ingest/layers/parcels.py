@@ -23,6 +23,7 @@ recognised as such, so coordinates are stored untouched.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -137,8 +138,24 @@ def _split_idu(frame: pd.DataFrame) -> None:
 
 
 def _idu_problems(frame: pd.DataFrame, problems: np.ndarray) -> None:
-    reasons = np.array([idu_problem(v) for v in frame["idu"]], dtype=object)
+    # One vectorised match; the reason is only worded for the ids that fail it.
+    idu = frame["idu"]
+    good = idu.astype("string").str.fullmatch(IDU_RE.pattern).fillna(False).to_numpy(dtype=bool)
+    bad = np.flatnonzero(~good)
+    if not len(bad):
+        return
+    reasons = np.full(len(frame), None, dtype=object)
+    values = idu.to_numpy(dtype=object, na_value=None)
+    reasons[bad] = [idu_problem(v) for v in values[bad]]
     add_problem(problems, reasons != None, reasons)  # noqa: E711 - elementwise on an object array
+
+
+def _reasons(mask: np.ndarray, word: Callable[[int], str]) -> np.ndarray:
+    """Reasons for the rows in ``mask`` only (most rows are fine: no message is built for them)."""
+    reasons = np.full(len(mask), None, dtype=object)
+    for i in np.flatnonzero(mask):
+        reasons[i] = word(int(i))
+    return reasons
 
 
 def prepare_etalab(source: Source) -> list[TableLoad]:
@@ -154,21 +171,18 @@ def prepare_etalab(source: Source) -> list[TableLoad]:
             for c in ("prefixe", "section", "numero")
         ]
         ids = commune + parts[0].str.zfill(3) + parts[1].str.zfill(2) + parts[2].str.zfill(4)
-    frame["idu"] = ids.astype("string").str.strip().astype(object)
-    frame["insee"] = commune.where(commune.notna(), frame["idu"].str[:5])
+    # Strings stay in pandas' string dtype: slicing and matching them are then vectorised.
+    frame["idu"] = ids.astype("string").str.strip()
+    frame["insee"] = commune.where(commune.notna(), frame["idu"].str[:5].astype(object))
     problems = np.full(len(frame), None, dtype=object)
     _idu_problems(frame, problems)
-    other = (frame["idu"].str[:5] != frame["insee"]).fillna(False).to_numpy(dtype=bool)
+    other = frame["idu"].str[:5] != frame["insee"].astype("string")
+    other = other.fillna(False).to_numpy(dtype=bool)
+    idu, insee = frame["idu"].to_numpy(dtype=object), frame["insee"].to_numpy(dtype=object)
     add_problem(
         problems,
         other,
-        np.array(
-            [
-                f"parcel id {i!r} is not in commune {c!r}"
-                for i, c in zip(frame["idu"], frame["insee"], strict=True)
-            ],
-            dtype=object,
-        ),
+        _reasons(other, lambda i: f"parcel id {idu[i]!r} is not in commune {insee[i]!r}"),
     )
     _split_idu(frame)
     frame["contenance_m2"] = pick(
@@ -190,21 +204,20 @@ def prepare_edigeo(source: Source) -> list[TableLoad]:
     frame["sheet"] = sheet
     problems = np.full(len(frame), None, dtype=object)
     short = (idu12.str.len() != 12).fillna(True).to_numpy(dtype=bool)
+    raw_idu = idu12.to_numpy(dtype=object)
     add_problem(
         problems,
         short,
-        np.array([f"EDIGEO IDU {v!r} does not have 12 characters" for v in idu12], dtype=object),
+        _reasons(short, lambda i: f"EDIGEO IDU {raw_idu[i]!r} does not have 12 characters"),
     )
     foreign = (idu12.str[:3] != insee[2:]).fillna(True).to_numpy(dtype=bool)
     add_problem(
         problems,
         foreign,
-        np.array(
-            [
-                f"EDIGEO IDU {v!r} is not in commune {insee} (file name {source.path.name})"
-                for v in idu12
-            ],
-            dtype=object,
+        _reasons(
+            foreign,
+            lambda i: f"EDIGEO IDU {raw_idu[i]!r} is not in commune {insee} "
+            f"(file name {source.path.name})",
         ),
     )
     _idu_problems(frame, problems)
@@ -241,5 +254,6 @@ register(
         "Cadastral parcels: Etalab cadastre GeoJSON, or DGFiP EDIGEO sheets (with buildings)",
         prepare,
         ("parcels", "buildings"),
+        streamable=True,  # parcel by parcel; EDIGEO sheets are read whole anyway
     )
 )

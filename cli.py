@@ -90,6 +90,17 @@ def db_status() -> None:
     except Exception as exc:  # noqa: BLE001 - status reports, never crashes
         console.print(f"[red]cannot connect:[/] {exc}")
         raise typer.Exit(1) from None
+    from db.engine import connect_raw
+    from ingest.runs import fail_interrupted_runs
+
+    # A loader killed mid-load leaves its run 'running': say so, and record it as failed.
+    with connect_raw(settings, autocommit=True) as conn:
+        for run in fail_interrupted_runs(conn):
+            console.print(
+                f"[yellow]ingest run {run.run_id}[/] ({run.layer}, {run.source}, started "
+                f"{run.started_at}) was interrupted before it finished: nothing of it was "
+                "merged; it is now marked failed. Load the file again."
+            )
 
 
 @synth_app.command("parcels")
@@ -175,6 +186,7 @@ def score_command(
     ] = False,
 ) -> None:
     """ZAN accounts, contiguous land units and availability scores (0-100, explained)."""
+    import psycopg
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -200,6 +212,19 @@ def score_command(
                 report = score(conn, territory, profile, changed_only=changed, step=step)
         except GeoError as exc:
             console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+        except psycopg.errors.QueryCanceled:
+            console.print(
+                "[red]error:[/] a scoring query exceeded the statement timeout "
+                "(statement_timeout); nothing was changed, the previous scores are still served. "
+                "Raise the timeout or score one territory at a time (--territory)."
+            )
+            raise typer.Exit(1) from None
+        except psycopg.Error as exc:
+            console.print(
+                f"[red]error:[/] the database refused the scoring run ({exc}); nothing was "
+                "changed, the previous scores are still served."
+            )
             raise typer.Exit(1) from None
     if report.skipped:
         console.print("nothing changed since the last scoring run")

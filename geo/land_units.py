@@ -7,8 +7,8 @@ Real cadastres are not always clean coverages (overlaps, T-junctions): where the
 fails or is not valid, the unit falls back to a full overlay union, so the result is always the
 true union.
 
-Member geometries are streamed from PostGIS in unit order (server-side cursor) and the unions are
-written back with a binary COPY, so memory stays bounded by one batch of rows.
+Each unit's parcels are streamed from PostGIS as one collection (server-side cursor) and the
+unions are written back with a binary COPY, so memory stays bounded by a batch of units.
 """
 
 from __future__ import annotations
@@ -20,17 +20,18 @@ from shapely.errors import GEOSException
 
 from geo.geometry import GeometryArray
 
-# Rows fetched per round trip; units are cut only at their end, never split between batches.
-FETCH_ROWS = 50_000
+# Units fetched per round trip (a unit comes as one collection of its parcels).
+FETCH_UNITS = 200
 
-# Parcels of the multi-parcel units of ``score_unit`` (land_units.sql), in unit order.
+# The parcels of each multi-parcel unit of ``score_unit`` (land_units.sql) as one collection: one
+# row per unit, one unit in memory at a time, nothing sorted.
 _MEMBERS = """
-SELECT u.id, ST_AsBinary(p.geom)
+SELECT u.id, (
+    SELECT ST_AsBinary(ST_Collect(p.geom))
+    FROM unnest(u.idus) AS m(idu) JOIN parcel p ON p.idu = m.idu
+)
 FROM score_unit u
-CROSS JOIN LATERAL unnest(u.idus) AS m(idu)
-JOIN parcel p ON p.idu = m.idu
 WHERE u.parcel_count > 1
-ORDER BY u.id
 """
 
 
@@ -80,22 +81,10 @@ def dissolve_units(conn: psycopg.Connection) -> int:
     unions: list[tuple[int, bytes]] = []
     with conn.cursor(name="score_unit_members", binary=True) as members:
         members.execute(_MEMBERS)
-        ids: list[int] = []
-        wkbs: list[bytes] = []
-        while True:
-            rows = members.fetchmany(FETCH_ROWS)
+        while rows := members.fetchmany(FETCH_UNITS):
             for unit_id, wkb in rows:
-                ids.append(unit_id)
-                wkbs.append(wkb)
-            # Union whole units only: the last unit may go on in the next batch.
-            cut = len(ids)
-            if rows:
-                while cut > 0 and ids[cut - 1] == ids[-1]:
-                    cut -= 1
-            unions.extend(_unions(np.asarray(ids[:cut]), wkbs[:cut]))
-            ids, wkbs = ids[cut:], wkbs[cut:]
-            if not rows:
-                break
+                parts = shapely.get_parts(shapely.from_wkb(wkb))
+                unions.append((unit_id, shapely.to_wkb(union_coverage(parts))))
     # The unions are far smaller than their parcels; written once the stream is closed (a COPY
     # cannot run while the cursor still fetches on the same connection).
     with (
@@ -106,16 +95,3 @@ def dissolve_units(conn: psycopg.Connection) -> int:
         for row in unions:
             copy.write_row(row)
     return len(unions)
-
-
-def _unions(ids: np.ndarray, wkbs: list[bytes]) -> list[tuple[int, bytes]]:
-    """One (id, wkb) per unit: the union of consecutive rows with the same unit id."""
-    if not len(ids):
-        return []
-    geoms = shapely.from_wkb(wkbs)
-    starts = np.r_[0, np.flatnonzero(np.diff(ids)) + 1]
-    ends = np.r_[starts[1:], len(ids)]
-    return [
-        (int(ids[start]), shapely.to_wkb(union_coverage(geoms[start:end])))
-        for start, end in zip(starts, ends, strict=True)
-    ]

@@ -40,6 +40,21 @@ STEPS = (
     "versions",
 )
 Step = Callable[[str], None]
+# Work tables of the parcel path: UNLOGGED (parallel workers cannot read temporary tables), created
+# and dropped inside the run's transaction, so no other session ever sees them; an advisory lock
+# keeps two runs from creating them at once.
+WORK_TABLES = (
+    "score_scope",
+    "score_extent",
+    "score_piece",
+    "score_base",
+    "score_overlap",
+    "score_brownfield",
+    "score_input",
+    "score_cluster",
+    "score_unit",
+    "score_unit_member",
+)
 # A score's breakdown as a format() template (score_rows.sql fills the %s in SQL, then one cast to
 # jsonb): about 30% cheaper than 7 nested jsonb_build_object calls per row, same jsonb value.
 # Passed as a bound parameter: its braces and %s would clash with the SQL file's placeholders.
@@ -225,7 +240,7 @@ def _changed_scope(cur: psycopg.Cursor, profile: Profile) -> str | None:
     since = int(seen.get("_ingest_run", 0))
     cur.execute(
         """
-        CREATE TEMP TABLE score_scope ON COMMIT DROP AS
+        CREATE UNLOGGED TABLE score_scope AS
         SELECT insee FROM parcel WHERE run_id > %(since)s
         UNION SELECT insee FROM site WHERE run_id > %(since)s AND insee IS NOT NULL
         UNION SELECT insee FROM friche WHERE run_id > %(since)s AND insee IS NOT NULL
@@ -278,6 +293,9 @@ def score(
 
     with conn.cursor() as cur:
         cur.execute("SET LOCAL jit = off")
+        # The CREATE TABLE AS of the parcel path run in parallel workers where it pays.
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 2")
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('foncier score'))")
         mark("scope")
         mode = "territory"
         if changed_only and territory is None:
@@ -290,7 +308,7 @@ def score(
         if mode != "local":
             kind, code = parse_territory(territory if mode == "territory" else None)
             cur.execute(
-                sql.SQL("CREATE TEMP TABLE score_scope ON COMMIT DROP AS {}").format(
+                sql.SQL("CREATE UNLOGGED TABLE score_scope AS {}").format(
                     sql.SQL(_SCOPES[kind])  # type: ignore[arg-type]
                 ),
                 {"code": code},
@@ -304,7 +322,7 @@ def score(
             raise ScoreError(f"territory {territory!r} has no commune: load communes first")
         cur.execute(
             """
-            CREATE TEMP TABLE score_extent ON COMMIT DROP AS
+            CREATE UNLOGGED TABLE score_extent AS
             SELECT coalesce(
                 (SELECT ST_SetSRID(ST_Extent(c.geom), 2154) FROM commune c
                  JOIN score_scope s ON s.insee = c.insee),
@@ -321,7 +339,9 @@ def score(
         run_file(cur, "score_inputs.sql", params)
         mark("land units")
         run_file(cur, "land_units.sql", params)
-        dissolve_units(conn)
+        t0 = time.monotonic()
+        dissolved = dissolve_units(conn)
+        log.debug("dissolve_units: %.2f s: %d units", time.monotonic() - t0, dissolved)
         run_file(cur, "land_unit_rows.sql", params)
         report.land_units = max(cur.rowcount, 0)
         mark("parcel scores")
@@ -352,7 +372,13 @@ def score(
         report.parcels = cur.rowcount
         mark("site scores")
         run_file(cur, "site_inputs.sql", params)
-        run_file(cur, "score_rows.sql", params, out="site_scored", metrics="site_input")
+        run_file(
+            cur,
+            "score_rows.sql",
+            params,
+            out="site_scored",
+            metrics="site_input",
+        )
         cur.execute(
             "DELETE FROM site_score WHERE site_id IN (SELECT s.id FROM site s "
             "JOIN score_scope sc ON sc.insee = s.insee) "
@@ -380,8 +406,12 @@ def score(
             ) x WHERE a.territory_type = x.territory_type AND a.territory_code = x.territory_code
             """
         )
-        # The temporary views depend on ON COMMIT DROP tables: drop them before the commit.
+        # The temporary views depend on the work tables: drop them before the commit, and the
+        # work tables with them (nothing outside this transaction ever saw them).
         cur.execute("DROP VIEW parcel_scored, site_scored")
+        cur.execute(
+            sql.SQL("DROP TABLE {}").format(sql.SQL(", ").join(map(sql.Identifier, WORK_TABLES)))
+        )
         mark("versions")
         for layer in ("zan_accounts", "parcels", "sites", "land_units", "scores"):
             cur.execute(

@@ -6,7 +6,7 @@
 
 DELETE FROM land_unit WHERE insee IN (SELECT insee FROM score_scope);
 
-CREATE TEMP TABLE score_cluster ON COMMIT DROP AS
+CREATE UNLOGGED TABLE score_cluster AS
 SELECT i.idu, i.insee, i.zone_id, i.zone_class, i.area_m2,
     ST_ClusterDBSCAN(p.geom, 0, 1) OVER (PARTITION BY i.insee, i.zone_id) AS cid
 FROM score_input i
@@ -14,7 +14,7 @@ JOIN parcel p ON p.idu = i.idu
 WHERE NOT i.built AND NOT i.excluded;
 
 -- Parcels tile the ground, so a unit's area is the sum of its parcels' areas.
-CREATE TEMP TABLE score_unit ON COMMIT DROP AS
+CREATE UNLOGGED TABLE score_unit AS
 SELECT nextval(pg_get_serial_sequence('land_unit', 'id')) AS id, u.*
 FROM (
     SELECT insee, zone_id, cid, min(zone_class) AS zone_class, count(*) AS parcel_count,
@@ -23,7 +23,7 @@ FROM (
     GROUP BY insee, zone_id, cid
 ) u;
 
-CREATE TEMP TABLE score_unit_member ON COMMIT DROP AS
+CREATE UNLOGGED TABLE score_unit_member AS
 SELECT unnest(idus) AS idu, id AS unit_id, area_ha AS unit_ha FROM score_unit;
 
 CREATE INDEX ON score_unit_member (idu);

@@ -1,9 +1,11 @@
 -- Per-parcel inputs of the score, for the parcels of the communes in score_scope.
+-- Work tables are UNLOGGED, not TEMP: parallel workers cannot read a session's temporary tables
+-- (and temp_buffers is small); geo/score.py drops them before its commit (WORK_TABLES).
 -- Constraint polygons are dissolved per kind and cut into small pieces once (ST_Subdivide), so
 -- each parcel intersects a few small, non-overlapping pieces through the GiST index: the sum of
 -- the intersection areas is the exact covered area, and ST_Intersection stays cheap.
 
-CREATE TEMP TABLE score_piece ON COMMIT DROP AS
+CREATE UNLOGGED TABLE score_piece AS
 SELECT k.kind, k.hard, k.weight, ST_Subdivide(u.geom, %(subdivide_vertices)s) AS geom
 FROM unnest(%(kinds)s::text[], %(hard)s::boolean[], %(weights)s::float8[]) AS k(kind, hard, weight)
 CROSS JOIN LATERAL (
@@ -17,7 +19,7 @@ CREATE INDEX ON score_piece USING gist (geom);
 
 ANALYZE score_piece;
 
-CREATE TEMP TABLE score_base ON COMMIT DROP AS
+CREATE UNLOGGED TABLE score_base AS
 SELECT p.idu, p.insee, coalesce(p.built, false) AS built, ST_Area(p.geom) AS area_m2,
     ST_PointOnSurface(p.geom) AS pt
 FROM parcel p
@@ -28,7 +30,7 @@ CREATE INDEX ON score_base (idu);
 ANALYZE score_base;
 
 -- Covered fraction of each parcel by each kind.
-CREATE TEMP TABLE score_overlap ON COMMIT DROP AS
+CREATE UNLOGGED TABLE score_overlap AS
 SELECT b.idu, c.kind, bool_or(c.hard) AS hard, max(c.weight) AS weight,
     least(1.0, sum(
         CASE WHEN ST_Within(p.geom, c.geom) THEN b.area_m2
@@ -39,13 +41,15 @@ JOIN parcel p ON p.idu = b.idu
 JOIN score_piece c ON c.geom && p.geom AND ST_Intersects(c.geom, p.geom)
 GROUP BY b.idu, c.kind;
 
-CREATE TEMP TABLE score_brownfield ON COMMIT DROP AS
+ANALYZE score_overlap;
+
+CREATE UNLOGGED TABLE score_brownfield AS
 SELECT DISTINCT unnest(parcel_ids) AS idu FROM friche WHERE parcel_ids IS NOT NULL;
 
 CREATE INDEX ON score_brownfield (idu);
 
 -- ZAN status: already artificialised (built, brownfield, or in an urban/activity zone) or ENAF.
-CREATE TEMP TABLE score_input ON COMMIT DROP AS
+CREATE UNLOGGED TABLE score_input AS
 SELECT x.*,
     cardinality(x.hard_kinds) > 0 AS excluded,
     CASE WHEN x.built THEN 'built'
@@ -103,3 +107,5 @@ LEFT JOIN LATERAL (
 ) mat ON x.site_id IS NOT NULL;
 
 ALTER TABLE score_input ADD PRIMARY KEY (key);
+
+ANALYZE score_input;

@@ -48,6 +48,7 @@ WORK_TABLES = (
     "score_extent",
     "score_piece",
     "score_base",
+    "score_zone",
     "score_overlap",
     "score_brownfield",
     "score_input",

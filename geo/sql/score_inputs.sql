@@ -27,7 +27,19 @@ JOIN score_scope s ON s.insee = p.insee;
 
 CREATE INDEX ON score_base (idu);
 
+CREATE INDEX ON score_base USING gist (pt);
+
 ANALYZE score_base;
+
+-- The PLU zone under each parcel's point (the first by id where zones overlap). Driven by the
+-- zones, each probing the points' index: one index scan per zone instead of a sorted lateral
+-- probe per parcel (8x less time on 200k parcels).
+CREATE UNLOGGED TABLE score_zone AS
+SELECT DISTINCT ON (b.idu) b.idu, z.id, z.zone_class
+FROM plu_zone z
+JOIN score_base b ON b.pt && z.geom AND ST_Intersects(z.geom, b.pt)
+WHERE z.geom && (SELECT extent FROM score_extent)
+ORDER BY b.idu, z.id;
 
 -- Covered fraction of each parcel by each kind.
 CREATE UNLOGGED TABLE score_overlap AS
@@ -73,10 +85,7 @@ FROM (
         coalesce(o.penalty, 0) AS penalty
     FROM score_base b
     LEFT JOIN commune cm ON cm.insee = b.insee
-    LEFT JOIN LATERAL (
-        SELECT z.id, z.zone_class FROM plu_zone z
-        WHERE z.geom && b.pt AND ST_Intersects(z.geom, b.pt) ORDER BY z.id LIMIT 1
-    ) z ON true
+    LEFT JOIN score_zone z ON z.idu = b.idu
     LEFT JOIN score_brownfield bf ON bf.idu = b.idu
     LEFT JOIN LATERAL (
         SELECT f.site_id FROM friche f

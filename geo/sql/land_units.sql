@@ -26,6 +26,4 @@ FROM (
 CREATE UNLOGGED TABLE score_unit_member AS
 SELECT unnest(idus) AS idu, id AS unit_id, area_ha AS unit_ha FROM score_unit;
 
-CREATE INDEX ON score_unit_member (idu);
-
 ANALYZE score_unit_member;

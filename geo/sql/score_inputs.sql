@@ -25,8 +25,6 @@ SELECT p.idu, p.insee, coalesce(p.built, false) AS built, ST_Area(p.geom) AS are
 FROM parcel p
 JOIN score_scope s ON s.insee = p.insee;
 
-CREATE INDEX ON score_base (idu);
-
 CREATE INDEX ON score_base USING gist (pt);
 
 ANALYZE score_base;
@@ -41,17 +39,17 @@ JOIN score_base b ON b.pt && z.geom AND ST_Intersects(z.geom, b.pt)
 WHERE z.geom && (SELECT extent FROM score_extent)
 ORDER BY b.idu, z.id;
 
--- Covered fraction of each parcel by each kind.
+-- Covered fraction of each parcel by each kind (from the pieces, through the parcels' index).
 CREATE UNLOGGED TABLE score_overlap AS
-SELECT b.idu, c.kind, bool_or(c.hard) AS hard, max(c.weight) AS weight,
+SELECT p.idu, c.kind, bool_or(c.hard) AS hard, max(c.weight) AS weight,
     least(1.0, sum(
-        CASE WHEN ST_Within(p.geom, c.geom) THEN b.area_m2
+        CASE WHEN ST_Within(p.geom, c.geom) THEN ST_Area(p.geom)
              ELSE ST_Area(ST_Intersection(p.geom, c.geom)) END
-    ) / nullif(max(b.area_m2), 0)) AS share
-FROM score_base b
-JOIN parcel p ON p.idu = b.idu
-JOIN score_piece c ON c.geom && p.geom AND ST_Intersects(c.geom, p.geom)
-GROUP BY b.idu, c.kind;
+    ) / nullif(max(ST_Area(p.geom)), 0)) AS share
+FROM score_piece c
+JOIN parcel p ON c.geom && p.geom AND ST_Intersects(c.geom, p.geom)
+JOIN score_scope s ON s.insee = p.insee
+GROUP BY p.idu, c.kind;
 
 ANALYZE score_overlap;
 
@@ -115,6 +113,5 @@ LEFT JOIN LATERAL (
     WHERE x.maturite ~* m.pattern ORDER BY m.n LIMIT 1
 ) mat ON x.site_id IS NOT NULL;
 
-ALTER TABLE score_input ADD PRIMARY KEY (key);
-
+-- No key index: score_input is only scanned and hash-joined (its key is unique by construction).
 ANALYZE score_input;

@@ -147,7 +147,7 @@ def profile_params(profile: Profile) -> dict[str, object]:
 def run_file(cur: psycopg.Cursor, name: str, params: dict[str, object], **idents: str) -> None:
     """Execute every statement of ``geo/sql/<name>``; ``idents`` fill ``{placeholders}``."""
     for stmt in statements(read_sql(name)):
-        query: sql.Composable = sql.SQL(stmt)  # type: ignore[arg-type]
+        query: sql.SQL | sql.Composed = sql.SQL(stmt)  # type: ignore[arg-type]
         if idents:
             query = sql.SQL(stmt).format(  # type: ignore[arg-type]
                 **{k: sql.SQL(v) for k, v in idents.items()}  # type: ignore[arg-type]

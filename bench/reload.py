@@ -102,7 +102,9 @@ def _write_versions(n: int, versions: int, out: Path) -> tuple[list[Path], dict[
 
     communes = read_communes(COMMUNES)
     communes = communes[communes["insee_com"].isin(INSEE)]
-    frame = synth_parcels(communes, n, seed=0)
+    # Small communes, many parcels: shrink the parcels so they fit (urban cadastre is dense).
+    area_m2 = float(communes.to_crs(2154).area.sum())
+    frame = synth_parcels(communes, n, seed=0, mean_area_m2=min(5000.0, 0.8 * area_m2 / n))
     paths = []
     for k in range(versions):
         frame["contenance"] = 1000 + k
@@ -178,7 +180,9 @@ def _reader(
                     if len(values) > 1:
                         phase.mixed.append(f"tile {path}: {values}")
             except httpx.HTTPError as exc:
-                phase.errors.append(f"{type(exc).__name__}: {exc}")
+                what = "items" if i % 2 else "tile"
+                elapsed = time.monotonic() - started
+                phase.errors.append(f"{what} after {elapsed:.1f} s: {type(exc).__name__}: {exc}")
                 continue
             phase.latencies_ms.append(ms)
             phase.versions |= {v - 1000 for v in values if isinstance(v, int)}

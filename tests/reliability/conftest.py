@@ -22,7 +22,7 @@ from config import ApiSettings, DatabaseSettings, IngestSettings
 from db.engine import connect_raw
 from ingest.pipeline import run_ingest
 from ingest.sources import SAMPLES, IngestOptions
-from tests.conftest import FIXTURES, _truncate_all
+from tests.conftest import FIXTURES, KEEP_TABLES
 from tests.conftest import SAMPLES as SAMPLES_DIR
 
 REL_SETTINGS = ApiSettings(key_salt="rel-salt", max_body_bytes=20_000, max_limit=500)
@@ -48,8 +48,16 @@ FUZZ_STATS: Counter[tuple[str, int]] = Counter()
 
 
 def load_fixture_data(db: DatabaseSettings, engine: Engine) -> None:
-    """Empty the database, then load the samples and tests/fixtures/api_land.sql."""
-    _truncate_all(engine)
+    """Empty the database (API keys kept), then load the samples and tests/fixtures/api_land.sql.
+
+    The keys of ``rel_keys`` live for the whole package, across the modules that reload.
+    """
+    with engine.begin() as conn:
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ).scalars()
+        names = [f'"{t}"' for t in tables if t not in (*KEEP_TABLES, "api_key")]
+        conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY"))
     for sample in SAMPLES:
         if sample.layer in ("epci", "communes", "territoires"):
             run_ingest(

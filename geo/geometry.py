@@ -53,8 +53,20 @@ def check_geographic_bounds(geoms: GeometryArray, crs: CRS, source: str) -> None
     """
     if not crs.is_geographic or len(geoms) == 0:
         return
-    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
-    if np.isnan(xmin):
+    extent = tuple(shapely.total_bounds(geoms))
+    check_geographic_extent(extent, crs, source)  # type: ignore[arg-type]
+
+
+def check_geographic_extent(
+    extent: tuple[float, float, float, float], crs: CRS, source: str
+) -> None:
+    """:func:`check_geographic_bounds` on an extent (xmin, ymin, xmax, ymax) already computed.
+
+    Raises:
+        CrsError: as :func:`check_geographic_bounds`.
+    """
+    xmin, ymin, xmax, ymax = extent
+    if not crs.is_geographic or np.isnan(xmin):
         return
     if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
         raise CrsError(
@@ -81,11 +93,13 @@ def _to_multipolygon(geom: shapely.Geometry) -> shapely.Geometry | None:
     return shapely.MultiPolygon(polys)
 
 
-def clean_polygons(geoms: GeometryArray) -> Repaired:
+def clean_polygons(geoms: GeometryArray, repair: bool = True) -> Repaired:
     """Make polygons valid and promote them to MultiPolygon (any CRS; the shape is kept).
 
     Invalid geometries go through ``make_valid``; only their polygonal parts are kept.
     Missing, empty, NaN-coordinate and non-polygonal geometries are reported as problems.
+    With ``repair=False`` validity is not checked (invalid polygons are promoted as they
+    are): the ingest leaves that to PostGIS, which repairs them in staging.
 
     Example:
         >>> bowtie = shapely.from_wkt("POLYGON((0 0, 1 1, 1 0, 0 1, 0 0))")
@@ -114,7 +128,8 @@ def clean_polygons(geoms: GeometryArray) -> Repaired:
     usable &= ~wrong
 
     invalid = np.zeros(n, dtype=bool)
-    invalid[usable] = ~shapely.is_valid(out[usable])
+    if repair:
+        invalid[usable] = ~shapely.is_valid(out[usable])
     if invalid.any():
         out[invalid] = shapely.make_valid(out[invalid])
         repaired |= invalid
@@ -173,3 +188,21 @@ def reproject(geoms: GeometryArray, source: CRS, target: CRS = LAMBERT93) -> Geo
 
     transformer = Transformer.from_crs(source, target, always_xy=True)
     return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+_SRID_FLAG = 0x20  # in the 4th byte of a little-endian WKB type
+
+
+def to_ewkb(geoms: GeometryArray, srid: int = 2154) -> npt.NDArray[np.object_]:
+    """Little-endian EWKB with ``srid`` per geometry (None stays None).
+
+    The geometries carry no SRID (setting one would copy each): the SRID flag and value are
+    spliced into the WKB header instead, a few bytes per row.
+    """
+    tag = srid.to_bytes(4, "little")
+    wkb = shapely.to_wkb(geoms, byte_order=1).tolist()
+    return np.array(
+        [None if w is None else w[:4] + bytes((w[4] | _SRID_FLAG,)) + tag + w[5:] for w in wkb]
+        + [None],
+        dtype=object,
+    )[:-1]

@@ -107,6 +107,9 @@ def ewkb(geoms: np.ndarray) -> list[bytes | None]:
     The geometries carry no SRID (setting one would copy each): the SRID flag and value are
     spliced into the WKB header instead, a few bytes per row.
     """
+    geoms = np.asarray(geoms, dtype=object)
+    if not any(isinstance(g, shapely.Geometry) for g in geoms):
+        return geoms.tolist()  # EWKB already (polygons from ingest.normalize.polygons_ewkb)
     wkb = shapely.to_wkb(geoms, byte_order=1).tolist()
     return [
         None if w is None else w[:4] + bytes((w[4] | 0x20,)) + _SRID_2154 + w[5:] for w in wkb
@@ -163,6 +166,8 @@ def _create_stage(cur: psycopg.Cursor, spec: TableSpec) -> None:
         )
         for c in spec.geometries
     ]
+    # Set by repair_in_sql on the rows whose polygons it made valid (NULL: untouched).
+    cols.append(sql.SQL("_repaired boolean"))
     cur.execute(
         sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
             _stage_name(spec), sql.SQL(", ").join(cols)
@@ -328,7 +333,7 @@ def _stage_raw(spec: TableSpec) -> sql.Composable:
     batches); the geometry is under ``geometry`` as in a source record.
     """
     geoms = list(spec.geometries)
-    hidden = [*geoms, *map(_valid_column, geoms), "_feature_index"]
+    hidden = [*geoms, *map(_valid_column, geoms), "_feature_index", "_repaired"]
     minus = sql.SQL("").join(sql.SQL(" - {}").format(sql.Literal(c)) for c in hidden)
     pairs = sql.SQL(", ").join(
         sql.SQL("{}, left(ST_AsText(s.{}), 20000)").format(
@@ -340,15 +345,67 @@ def _stage_raw(spec: TableSpec) -> sql.Composable:
     return sql.SQL("(to_jsonb(s){}){}").format(minus, built)
 
 
+def _polygon_columns(spec: TableSpec) -> list[str]:
+    return [c for c, t in spec.geometries.items() if t == "MULTIPOLYGON"]
+
+
+def repair_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> int:
+    """Make the invalid polygons in staging valid, keeping their polygonal parts, as Multi.
+
+    Python no longer checks validity row by row: the staging table already computes
+    ``ST_IsValid`` for every row as it arrives, so only the few invalid ones are rewritten
+    here (``ST_MakeValid``, polygons extracted, promoted to Multi) and flagged
+    ``_repaired``. Those left with no area are quarantined by :func:`validate_in_sql`.
+
+    Returns:
+        the number of rows changed (see :func:`count_repaired` for those kept).
+    """
+    polygons = _polygon_columns(spec)
+    if not polygons:
+        return 0
+    sets = [
+        sql.SQL(
+            "{col} = CASE WHEN s.{valid} THEN s.{col} "
+            "ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(s.{col}), 3)) END"
+        ).format(col=sql.Identifier(c), valid=sql.Identifier(_valid_column(c)))
+        for c in polygons
+    ]
+    invalid = sql.SQL(" OR ").join(
+        sql.SQL("NOT s.{}").format(sql.Identifier(_valid_column(c))) for c in polygons
+    )
+    cur.execute(
+        sql.SQL("UPDATE {} s SET {}, _repaired = TRUE WHERE {}").format(
+            _stage_name(spec), sql.SQL(", ").join(sets), invalid
+        )
+    )
+    return cur.rowcount
+
+
+def count_repaired(cur: psycopg.Cursor, spec: TableSpec, changed: int) -> int:
+    """Rows repaired in SQL that are still in staging after the checks (0 when none changed)."""
+    if not changed:
+        return 0
+    stmt = sql.SQL("SELECT count(*) FROM {} WHERE _repaired").format(_stage_name(spec))
+    return int(cur.execute(stmt).fetchone()[0])  # type: ignore[index]
+
+
 def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]:
     """Move rows that fail the SQL checks (validity, SRID, nulls) out of staging.
 
     Python already repaired the geometries; this is the database's word on it, so a GEOS
     version difference between the two cannot let an invalid geometry into a served table.
     """
+    # A geometry problem comes first, as when Python repaired geometries before any check.
     checks: list[tuple[sql.Composable, sql.Composable]] = [
-        (sql.SQL("({})").format(sql.SQL(c)), sql.SQL(r)) for c, r in spec.checks
+        (
+            sql.SQL("(s._repaired AND (ST_IsEmpty(s.{col}) OR ST_Area(s.{col}) = 0))").format(
+                col=sql.Identifier(c)
+            ),
+            sql.Literal("unrepairable geometry: nothing polygonal left after make_valid"),
+        )
+        for c in _polygon_columns(spec)
     ]
+    checks += [(sql.SQL("({})").format(sql.SQL(c)), sql.SQL(r)) for c, r in spec.checks]
     for col in spec.geometries:
         optional = col in spec.optional_geometries
         null_ok = sql.SQL("s.{} IS NOT NULL AND ").format(sql.Identifier(col)) if optional else sql.SQL("")
@@ -581,6 +638,12 @@ def _delete_and_upsert(
 def _raw_record(raw: pd.DataFrame, pos: int) -> dict[str, object]:
     record: dict[str, object] = {}
     for col, value in raw.iloc[pos].items():
+        if isinstance(value, bytes):  # WKB from a file read in batches
+            try:
+                value = shapely.from_wkb(value, on_invalid="fix")
+            except shapely.errors.GEOSException:
+                record[str(col)] = value.hex()
+                continue
         if isinstance(value, shapely.Geometry):
             wkt = value.wkt
             record[str(col)] = wkt if len(wkt) <= 20_000 else wkt[:20_000] + "…"
@@ -777,7 +840,9 @@ def _merge_early(
 ) -> None:
     """Check the batch just staged, insert it into the target and empty the staging table."""
     spec = table.spec
+    changed = repair_in_sql(cur, spec)
     bad = validate_in_sql(cur, spec)
+    table.repaired += count_repaired(cur, spec, changed)
     _source_raw(table, bad)
     table.sql_bad += bad
     table.inserted += _insert_stage(cur, spec, run_id, vintage)
@@ -865,11 +930,13 @@ def stage_and_merge_batches(
             counts = TableCounts(spec.table, inserted=table.inserted)
             _stage_as_target(cur, spec)
         else:
+            changed = repair_in_sql(cur, spec)
             if spec.post_stage_sql:
                 cur.execute(spec.post_stage_sql.format(stage=f"stage_{spec.table}"))
             sql_bad = validate_in_sql(cur, spec)
             if spec.update_only:
                 sql_bad += unknown_keys(cur, spec)
+            table.repaired += count_repaired(cur, spec, changed)
             _source_raw(table, sql_bad)
             counts = merge(cur, spec, run_id, vintage)
         if spec.post_merge_sql:

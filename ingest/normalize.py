@@ -20,7 +20,17 @@ from pyproj import CRS
 from ingest.errors import SourceError
 
 from geo.errors import CrsError
-from geo.geometry import LAMBERT93, check_geographic_bounds, clean_points, clean_polygons, reproject
+from geo.geometry import (
+    LAMBERT93,
+    Repaired,
+    check_geographic_bounds,
+    check_geographic_extent,
+    clean_points,
+    clean_polygons,
+    reproject,
+    to_ewkb,
+)
+from geo.wkb import reproject_wkb_polygons
 
 SqlType = Literal[
     "text", "integer", "smallint", "double precision", "boolean", "text[]", "jsonb"
@@ -251,6 +261,44 @@ def to_lambert93(geoms: np.ndarray, crs: CRS | None, source: str) -> np.ndarray:
     return reproject(geoms, crs, LAMBERT93)
 
 
+def polygons_ewkb(values: np.ndarray, crs: CRS | None, source: str) -> Repaired:
+    """Polygons (WKB bytes or shapely objects) as EWKB MultiPolygons in EPSG:2154.
+
+    WKB is reprojected straight from its bytes (:mod:`geo.wkb`); shapely objects are encoded
+    first. What that reader does not handle (collections, other types, Z/M, odd rings) takes
+    the shapely path. Validity is not checked here: invalid polygons are repaired in SQL in
+    staging (:func:`ingest.load.repair_in_sql`), where PostGIS looks at every row anyway.
+
+    Raises:
+        SourceError: projected coordinates in a file that declares degrees.
+    """
+    values = np.asarray(values, dtype=object)
+    shapes = shapely.is_geometry(values)
+    wkb = values.copy()
+    if shapes.any():
+        wkb[shapes] = shapely.to_wkb(values[shapes], byte_order=1)
+
+    def extent(bounds: tuple[float, float, float, float]) -> None:
+        if crs is not None:
+            check_geographic_extent(bounds, crs, source)
+
+    try:
+        res = reproject_wkb_polygons(wkb, crs, LAMBERT93, check_extent=extent)
+    except CrsError as exc:
+        raise SourceError(str(exc)) from exc
+    repaired = np.zeros(len(values), dtype=bool)
+    rest = np.flatnonzero(~res.handled)
+    if len(rest):
+        others = values[rest].copy()
+        raw = ~shapes[rest]
+        others[raw] = shapely.from_wkb(others[raw], on_invalid="fix")
+        cleaned = clean_polygons(to_lambert93(others, crs, source), repair=False)
+        res.ewkb[rest] = to_ewkb(cleaned.geoms)
+        res.problems[rest] = cleaned.problems
+        repaired[rest] = cleaned.repaired
+    return Repaired(res.ewkb, repaired, res.problems)
+
+
 def finish(
     spec: TableSpec,
     frame: pd.DataFrame,
@@ -291,18 +339,17 @@ def finish(
         # keeps a million-row load within memory.
         for start in range(0, len(geoms), GEOMETRY_BATCH_ROWS):
             part = slice(start, start + GEOMETRY_BATCH_ROWS)
-            batch = to_lambert93(geoms[part], crs, source)
             if gtype == "MULTIPOLYGON":
-                present = ~shapely.is_missing(batch)
-                res = clean_polygons(batch)
+                res = polygons_ewkb(geoms[part], crs, source)
                 if optional:
-                    res.problems[~present] = None
+                    res.problems[res.problems == "missing geometry"] = None
             else:
+                batch = to_lambert93(geoms[part], crs, source)
                 res = clean_points(batch, allow_missing=optional)
             add_problem(problems[part], res.problems != None, res.problems)  # noqa: E711
             repaired[part] |= res.repaired
-            # No SRID on the objects (setting it copies every geometry): the loader writes
-            # EWKB with SRID 2154 for every geometry column.
+            # Polygons come out as EWKB bytes (SRID 2154); points as shapely objects without
+            # SRID (setting it copies every geometry): the loader writes their EWKB.
             cleaned[part] = res.geoms
         out[col] = cleaned
     mark_duplicate_keys(out, spec, problems)

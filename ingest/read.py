@@ -330,13 +330,17 @@ def _ogr_path(path: Path, fmt: str, encoding: str | None) -> str:
     return str(path)
 
 
-def _batch_frame(batch: pa.RecordBatch, geometry_name: str, crs: CRS | None) -> gpd.GeoDataFrame:
-    """One Arrow record batch as a GeoDataFrame: properties as pandas columns, WKB to shapely."""
+def _batch_frame(batch: pa.RecordBatch, geometry_name: str) -> pd.DataFrame:
+    """One Arrow record batch as a frame: properties as pandas columns, ``geometry`` as WKB.
+
+    The WKB is not decoded: the pipeline reprojects polygons straight from their bytes
+    (:func:`ingest.normalize.polygons_ewkb`), so GEOS objects would be built for nothing.
+    """
     names = batch.schema.names
     wkb = batch.column(names.index(geometry_name)).to_numpy(zero_copy_only=False)
-    geoms = shapely.from_wkb(wkb)
     props = batch.drop_columns([geometry_name]).to_pandas(date_as_object=False)
-    return gpd.GeoDataFrame(props, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+    props["geometry"] = wkb
+    return props
 
 
 def read_batches(
@@ -348,6 +352,9 @@ def read_batches(
     sha256: str | None = None,
 ) -> Iterator[Source]:
     """Read a GeoJSON, GeoPackage or (zipped) Shapefile as Sources of ``batch_size`` features.
+
+    Each batch's frame holds its geometries as WKB bytes in ``geometry`` (None when missing),
+    not as shapely objects.
 
     One pass through GDAL's Arrow stream (never re-reading what came before, so a large
     GeoJSON costs the same as a GeoPackage); ``_feature_index`` counts from the start of
@@ -391,7 +398,7 @@ def read_batches(
             geometry_name = meta.get("geometry_name") or "wkb_geometry"
             start = 0
             for batch in reader:
-                frame = _batch_frame(batch, geometry_name, detected)
+                frame = _batch_frame(batch, geometry_name)
                 frame["_feature_index"] = np.arange(start, start + len(frame))
                 start += len(frame)
                 yield Source(path, frame, detected, digest, fmt, {})

@@ -349,3 +349,20 @@ def test_cli_exit_codes_and_summary(clean_db: Engine, db_settings, tmp_path: Pat
     assert missing.returncode == 1 and "no such file" in missing.stderr
     usage = _cli(["ingest", "unknown-layer", str(EPCI_SAMPLE)], url)
     assert usage.returncode == 2 and "unknown layer" in usage.stderr
+
+
+def test_sql_repair_quarantines_what_keeps_no_area(load, clean_db: Engine, tmp_path: Path) -> None:
+    # Validity is left to PostGIS: a there-and-back ring becomes a line under ST_MakeValid,
+    # nothing polygonal is left and the row is quarantined; the bow-tie is repaired and counted.
+    flat = [[[2.3, 48.8], [2.31, 48.81], [2.3, 48.8], [2.31, 48.81], [2.3, 48.8]]]
+    path = write_geojson(
+        tmp_path / "flat.geojson",
+        [feature(epci("200000001", "bowtie"), BOWTIE), feature(epci("200000002", "flat"), flat)],
+    )
+    report = load("epci", path)
+    assert (report.loaded, report.repaired, report.quarantined) == (1, 1, 1)
+    with clean_db.connect() as conn:
+        reason, raw = conn.execute(text("SELECT reason, raw FROM quarantine")).one()
+        run = conn.execute(text("SELECT rows_repaired FROM ingest_run")).scalar_one()
+    assert reason == "unrepairable geometry: nothing polygonal left after make_valid"
+    assert raw["nom_epci"] == "flat" and "geometry" in raw and run == 1

@@ -1,0 +1,231 @@
+"""Polygons reprojected straight from their WKB bytes, written back as EWKB MultiPolygons.
+
+The loader sends EWKB anyway, so decoding every polygon into a GEOS object, rebuilding it with
+new coordinates and encoding it again is wasted work on a million-row file. Here the WKB
+structure (little-endian 2D Polygon / MultiPolygon, the layout GDAL writes) is walked with
+numpy, every coordinate pair is gathered into one array, transformed by pyproj in place and
+scattered back; the header becomes a MultiPolygon's with SRID 2154. Anything else (big-endian,
+Z/M, curves, other types, unclosed or short rings) is left to the caller's shapely path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyproj import CRS, Transformer
+
+_POLYGON, _MULTIPOLYGON = 3, 6
+# Rings and parts walked per geometry at most; beyond, the shapely path is cheaper.
+MAX_STEPS = 4096
+_SRID_FLAG = 0x20000000
+
+
+def ewkb_header(srid: int) -> tuple[bytes, bytes]:
+    """EWKB prefixes of a MultiPolygon with ``srid``: for a Polygon body, for a MultiPolygon body.
+
+    Both are followed by the source WKB minus its 5-byte header: a Polygon's body (ring count
+    and rings) becomes the one part of a MultiPolygon, a MultiPolygon's body (part count and
+    parts) stays as it is.
+    """
+    kind = (_MULTIPOLYGON | _SRID_FLAG).to_bytes(4, "little")
+    multi = bytes((1,)) + kind + srid.to_bytes(4, "little")
+    return multi + (1).to_bytes(4, "little") + bytes((1,)) + _POLYGON.to_bytes(4, "little"), multi
+
+
+@dataclass
+class WkbPolygons:
+    """Result of :func:`reproject_wkb_polygons`.
+
+    Attributes:
+        ewkb: EWKB MultiPolygon (SRID set) per geometry, None where not handled here.
+        handled: True where ``ewkb`` is set or ``problem`` is (the others need the caller).
+        problems: a reason per geometry that cannot be used, else None.
+    """
+
+    ewkb: npt.NDArray[np.object_]
+    handled: npt.NDArray[np.bool_]
+    problems: npt.NDArray[np.object_]
+
+
+def _u32(view: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    return view[offsets].copy().view("<u4").ravel()
+
+
+def _walk(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.ndarray):  # noqa: ANN202
+    """Rings of the geometries in ``ok``: (geometry, offset of first point, point count).
+
+    Clears ``ok`` for geometries whose bytes are not a little-endian 2D Polygon/MultiPolygon
+    that ends exactly where its record does.
+    """
+    size = len(buf)
+    padded = np.concatenate([buf, np.zeros(9, dtype=np.uint8)])
+    view4 = np.lib.stride_tricks.as_strided(padded, shape=(size + 5, 4), strides=(1, 1))
+    ids = np.flatnonzero(ok)
+    cursor = starts[ids].astype(np.int64)
+    kind = _u32(view4, cursor + 1)
+    simple = (padded[cursor] == 1) & np.isin(kind, (_POLYGON, _MULTIPOLYGON))
+    simple &= ends[ids] - cursor >= 9
+    ok[ids[~simple]] = False
+    ids, cursor, kind = ids[simple], cursor[simple], kind[simple]
+    multi = kind == _MULTIPOLYGON
+    parts = np.where(multi, _u32(view4, cursor + 5), 1).astype(np.int64)
+    cursor = np.where(multi, cursor + 9, cursor)
+    rings = np.zeros(len(ids), dtype=np.int64)
+    end = ends[ids]
+    out_geom, out_first, out_count = [], [], []
+    steps = 0
+    while len(ids):
+        steps += 1
+        # A part starts: its header (little-endian Polygon) and its ring count.
+        head = (rings == 0) & (parts > 0)
+        if head.any():
+            at = cursor[head]
+            good = (at + 9 <= end[head]) & (padded[at] == 1) & (_u32(view4, at + 1) == _POLYGON)
+            bad = np.flatnonzero(head)[~good]
+            if len(bad):
+                ok[ids[bad]] = False
+            rings[head] = np.where(good, _u32(view4, at + 5), 0)
+            parts[head] -= 1
+            cursor[head] = at + 9
+            rings[bad], parts[bad], cursor[bad] = 0, 0, end[bad]
+        ring = rings > 0
+        if ring.any():
+            at = cursor[ring]
+            fits = at + 4 <= end[ring]
+            count = np.where(fits, _u32(view4, np.minimum(at, size)), 0).astype(np.int64)
+            nxt = at + 4 + 16 * count
+            fits &= nxt <= end[ring]
+            bad = np.flatnonzero(ring)[~fits]
+            if len(bad):
+                ok[ids[bad]] = False
+            keep = fits
+            out_geom.append(ids[ring][keep])
+            out_first.append(at[keep] + 4)
+            out_count.append(count[keep])
+            cursor[ring] = np.where(fits, nxt, end[ring])
+            rings[ring] -= 1
+            rings[bad], parts[bad] = 0, 0
+        done = (rings == 0) & (parts == 0)
+        if steps >= MAX_STEPS:
+            done[:] = True
+            ok[ids[(rings > 0) | (parts > 0)]] = False
+        if done.any():
+            # A record must end where its structure does (no trailing or missing bytes).
+            ok[ids[done & (cursor != end)]] = False
+            keep = ~done
+            ids, cursor, end = ids[keep], cursor[keep], end[keep]
+            rings, parts = rings[keep], parts[keep]
+    if not out_geom:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return np.concatenate(out_geom), np.concatenate(out_first), np.concatenate(out_count)
+
+
+def reproject_wkb_polygons(
+    wkb: npt.NDArray[np.object_],
+    source: CRS | None,
+    target: CRS,
+    srid: int = 2154,
+    check_extent: Callable[[tuple[float, float, float, float]], None] | None = None,
+) -> WkbPolygons:
+    """Reproject WKB polygons to ``target`` and write them as EWKB MultiPolygons with ``srid``.
+
+    Missing geometries (None), empty ones and those with a NaN coordinate get their reason
+    (as :func:`geo.geometry.check_polygons` words it); geometries this reader does not handle
+    (not bytes, big-endian, Z/M, other types, rings shorter than 4 points or not closed) are
+    left unhandled for the shapely path. Validity is not checked: the database does it.
+
+    Args:
+        wkb: WKB bytes (or anything else, left unhandled) per geometry.
+        source: the CRS of the coordinates (None or equal to ``target``: no transformation).
+        target: the CRS to transform to.
+        srid: the SRID written into the EWKB header.
+        check_extent: called with (xmin, ymin, xmax, ymax) of the usable source coordinates
+            before they are transformed (to refuse projected numbers declared as degrees).
+
+    Example:
+        >>> import shapely
+        >>> square = shapely.to_wkb(shapely.box(0, 0, 1, 1))
+        >>> r = reproject_wkb_polygons(np.array([square, None], dtype=object), None, CRS(2154))
+        >>> shapely.from_wkb(r.ewkb[0]).geom_type, r.problems[1]
+        ('MultiPolygon', 'missing geometry')
+    """
+    n = len(wkb)
+    ewkb = np.full(n, None, dtype=object)
+    problems = np.full(n, None, dtype=object)
+    missing = wkb == None  # noqa: E711 - elementwise on an object array
+    problems[missing] = "missing geometry"
+    is_bytes = np.fromiter((type(w) is bytes for w in wkb), dtype=bool, count=n)
+    handled = missing.copy()
+    if not is_bytes.any():
+        return WkbPolygons(ewkb, handled, problems)
+    records = pa.array(np.where(is_bytes, wkb, None), type=pa.binary())
+    offsets = np.frombuffer(records.buffers()[1], dtype=np.int32)[: n + 1].astype(np.int64)
+    data = records.buffers()[2]
+    buf = np.frombuffer(data, dtype=np.uint8).copy() if data is not None else np.zeros(0, np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    ok = is_bytes.copy()
+    geom, first, count = _walk(buf, starts, ends, ok)
+
+    # Rings GEOS would refuse to read (fewer than 4 points, not closed) go to the shapely path.
+    short = count < 4
+    view16 = np.lib.stride_tricks.as_strided(
+        buf, shape=(max(len(buf) - 15, 0), 16), strides=(1, 1), writeable=True
+    )
+    last = first + 16 * np.maximum(count - 1, 0)
+    closed = np.ones(len(count), dtype=bool)
+    sized = ~short
+    if sized.any():
+        closed[sized] = (view16[first[sized]] == view16[last[sized]]).all(axis=1)
+    ok[geom[short | ~closed]] = False
+    keep_ring = ok[geom]
+    geom, first, count = geom[keep_ring], first[keep_ring], count[keep_ring]
+
+    points = np.zeros(n, dtype=np.int64)
+    np.add.at(points, geom, count)
+    empty = ok & (points == 0)
+    problems[empty] = "empty geometry"
+
+    total = int(count.sum())
+    ring_start = np.repeat(np.cumsum(count) - count, count)
+    point_at = np.repeat(first, count) + 16 * (np.arange(total, dtype=np.int64) - ring_start)
+    xy = view16[point_at].copy().view("<f8") if total else np.zeros((0, 2))
+    owner = np.repeat(geom, count)
+    nan = np.zeros(n, dtype=bool)
+    nan[owner[np.isnan(xy[:, 0] + xy[:, 1])]] = True  # NaN in either: NaN sum
+    nan &= ok & ~empty
+    problems[nan] = "NaN coordinates"
+    if source is not None and check_extent is not None:
+        usable = ~nan[owner] & ~empty[owner]
+        if usable.any():
+            lo, hi = xy[usable].min(axis=0), xy[usable].max(axis=0)
+            check_extent((float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
+    if source is not None and not source.equals(target) and total:
+        x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+        Transformer.from_crs(source, target, always_xy=True).transform(x, y, inplace=True)
+        xy = np.column_stack((x, y))
+        view16[point_at] = xy.view(np.uint8).reshape(-1, 16)
+
+    good = ok & ~empty & ~nan
+    handled |= ok
+    if good.any():
+        body = pa.Array.from_buffers(
+            pa.binary(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(buf)]
+        )
+        polygon_head, multi_head = ewkb_header(srid)
+        kinds = buf[np.minimum(starts[good] + 1, max(len(buf) - 1, 0))]
+        # An explicit stop: pyarrow 26's open-ended binary_slice miscounts its buffer.
+        longest = int((ends - starts)[good].max())
+        body = pc.binary_slice(body.filter(pa.array(good)), 5, longest)
+        # Object arrays: numpy's bytes dtype would drop the headers' trailing zero bytes.
+        choice = np.array([multi_head, polygon_head], dtype=object)
+        heads = pa.array(choice[(kinds == _POLYGON).astype(np.intp)], type=pa.binary())
+        joined = pc.binary_join_element_wise(heads, body, b"")
+        ewkb[good] = joined.to_numpy(zero_copy_only=False)
+    return WkbPolygons(ewkb, handled, problems)
+

@@ -1,0 +1,98 @@
+"""Polygons reprojected from their WKB bytes agree with the shapely path, to the micrometre."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from geo.geometry import LAMBERT93, WGS84, reproject
+from geo.wkb import reproject_wkb_polygons
+from tests.conftest import SAMPLES
+
+REAL = [
+    SAMPLES / "cadastre" / "etalab" / "cadastre-91027-parcelles.json.gz",
+    SAMPLES / "admin" / "communes_2022_sample.geojson.gz",
+    SAMPLES / "urbanisme" / "plu_megeve_74173_zone_urba.geojson.gz",
+]
+
+
+def _shapely_path(geoms: np.ndarray, source: object) -> np.ndarray:
+    out = reproject(geoms, source, LAMBERT93)  # type: ignore[arg-type]
+    return np.array([shapely.MultiPolygon(shapely.get_parts(g)) for g in out], dtype=object)
+
+
+def _assert_same(wkb: np.ndarray, geoms: np.ndarray, source: object) -> None:
+    res = reproject_wkb_polygons(wkb, source, LAMBERT93)  # type: ignore[arg-type]
+    assert res.handled.all() and (res.problems == None).all()  # noqa: E711
+    ours = shapely.from_wkb(res.ewkb)
+    assert (shapely.get_srid(ours) == 2154).all()
+    assert set(shapely.get_type_id(ours)) == {6}
+    theirs = _shapely_path(geoms, source)
+    # Same structure (parts, rings, points in order) and coordinates within 1e-6 m.
+    assert (shapely.get_num_coordinates(ours) == shapely.get_num_coordinates(theirs)).all()
+    assert (shapely.get_num_geometries(ours) == shapely.get_num_geometries(theirs)).all()
+    assert np.abs(shapely.get_coordinates(ours) - shapely.get_coordinates(theirs)).max() < 1e-6
+
+
+@pytest.mark.parametrize("path", REAL, ids=lambda p: Path(p).name)
+def test_real_samples_match_the_shapely_path(path: Path) -> None:
+    frame = gpd.read_file(f"/vsigzip/{path}", engine="pyogrio")
+    geoms = frame.geometry.to_numpy()
+    geoms = geoms[np.isin(shapely.get_type_id(geoms), (3, 6))]
+    # The PLU has Z coordinates, which go to the shapely path as they are (checked below).
+    geoms = shapely.force_2d(geoms)
+    _assert_same(shapely.to_wkb(geoms, byte_order=1), geoms, frame.crs)
+
+
+def test_synthetic_polygons_holes_and_multipolygons_match() -> None:
+    rng = np.random.default_rng(1)
+    geoms = []
+    for i in range(300):
+        x, y = 2 + rng.random() * 5, 43 + rng.random() * 5
+        outer = shapely.box(x, y, x + 0.01, y + 0.01)
+        hole = shapely.box(x + 0.002, y + 0.002, x + 0.004, y + 0.004)
+        poly = outer.difference(hole) if i % 2 else outer
+        if i % 3 == 0:
+            poly = shapely.MultiPolygon([poly, shapely.box(x + 0.02, y, x + 0.03, y + 0.01)])
+        geoms.append(poly)
+    arr = np.array(geoms, dtype=object)
+    _assert_same(shapely.to_wkb(arr, byte_order=1), arr, WGS84)
+    # Already in Lambert-93: coordinates kept bit for bit, only the header changes.
+    res = reproject_wkb_polygons(shapely.to_wkb(arr, byte_order=1), LAMBERT93, LAMBERT93)
+    assert shapely.equals_exact(shapely.from_wkb(res.ewkb), _shapely_path(arr, LAMBERT93), 0).all()
+
+
+def test_problems_and_what_is_left_to_shapely() -> None:
+    square = shapely.box(2, 45, 2.01, 45.01)
+    le = shapely.to_wkb(square, byte_order=1)
+    values = np.array(
+        [
+            le,
+            None,
+            shapely.to_wkb(shapely.from_wkt("POLYGON EMPTY"), byte_order=1),
+            shapely.to_wkb(shapely.from_wkt("POLYGON ((2 45, 2 nan, 3 45, 2 45))"), byte_order=1),
+            shapely.to_wkb(square, byte_order=0),  # big-endian
+            shapely.to_wkb(shapely.force_3d(square), byte_order=1),  # Z
+            shapely.to_wkb(shapely.Point(2, 45), byte_order=1),
+            shapely.to_wkb(shapely.GeometryCollection([square]), byte_order=1),
+            le[:-8],  # truncated
+            square,  # not bytes
+        ],
+        dtype=object,
+    )
+    res = reproject_wkb_polygons(values, WGS84, LAMBERT93)
+    assert res.handled.tolist() == [True, True, True, True] + [False] * 6
+    reasons = [None, "missing geometry", "empty geometry", "NaN coordinates"]
+    assert res.problems[:4].tolist() == reasons
+    assert res.ewkb[0] is not None and all(e is None for e in res.ewkb[1:])
+
+
+def test_extent_is_checked_before_the_transformation() -> None:
+    seen = []
+    wkb = shapely.to_wkb(np.array([shapely.box(650000, 6860000, 650010, 6860010)]), byte_order=1)
+    reproject_wkb_polygons(wkb, WGS84, LAMBERT93, check_extent=seen.append)
+    assert seen == [(650000.0, 6860000.0, 650010.0, 6860010.0)]

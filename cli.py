@@ -12,14 +12,14 @@ from rich.console import Console
 from config import SAMPLES_DIR, get_database_settings
 from db import cluster
 from db.errors import DatabaseError
-from ingest.cli import ingest
+from ingest.cli import ingest, ingest_help
 
 app = typer.Typer(help="foncier: available industrial land in France.", no_args_is_help=True)
 db_app = typer.Typer(help="The PostGIS database: local cluster and migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 synth_app = typer.Typer(help="Synthetic data for benchmarks.", no_args_is_help=True)
 app.add_typer(synth_app, name="synth")
-app.command("ingest")(ingest)
+app.command("ingest", help=ingest_help())(ingest)
 apikey_app = typer.Typer(help="API keys for writing (stored hashed).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 console = Console(stderr=True)

@@ -117,6 +117,10 @@ def ingest(
     console.print(summary_table([report]))
 
 
-def layer_help() -> str:
-    """The list of layers for the command's help text."""
-    return "\n".join(f"{name}: {layer.description}" for name, layer in sorted(layers().items()))
+def ingest_help() -> str:
+    """The command's help text, with the list of layers."""
+    lines = [f"- {name}: {layer.description}" for name, layer in sorted(layers().items())]
+    return (
+        "Load a file into a layer (format and CRS detected), or every sample file.\n\n"
+        "Layers:\n\n" + "\n\n".join(lines)
+    )

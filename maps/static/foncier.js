@@ -18,8 +18,13 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   };
+  // Codes the API returns (ZAN status, zone class, criterion) shown in the page's language.
+  F.label = function (v) {
+    var key = "v:" + v;
+    return (CFG.messages && CFG.messages[key]) || v;
+  };
   F.num = function (v, digits) {
-    if (v == null || v === "" || isNaN(Number(v))) return v == null ? "–" : F.esc(v);
+    if (v == null || v === "" || isNaN(Number(v))) return v == null ? "–" : F.esc(F.label(v));
     return Number(v).toLocaleString(CFG.lang, { maximumFractionDigits: digits == null ? 2 : digits });
   };
   F.getJSON = function (url, signal) {
@@ -87,7 +92,7 @@
     return '<table class="breakdown"><thead><tr><th>' + F.t("criterion") + "</th><th>" + F.t("value") +
       "</th><th>" + F.t("weight") + "</th><th>" + F.t("contribution") + "</th></tr></thead><tbody>" +
       rows.map(function (r) {
-        return "<tr><td>" + F.esc(r.criterion || r.name || r.kind || "") + "</td><td>" + cell(r.value) +
+        return "<tr><td>" + F.esc(F.label(r.criterion || r.name || r.kind || "")) + "</td><td>" + cell(r.value) +
           "</td><td>" + cell(r.weight) + "</td><td>" + cell(r.contribution) + "</td></tr>";
       }).join("") + "</tbody></table>";
   };

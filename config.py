@@ -58,8 +58,10 @@ class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FONCIER_INGEST_", env_file=".env", extra="ignore")
 
     copy_chunk_rows: int = 50_000
-    # Features per batch when a large file is read and loaded in batches (parcels).
-    batch_rows: int = 100_000
+    # Features per batch when a large file is read and loaded in batches (parcels). Smaller
+    # batches start the pipeline sooner and end it with a shorter last COPY: 50k beat 100k at
+    # 200k parcels (2.4 s vs 3.1-3.5 s) with 100 MB less peak memory.
+    batch_rows: int = 50_000
     samples_dir: Path = SAMPLES_DIR
 
 

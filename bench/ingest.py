@@ -1,6 +1,7 @@
 """Ingest benchmark: our parcels pipeline against ``ogr2ogr -f PostgreSQL`` on the same file.
 
     .venv/bin/python bench/ingest.py --n 1000000
+    BENCH_PHASES=1 .venv/bin/python bench/ingest.py --n 200000   # + seconds per phase (stderr)
 
 1. Generates (or reuses, from ``bench/out/``) a synthetic GeoPackage of N parcels: Voronoi
    cells in real communes with Etalab properties, and a few spoiled rows (repeated ids,
@@ -110,6 +111,11 @@ def run_child(path: Path, url: str) -> None:
     from ingest.pipeline import run_ingest
     from ingest.sources import IngestOptions
 
+    if os.environ.get("BENCH_PHASES"):  # time spent per phase, on stderr
+        import logging
+
+        logging.basicConfig(stream=sys.stderr, format="%(name)s: %(message)s")
+        logging.getLogger("ingest.pipeline").setLevel(logging.DEBUG)
     started = time.monotonic()
     report = run_ingest(
         "parcels",

@@ -239,15 +239,20 @@ def mark_repeated_keys(load: TableLoad, seen: dict[str, int]) -> None:
         ["/".join(map(str, p)) for p in zip(*parts, strict=True)], dtype=object
     )
     first = load.frame["_feature_index"].to_numpy()[ok]
-    get = seen.get
-    for pos, label, index in zip(ok.tolist(), labels.tolist(), first.tolist(), strict=True):
-        earlier = get(label)
-        if earlier is None:
+    labels_list = labels.tolist()
+    # Set and dict operations in C: a Python step per row only for the (rare) repeats.
+    repeated = seen.keys() & set(labels_list)
+    if not repeated:
+        seen.update(zip(labels_list, first.tolist(), strict=True))
+        return
+    for pos, label, index in zip(ok.tolist(), labels_list, first.tolist(), strict=True):
+        if label not in repeated:
             seen[label] = index
-        else:
-            load.problems[pos] = f"duplicate key {label}: already at feature {earlier}"
-            if load.repaired_rows is not None and load.repaired_rows[pos]:
-                load.repaired -= 1
+            continue
+        earlier = seen[label]
+        load.problems[pos] = f"duplicate key {label}: already at feature {earlier}"
+        if load.repaired_rows is not None and load.repaired_rows[pos]:
+            load.repaired -= 1
 
 
 def to_lambert93(geoms: np.ndarray, crs: CRS | None, source: str) -> np.ndarray:

@@ -15,6 +15,7 @@ from db.engine import connect_raw
 from ingest.errors import IngestError, StrictModeError
 from ingest.load import (
     MergeResult,
+    PhaseTimes,
     Progress,
     TableCounts,
     bump_layer_version,
@@ -139,16 +140,25 @@ def run_ingest(
     sources = read_sources(layer, path, options, ingest)
     # The first batch is read and prepared before the run starts: a file that cannot be read
     # at all, or has the wrong layout, fails here as when it was read whole.
-    head = next(sources)
+    times = PhaseTimes()
+    with times("read (worker)"):
+        head = next(sources)
     rows_read = len(head.frame)
-    first_loads = layer.prepare(head, options)
+    with times("layer prepare (worker)"):
+        first_loads = layer.prepare(head, options)
 
     def batches() -> Iterator[list[TableLoad]]:
         nonlocal rows_read
         yield first_loads
-        for source in sources:  # in the loader's worker thread
+        while True:  # in the loader's worker thread
+            with times("read (worker)"):
+                source = next(sources, None)
+            if source is None:
+                return
             rows_read += len(source.frame)
-            yield layer.prepare(source, options)
+            with times("layer prepare (worker)"):
+                loads = layer.prepare(source, options)
+            yield loads
 
     name = str(path)
     with connect_raw(db, autocommit=True) as admin:
@@ -167,6 +177,7 @@ def run_ingest(
                 options.vintage,
                 progress,
                 max(ingest.copy_chunk_rows, ingest.batch_rows),
+                times,
             )
             report.rows_read = rows_read
             if options.strict and result.quarantine:
@@ -176,12 +187,14 @@ def run_ingest(
                     f"first: feature {first.feature_index} ({first.key}): {first.reason}"
                 )
             check_duplicates(path, rows_read, result)
-            write_quarantine(cur, run_id, layer.name, name, result.quarantine)
-            if result.changed:
-                for version in layer.versions:
-                    bump_layer_version(cur, version)
-            _finish_run(cur, run_id, "succeeded", rows_read, result, None)
-            conn.commit()
+            with times("quarantine + run record"):
+                write_quarantine(cur, run_id, layer.name, name, result.quarantine)
+                if result.changed:
+                    for version in layer.versions:
+                        bump_layer_version(cur, version)
+                _finish_run(cur, run_id, "succeeded", rows_read, result, None)
+            with times("commit"):
+                conn.commit()
     except (IngestError, psycopg.Error) as exc:
         message = str(exc) if isinstance(exc, IngestError) else f"{path}: database error: {exc}"
         with connect_raw(db, autocommit=True) as admin:
@@ -195,4 +208,5 @@ def run_ingest(
     report.status = "succeeded"
     report.tables = result.tables
     report.seconds = time.monotonic() - started
+    log.debug("%s: %.2f s; phases: %s", name, report.seconds, times.summary())
     return report

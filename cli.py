@@ -15,7 +15,9 @@ from db.errors import DatabaseError
 from ingest.cli import ingest, ingest_help
 
 app = typer.Typer(help="foncier: available industrial land in France.", no_args_is_help=True)
-db_app = typer.Typer(help="The PostGIS database: local cluster and migrations.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The PostGIS database: local cluster and migrations.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 synth_app = typer.Typer(help="Synthetic data for benchmarks.", no_args_is_help=True)
 app.add_typer(synth_app, name="synth")
@@ -32,7 +34,10 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
 
 @db_app.command("up")
 def db_up() -> None:
-    """Start the local PostGIS (created on first use) and migrate it; external URLs: migrate only."""
+    """Start the local PostGIS (created on first use) and migrate it.
+
+    With an external DATABASE_URL, only migrate.
+    """
     settings = get_database_settings()
     try:
         if settings.is_local:
@@ -84,7 +89,9 @@ def db_status() -> None:
     settings = get_database_settings()
     console.print(f"url: {settings.database_url}")
     if settings.is_local:
-        console.print(f"local cluster: {settings.pg_data_dir}, running={cluster.is_running(settings)}")
+        console.print(
+            f"local cluster: {settings.pg_data_dir}, running={cluster.is_running(settings)}"
+        )
     try:
         console.print(f"revision: {current_revision(get_engine())} (head {head_revision()})")
     except Exception as exc:  # noqa: BLE001 - status reports, never crashes
@@ -232,8 +239,18 @@ def score_command(
     table = Table(title=f"Scoring ({report.profile_version}, {report.seconds:.1f} s)")
     for col in ("communes", "parcels", "land units", "sites", "ZAN accounts"):
         table.add_column(col, justify="right")
-    table.add_row(*(f"{n:,}" for n in (report.communes, report.parcels, report.land_units,
-                                         report.sites, report.accounts)))
+    table.add_row(
+        *(
+            f"{n:,}"
+            for n in (
+                report.communes,
+                report.parcels,
+                report.land_units,
+                report.sites,
+                report.accounts,
+            )
+        )
+    )
     console.print(table)
     console.print(", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
 

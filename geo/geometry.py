@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-
 import shapely
 from pyproj import CRS
 
@@ -187,7 +186,9 @@ def reproject(geoms: GeometryArray, source: CRS, target: CRS = LAMBERT93) -> Geo
     from pyproj import Transformer
 
     transformer = Transformer.from_crs(source, target, always_xy=True)
-    return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(
+        geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
 _SRID_FLAG = 0x20  # in the 4th byte of a little-endian WKB type

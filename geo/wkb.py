@@ -228,4 +228,3 @@ def reproject_wkb_polygons(
         joined = pc.binary_join_element_wise(heads, body, b"")
         ewkb[good] = joined.to_numpy(zero_copy_only=False)
     return WkbPolygons(ewkb, handled, problems)
-

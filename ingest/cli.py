@@ -31,15 +31,34 @@ EXIT_STRICT = 3
 def summary_table(reports: list[IngestReport]) -> Table:
     """One line per run and table: rows read, loaded, repaired, quarantined, changes."""
     table = Table(title="Ingest summary")
-    for col in ("layer", "file", "table", "read", "loaded", "repaired", "quarantined",
-                "inserted", "updated", "deleted", "s"):
+    for col in (
+        "layer",
+        "file",
+        "table",
+        "read",
+        "loaded",
+        "repaired",
+        "quarantined",
+        "inserted",
+        "updated",
+        "deleted",
+        "s",
+    ):
         table.add_column(col, justify="right" if col not in ("layer", "file", "table") else "left")
     for r in reports:
         for t in r.tables:
             table.add_row(
-                r.layer, Path(r.source).name, t.table, f"{r.rows_read:,}", f"{t.loaded:,}",
-                f"{t.repaired:,}", f"{t.quarantined:,}", f"{t.inserted:,}", f"{t.updated:,}",
-                f"{t.deleted:,}", f"{r.seconds:.1f}",
+                r.layer,
+                Path(r.source).name,
+                t.table,
+                f"{r.rows_read:,}",
+                f"{t.loaded:,}",
+                f"{t.repaired:,}",
+                f"{t.quarantined:,}",
+                f"{t.inserted:,}",
+                f"{t.updated:,}",
+                f"{t.deleted:,}",
+                f"{r.seconds:.1f}",
             )
     return table
 
@@ -86,13 +105,24 @@ def ingest(
         samples_dir = path or get_ingest_settings().samples_dir
         for sample, file in sample_files(samples_dir):
             try:
-                reports.append(_run_one(sample.layer, file, sample.options.__class__(
-                    **{**sample.options.__dict__, "vintage": sample.vintage, "strict": strict}
-                )))
+                reports.append(
+                    _run_one(
+                        sample.layer,
+                        file,
+                        sample.options.__class__(
+                            **{
+                                **sample.options.__dict__,
+                                "vintage": sample.vintage,
+                                "strict": strict,
+                            }
+                        ),
+                    )
+                )
             except IngestError as exc:
                 console.print(f"[red]error:[/] {exc}")
                 console.print(summary_table(reports))
-                raise typer.Exit(EXIT_STRICT if isinstance(exc, StrictModeError) else EXIT_FAILED)
+                code = EXIT_STRICT if isinstance(exc, StrictModeError) else EXIT_FAILED
+                raise typer.Exit(code) from None
         console.print(summary_table(reports))
         return
     try:

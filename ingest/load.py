@@ -23,15 +23,15 @@ import pandas as pd
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-from psycopg import sql
-
 import shapely
+from psycopg import sql
 
 from ingest.normalize import TableLoad, TableSpec, mark_repeated_keys
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+
 
 class PhaseTimes:
     """Seconds spent per phase of a load, summed over batches (logged at DEBUG by the pipeline).
@@ -137,9 +137,7 @@ def ewkb(geoms: np.ndarray) -> list[bytes | None]:
     if not shapely.is_geometry(geoms).any():  # vectorised: a Python test per row costs 0.5 µs
         return geoms.tolist()  # EWKB already (polygons from ingest.normalize.polygons_ewkb)
     wkb = shapely.to_wkb(geoms, byte_order=1).tolist()
-    return [
-        None if w is None else w[:4] + bytes((w[4] | 0x20,)) + _SRID_2154 + w[5:] for w in wkb
-    ]
+    return [None if w is None else w[:4] + bytes((w[4] | 0x20,)) + _SRID_2154 + w[5:] for w in wkb]
 
 
 def _copy_columns(frame: pd.DataFrame, spec: TableSpec) -> list[list[str]]:
@@ -476,7 +474,11 @@ def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]
     checks += [(sql.SQL("({})").format(sql.SQL(c)), sql.SQL(r)) for c, r in spec.checks]
     for col in spec.geometries:
         optional = col in spec.optional_geometries
-        null_ok = sql.SQL("s.{} IS NOT NULL AND ").format(sql.Identifier(col)) if optional else sql.SQL("")
+        null_ok = (
+            sql.SQL("s.{} IS NOT NULL AND ").format(sql.Identifier(col))
+            if optional
+            else sql.SQL("")
+        )
         checks.append(
             (
                 sql.SQL("({}NOT s.{})").format(null_ok, sql.Identifier(_valid_column(col))),
@@ -495,9 +497,7 @@ def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]
     if not checks:
         return []
     conditions = sql.SQL(" OR ").join(c for c, _ in checks)
-    cases = sql.SQL(" ").join(
-        sql.SQL("WHEN {} THEN {}").format(c, r) for c, r in checks
-    )
+    cases = sql.SQL(" ").join(sql.SQL("WHEN {} THEN {}").format(c, r) for c, r in checks)
     key_text = sql.SQL(" || '/' || ").join(
         sql.SQL("coalesce(s.{}::text, '')").format(sql.Identifier(k)) for k in spec.key
     )
@@ -513,7 +513,9 @@ def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]
     return [QuarantineRow(fi, key, reason, raw) for fi, key, reason, raw in cur.fetchall()]
 
 
-def _update_only(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None) -> TableCounts:
+def _update_only(
+    cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None
+) -> TableCounts:
     counts = TableCounts(spec.table)
     target = sql.Identifier(spec.table)
     data_cols = [c for c in spec.all_columns if c not in spec.key]
@@ -521,7 +523,8 @@ def _update_only(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str
     values = {"run_id": sql.Literal(run_id), "vintage": sql.Literal(vintage)}
     cur.execute(
         sql.SQL(
-            "UPDATE {target} t SET {sets} FROM {stage} s WHERE {match} AND ({old}) IS DISTINCT FROM ({new})"
+            "UPDATE {target} t SET {sets} FROM {stage} s"
+            " WHERE {match} AND ({old}) IS DISTINCT FROM ({new})"
         ).format(
             target=target,
             stage=_stage_name(spec),
@@ -544,7 +547,9 @@ def _update_only(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str
 
 def unknown_keys(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]:
     """For update-only tables: staging rows whose key the target does not have."""
-    match = sql.SQL(" AND ").join(sql.SQL("t.{0} = s.{0}").format(sql.Identifier(k)) for k in spec.key)
+    match = sql.SQL(" AND ").join(
+        sql.SQL("t.{0} = s.{0}").format(sql.Identifier(k)) for k in spec.key
+    )
     key_text = sql.SQL(" || '/' || ").join(
         sql.SQL("s.{}::text").format(sql.Identifier(k)) for k in spec.key
     )
@@ -648,10 +653,10 @@ def _delete_and_upsert(
             sets=sql.SQL(", ").join(
                 sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in set_cols
             ),
-            old=sql.SQL(", ").join(
-                sql.SQL("t.{}").format(sql.Identifier(c)) for c in data_cols
+            old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in data_cols),
+            new=sql.SQL(", ").join(
+                sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in data_cols
             ),
-            new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in data_cols),
         )
     else:
         on_conflict = sql.SQL("DO NOTHING")
@@ -1224,8 +1229,15 @@ def write_quarantine(
     ) as copy:
         for r in rows:
             copy.write_row(
-                (run_id, layer, source, r.feature_index, r.key, r.reason,
-                 None if r.raw is None else json.dumps(r.raw, default=str))
+                (
+                    run_id,
+                    layer,
+                    source,
+                    r.feature_index,
+                    r.key,
+                    r.reason,
+                    None if r.raw is None else json.dumps(r.raw, default=str),
+                )
             )
 
 

@@ -13,11 +13,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-
 import shapely
 from pyproj import CRS
-
-from ingest.errors import SourceError
 
 from geo.errors import CrsError
 from geo.geometry import (
@@ -31,10 +28,9 @@ from geo.geometry import (
     to_ewkb,
 )
 from geo.wkb import reproject_wkb_polygons
+from ingest.errors import SourceError
 
-SqlType = Literal[
-    "text", "integer", "smallint", "double precision", "boolean", "text[]", "jsonb"
-]
+SqlType = Literal["text", "integer", "smallint", "double precision", "boolean", "text[]", "jsonb"]
 GeometryType = Literal["MULTIPOLYGON", "POINT"]
 
 
@@ -176,7 +172,9 @@ def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.Dat
                 add_problem(
                     problems,
                     bad,
-                    np.array([f"wrong type: {col} = {v!r} is not {kind}" for v in values], dtype=object),
+                    np.array(
+                        [f"wrong type: {col} = {v!r} is not {kind}" for v in values], dtype=object
+                    ),
                 )
             num[bad] = np.nan
             if sql_type == "double precision":
@@ -189,9 +187,20 @@ def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.Dat
             else:
                 low = s.astype(str).str.strip().str.lower()
                 mapped = low.map(
-                    {"true": True, "t": True, "1": True, "oui": True, "yes": True, "vrai": True,
-                     "false": False, "f": False, "0": False, "non": False, "no": False,
-                     "faux": False}
+                    {
+                        "true": True,
+                        "t": True,
+                        "1": True,
+                        "oui": True,
+                        "yes": True,
+                        "vrai": True,
+                        "false": False,
+                        "f": False,
+                        "0": False,
+                        "non": False,
+                        "no": False,
+                        "faux": False,
+                    }
                 )
                 bad = mapped.isna().to_numpy() & ~blank
                 add_problem(problems, bad, f"wrong type: {col} is not a boolean")
@@ -235,8 +244,10 @@ def mark_repeated_keys(load: TableLoad, seen: dict[str, int]) -> None:
         return
     key = list(load.spec.key)
     parts = [load.frame[k].to_numpy(dtype=object)[ok] for k in key]
-    labels = parts[0].astype(str) if len(parts) == 1 else np.array(
-        ["/".join(map(str, p)) for p in zip(*parts, strict=True)], dtype=object
+    labels = (
+        parts[0].astype(str)
+        if len(parts) == 1
+        else np.array(["/".join(map(str, p)) for p in zip(*parts, strict=True)], dtype=object)
     )
     first = load.frame["_feature_index"].to_numpy()[ok]
     labels_list = labels.tolist()
@@ -335,8 +346,10 @@ def finish(
     out["_feature_index"] = frame["_feature_index"].to_numpy()
     repaired = np.zeros(len(frame), dtype=bool)
     for col, gtype in spec.geometries.items():
-        geoms = np.asarray(frame[col].to_numpy(), dtype=object) if col in frame else np.full(
-            len(frame), None, dtype=object
+        geoms = (
+            np.asarray(frame[col].to_numpy(), dtype=object)
+            if col in frame
+            else np.full(len(frame), None, dtype=object)
         )
         optional = col in spec.optional_geometries
         cleaned = np.empty(len(geoms), dtype=object)

@@ -57,7 +57,9 @@ class IngestReport:
         return sum(t.quarantined for t in self.tables)
 
 
-def _start_run(conn: psycopg.Connection, layer: str, source: str, sha256: str, vintage: str | None) -> int:
+def _start_run(
+    conn: psycopg.Connection, layer: str, source: str, sha256: str, vintage: str | None
+) -> int:
     row = conn.execute(
         "INSERT INTO ingest_run (layer, source, sha256, vintage, status) "
         "VALUES (%s, %s, %s, %s, 'running') RETURNING id",

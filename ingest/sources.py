@@ -117,7 +117,9 @@ SAMPLES: tuple[SampleFile, ...] = (
     SampleFile("constraints", "friches/ademe_sites_pollues_interventions.geojson.gz", "ADEME 2024"),
     SampleFile("enaf", "zan/conso_enaf_2009_2024_scot_rives_du_rhone.csv", "Cerema 2024"),
     SampleFile("enaf", "zan/conso_enaf_annuelle_2009_2023_metropole_lyon.csv", "Cerema 2023"),
-    SampleFile("zan_targets", "zan/objectifs_reduction_conso_territorialises_hdf.csv", "SRADDET HdF"),
+    SampleFile(
+        "zan_targets", "zan/objectifs_reduction_conso_territorialises_hdf.csv", "SRADDET HdF"
+    ),
     # Land: after communes (sites without coordinates sit at their commune).
     *(
         SampleFile("parcels", f"cadastre/etalab/cadastre-{c}-parcelles.json.gz", "Etalab 2023-04")

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pandas as pd
-
 import geopandas as gpd
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "data" / "samples"
@@ -29,9 +28,10 @@ DEPS = ARA_DEPS + EXTRA_DEPS
 @contextmanager
 def _gzip_writer(path: Path) -> Iterator[gzip.GzipFile]:
     # mtime=0: the same input gives the same bytes, so re-running the script changes nothing.
-    with path.open("wb") as raw, gzip.GzipFile(
-        filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0
-    ) as gz:
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as gz,
+    ):
         yield gz
 
 
@@ -56,11 +56,15 @@ def copy(src: Path, dst: Path) -> None:
 
 
 def main(shared: Path) -> None:
-    communes = gpd.read_file(f"/vsigzip/{shared / 'admin/communes_2022_france_simplified.geojson.gz'}")
+    communes = gpd.read_file(
+        f"/vsigzip/{shared / 'admin/communes_2022_france_simplified.geojson.gz'}"
+    )
     # Plus the communes of the sites clés en main of the press list, wherever they are.
     scem = pd.read_csv(shared / "sites_cles_en_main/scem_2024_partiel_presse.csv", dtype=str)
     scem_communes = {c for cell in scem["insee_com"].dropna() for c in cell.split("|")}
-    communes = communes[communes["insee_dep"].isin(DEPS) | communes["insee_com"].isin(scem_communes)]
+    communes = communes[
+        communes["insee_dep"].isin(DEPS) | communes["insee_com"].isin(scem_communes)
+    ]
     write_geojson_gz(communes, OUT / "admin/communes_2022_sample.geojson.gz")
     epci = gpd.read_file(shared / "admin/epci_2022_france_simplified.geojson")
     epci = epci[epci["siren_epci"].isin(communes["siren_epci_2022"].dropna().unique())]
@@ -78,26 +82,40 @@ def main(shared: Path) -> None:
         copy(path, OUT / "cadastre/etalab" / path.name)
     for path in sorted((shared / "cadastre/edigeo").glob("*.tar.bz2")):
         copy(path, OUT / "cadastre/edigeo" / path.name)
-    gz_copy(shared / "region_ara/cartofriches_2023-10_ara.geojson",
-            OUT / "friches/cartofriches_2023-10_ara.geojson.gz")
-    copy(shared / "friches/cartofriches_polygones_metropole_lyon.geojson",
-         OUT / "friches/cartofriches_polygones_metropole_lyon.geojson")
-    gz_copy(shared / "friches/ademe_sites_pollues_interventions.geojson",
-            OUT / "friches/ademe_sites_pollues_interventions.geojson.gz")
-    gz_copy(shared / "urbanisme/plu_megeve_74173_zone_urba.geojson",
-            OUT / "urbanisme/plu_megeve_74173_zone_urba.geojson.gz")
-    gz_copy(shared / "protection/oise_60_znieff_natura2000.geojson",
-            OUT / "protection/oise_60_znieff_natura2000.geojson.gz")
-    gz_copy(shared / "risques/tri_lille_surfaces_inondables_2014.geojson",
-            OUT / "risques/tri_lille_surfaces_inondables_2014.geojson.gz")
+    gz_copy(
+        shared / "region_ara/cartofriches_2023-10_ara.geojson",
+        OUT / "friches/cartofriches_2023-10_ara.geojson.gz",
+    )
+    copy(
+        shared / "friches/cartofriches_polygones_metropole_lyon.geojson",
+        OUT / "friches/cartofriches_polygones_metropole_lyon.geojson",
+    )
+    gz_copy(
+        shared / "friches/ademe_sites_pollues_interventions.geojson",
+        OUT / "friches/ademe_sites_pollues_interventions.geojson.gz",
+    )
+    gz_copy(
+        shared / "urbanisme/plu_megeve_74173_zone_urba.geojson",
+        OUT / "urbanisme/plu_megeve_74173_zone_urba.geojson.gz",
+    )
+    gz_copy(
+        shared / "protection/oise_60_znieff_natura2000.geojson",
+        OUT / "protection/oise_60_znieff_natura2000.geojson.gz",
+    )
+    gz_copy(
+        shared / "risques/tri_lille_surfaces_inondables_2014.geojson",
+        OUT / "risques/tri_lille_surfaces_inondables_2014.geojson.gz",
+    )
     for name in (
         "conso_enaf_2009_2024_scot_rives_du_rhone.csv",
         "conso_enaf_annuelle_2009_2023_metropole_lyon.csv",
         "objectifs_reduction_conso_territorialises_hdf.csv",
     ):
         copy(shared / "zan" / name, OUT / "zan" / name)
-    copy(shared / "sites_cles_en_main/scem_2024_partiel_presse.csv",
-         OUT / "sites/scem_2024_partiel_presse.csv")
+    copy(
+        shared / "sites_cles_en_main/scem_2024_partiel_presse.csv",
+        OUT / "sites/scem_2024_partiel_presse.csv",
+    )
 
 
 if __name__ == "__main__":

@@ -94,12 +94,20 @@ def ingest_settings() -> IngestSettings:
 
 
 @pytest.fixture
-def load(clean_db: Engine, db_settings: DatabaseSettings, ingest_settings: IngestSettings):  # type: ignore[no-untyped-def]
+def load(  # type: ignore[no-untyped-def]
+    clean_db: Engine,  # noqa: ARG001 - requested for its side effect: an empty database
+    db_settings: DatabaseSettings,
+    ingest_settings: IngestSettings,
+):
     """Run an ingest into the test database: ``load("epci", path, vintage="2022")``."""
 
     def _load(layer: str, path: Path | str, **options: object) -> IngestReport:
         return run_ingest(
-            layer, Path(path), IngestOptions(**options), db_settings, ingest_settings  # type: ignore[arg-type]
+            layer,
+            Path(path),
+            IngestOptions(**options),
+            db_settings,
+            ingest_settings,  # type: ignore[arg-type]
         )
 
     return _load

@@ -69,7 +69,9 @@ def prepare_communes(source: Source, _options: IngestOptions) -> list[TableLoad]
     frame["nom"] = pick(f, "nom_com", "nom", "libgeo", source=name)
     dep = pick(f, "insee_dep", "dep", "code_dep", source=name, required=False)
     if dep.isna().all():
-        dep = frame["insee"].map(lambda c: None if c is None else (c[:3] if c.startswith("97") else c[:2]))
+        dep = frame["insee"].map(
+            lambda c: None if c is None else (c[:3] if c.startswith("97") else c[:2])
+        )
     frame["dep"] = code(dep, 2)
     frame["reg"] = code(pick(f, "insee_reg", "reg", "code_reg", source=name, required=False), 2)
     population = pick(f, "population", "pmun", source=name, required=False)

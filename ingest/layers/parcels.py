@@ -216,8 +216,10 @@ def prepare_edigeo(source: Source) -> list[TableLoad]:
         foreign,
         _reasons(
             foreign,
-            lambda i: f"EDIGEO IDU {raw_idu[i]!r} is not in commune {insee} "
-            f"(file name {source.path.name})",
+            lambda i: (
+                f"EDIGEO IDU {raw_idu[i]!r} is not in commune {insee} "
+                f"(file name {source.path.name})"
+            ),
         ),
     )
     _idu_problems(frame, problems)

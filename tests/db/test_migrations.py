@@ -8,7 +8,9 @@ from db.models import metadata
 def test_every_model_table_exists(engine: Engine) -> None:
     with engine.connect() as conn:
         tables = set(
-            conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+            conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ).scalars()
         )
     assert set(metadata.tables) <= tables
 
@@ -22,7 +24,8 @@ def test_geometries_are_typed_2154_and_indexed(engine: Engine) -> None:
             conn.execute(
                 text(
                     "SELECT t.relname || '.' || a.attname FROM pg_index i "
-                    "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ix ON ix.oid = i.indexrelid "
+                    "JOIN pg_class t ON t.oid = i.indrelid "
+                    "JOIN pg_class ix ON ix.oid = i.indexrelid "
                     "JOIN pg_am am ON am.oid = ix.relam JOIN pg_attribute a "
                     "ON a.attrelid = t.oid AND a.attnum = ANY(i.indkey) WHERE am.amname = 'gist'"
                 )
@@ -40,7 +43,8 @@ def test_codes_are_text(engine: Engine) -> None:
         types = dict(
             conn.execute(
                 text(
-                    "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+                    "SELECT table_name || '.' || column_name, data_type "
+                    "FROM information_schema.columns "
                     "WHERE column_name IN ('insee', 'siren', 'idu', 'siren_epci')"
                 )
             ).all()

@@ -16,11 +16,10 @@ import threading
 import zipfile
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, text
-
 import geopandas as gpd
+import pytest
 import shapely
+from sqlalchemy import Engine, text
 
 from config import ROOT
 from ingest.errors import IngestError, SourceError, StrictModeError
@@ -71,11 +70,15 @@ def test_communes_then_membership_table(load, clean_db: Engine) -> None:
     assert scalar(clean_db, "SELECT siren_epci FROM commune WHERE insee = '01001'") is None
     report = load("communes", SAMPLES / "admin" / "communes_2026_epci_sample.csv")
     assert report.tables[0].updated > 6000
-    row = scalar(clean_db, "SELECT siren_epci || ' ' || dep || ' ' || reg FROM commune WHERE insee = '01001'")
+    row = scalar(
+        clean_db, "SELECT siren_epci || ' ' || dep || ' ' || reg FROM commune WHERE insee = '01001'"
+    )
     assert row == "200069193 01 84"
 
 
-def test_membership_of_unknown_commune_is_quarantined(load, clean_db: Engine, tmp_path: Path) -> None:
+def test_membership_of_unknown_commune_is_quarantined(
+    load, clean_db: Engine, tmp_path: Path
+) -> None:
     csv = tmp_path / "membership.csv"
     csv.write_text("insee_com,siren_epci\n99999,200069193\n", encoding="utf-8")
     report = load("communes", csv)
@@ -105,7 +108,10 @@ def test_territoires_both_programmes_keep_their_ids(load, clean_db: Engine) -> N
 def test_gpkg_zipped_shapefile_and_wkt_csv(load, clean_db: Engine, tmp_path: Path) -> None:
     gdf = gpd.GeoDataFrame(
         {"siren_epci": ["200000001", "200000002"], "nom_epci": ["A", "B"]},
-        geometry=[shapely.box(650000, 6860000, 651000, 6861000), shapely.box(652000, 6860000, 653000, 6861000)],
+        geometry=[
+            shapely.box(650000, 6860000, 651000, 6861000),
+            shapely.box(652000, 6860000, 653000, 6861000),
+        ],
         crs=2154,
     )
     gdf.to_file(tmp_path / "e.gpkg")
@@ -120,12 +126,16 @@ def test_gpkg_zipped_shapefile_and_wkt_csv(load, clean_db: Engine, tmp_path: Pat
     report = load("epci", tmp_path / "e.zip")
     # Shapefiles store rings clockwise: the rows are rewritten, the shapes are the same.
     assert report.loaded == 2 and report.tables[0].inserted == 0
-    same = "SELECT ST_Equals(geom, ST_Multi(ST_MakeEnvelope(650000, 6860000, 651000, 6861000, 2154))) FROM epci WHERE siren = '200000001'"
+    same = (
+        "SELECT ST_Equals(geom, ST_Multi(ST_MakeEnvelope(650000, 6860000, 651000, 6861000, 2154)))"
+        " FROM epci WHERE siren = '200000001'"
+    )
     assert scalar(clean_db, same) is True
 
     csv = tmp_path / "e.csv"
     csv.write_text(
-        "siren_epci;nom_epci;wkt\n200000003;C;POLYGON((650000 6860000,651000 6860000,651000 6861000,650000 6860000))\n",
+        "siren_epci;nom_epci;wkt\n"
+        "200000003;C;POLYGON((650000 6860000,651000 6860000,651000 6861000,650000 6860000))\n",
         encoding="utf-8",
     )
     with pytest.raises(SourceError, match="no CRS"):
@@ -136,7 +146,9 @@ def test_gpkg_zipped_shapefile_and_wkt_csv(load, clean_db: Engine, tmp_path: Pat
 # --- bad inputs --------------------------------------------------------------------------------
 
 
-def test_truncated_gzip_fails_cleanly_and_keeps_the_layer(load, clean_db: Engine, tmp_path: Path) -> None:
+def test_truncated_gzip_fails_cleanly_and_keeps_the_layer(
+    load, clean_db: Engine, tmp_path: Path
+) -> None:
     load("epci", EPCI_SAMPLE)
     cut = tmp_path / "cut.geojson.gz"
     cut.write_bytes(EPCI_SAMPLE.read_bytes()[: EPCI_SAMPLE.stat().st_size // 2])
@@ -204,7 +216,9 @@ def test_invalid_repaired_empty_duplicate_and_wrong_type_quarantined(
             feature(epci("200000005", "bad population", population="beaucoup")),
             feature(epci("", "no siren")),
             feature(epci("200000006", "a point"), [2.3, 48.8], "Point"),
-            feature(epci("200000007", "nan"), [[[2.3, 48.8], [2.31, None], [2.31, 48.81], [2.3, 48.8]]]),
+            feature(
+                epci("200000007", "nan"), [[[2.3, 48.8], [2.31, None], [2.31, 48.81], [2.3, 48.8]]]
+            ),
         ],
     )
     report = load("epci", path)
@@ -217,7 +231,9 @@ def test_invalid_repaired_empty_duplicate_and_wrong_type_quarantined(
         repaired = conn.execute(
             text("SELECT GeometryType(geom), ST_IsValid(geom) FROM epci WHERE siren = '200000002'")
         ).one()
-        run = conn.execute(text("SELECT rows_read, rows_loaded, rows_repaired, rows_quarantined FROM ingest_run")).one()
+        run = conn.execute(
+            text("SELECT rows_read, rows_loaded, rows_repaired, rows_quarantined FROM ingest_run")
+        ).one()
     assert repaired == ("MULTIPOLYGON", True)
     assert tuple(run) == (9, 2, 1, 7)
     by_index = {r.feature_index: r for r in rows}
@@ -244,27 +260,51 @@ def test_rerun_changes_nothing_and_records_both_runs(load, clean_db: Engine) -> 
     assert first.tables[0].inserted == 252
     assert scalar(clean_db, "SELECT version FROM layer_version WHERE layer = 'epci'") == version
     with clean_db.connect() as conn:
-        runs = conn.execute(text("SELECT sha256, vintage, status FROM ingest_run ORDER BY id")).all()
+        runs = conn.execute(
+            text("SELECT sha256, vintage, status FROM ingest_run ORDER BY id")
+        ).all()
     digest = hashlib.sha256(EPCI_SAMPLE.read_bytes()).hexdigest()
     assert runs == [(digest, "2022", "succeeded")] * 2
 
 
 def test_changed_file_updates_and_deletes(load, clean_db: Engine, tmp_path: Path) -> None:
-    load("epci", write_geojson(tmp_path / "v1.geojson", [feature(epci("200000001", "A")), feature(epci("200000002", "B"))]))
-    report = load("epci", write_geojson(tmp_path / "v2.geojson", [feature(epci("200000001", "A bis"))]))
+    load(
+        "epci",
+        write_geojson(
+            tmp_path / "v1.geojson",
+            [feature(epci("200000001", "A")), feature(epci("200000002", "B"))],
+        ),
+    )
+    report = load(
+        "epci", write_geojson(tmp_path / "v2.geojson", [feature(epci("200000001", "A bis"))])
+    )
     t = report.tables[0]
     assert (t.inserted, t.updated, t.deleted) == (0, 1, 1)
     assert scalar(clean_db, "SELECT string_agg(nom, ',') FROM epci") == "A bis"
 
 
 def test_quarantined_key_keeps_its_previous_version(load, clean_db: Engine, tmp_path: Path) -> None:
-    load("epci", write_geojson(tmp_path / "v1.geojson", [feature(epci("200000001", "A")), feature(epci("200000002", "B"))]))
-    load("epci", write_geojson(tmp_path / "v2.geojson", [feature(epci("200000001", "A")), feature(epci("200000002", "B2"), [])]))
+    load(
+        "epci",
+        write_geojson(
+            tmp_path / "v1.geojson",
+            [feature(epci("200000001", "A")), feature(epci("200000002", "B"))],
+        ),
+    )
+    load(
+        "epci",
+        write_geojson(
+            tmp_path / "v2.geojson",
+            [feature(epci("200000001", "A")), feature(epci("200000002", "B2"), [])],
+        ),
+    )
     assert scalar(clean_db, "SELECT nom FROM epci WHERE siren = '200000002'") == "B"
 
 
 def test_strict_mode_refuses_and_merges_nothing(load, clean_db: Engine, tmp_path: Path) -> None:
-    path = write_geojson(tmp_path / "s.geojson", [feature(epci("200000001")), feature(epci("200000002"), [])])
+    path = write_geojson(
+        tmp_path / "s.geojson", [feature(epci("200000001")), feature(epci("200000002"), [])]
+    )
     with pytest.raises(StrictModeError, match="feature 1"):
         load("epci", path, strict=True)
     assert scalar(clean_db, "SELECT count(*) FROM epci") == 0
@@ -300,7 +340,13 @@ def test_readers_never_see_half_a_load(load, clean_db: Engine, tmp_path: Path) -
     def reader() -> None:
         with clean_db.connect() as conn:
             while not done.is_set():
-                seen.add(tuple(conn.execute(text("SELECT count(*), count(*) FILTER (WHERE nom = 'v2') FROM epci")).one()))
+                seen.add(
+                    tuple(
+                        conn.execute(
+                            text("SELECT count(*), count(*) FILTER (WHERE nom = 'v2') FROM epci")
+                        ).one()
+                    )
+                )
                 conn.rollback()
 
     thread = threading.Thread(target=reader)
@@ -320,7 +366,9 @@ def test_failed_merge_rolls_back_everything(load, clean_db: Engine, tmp_path: Pa
     load("territoires", ti)
     before = scalar(clean_db, "SELECT count(*) FROM territoire_membre")
     bad = tmp_path / "ti_2023_members.csv"
-    bad.write_text("id_ti,siren_groupement,nature_groupement\nti-8401,200000001,XYZ\n", encoding="utf-8")
+    bad.write_text(
+        "id_ti,siren_groupement,nature_groupement\nti-8401,200000001,XYZ\n", encoding="utf-8"
+    )
     with pytest.raises(IngestError, match="database error"):
         load("territoires", bad)
     assert scalar(clean_db, "SELECT count(*) FROM territoire_membre") == before
@@ -337,12 +385,15 @@ def _cli(args: list[str], db_url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_exit_codes_and_summary(clean_db: Engine, db_settings, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("clean_db")
+def test_cli_exit_codes_and_summary(db_settings, tmp_path: Path) -> None:
     url = db_settings.database_url
     ok = _cli(["ingest", "epci", str(EPCI_SAMPLE)], url)
     assert ok.returncode == 0, ok.stderr
     assert "Ingest summary" in ok.stderr and "252" in ok.stderr
-    bad = write_geojson(tmp_path / "s.geojson", [feature(epci("200000009")), feature(epci("x"), [])])
+    bad = write_geojson(
+        tmp_path / "s.geojson", [feature(epci("200000009")), feature(epci("x"), [])]
+    )
     strict = _cli(["ingest", "epci", str(bad), "--strict"], url)
     assert strict.returncode == 3 and "quarantined" in strict.stderr
     missing = _cli(["ingest", "epci", str(tmp_path / "nope.geojson")], url)

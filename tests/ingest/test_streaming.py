@@ -25,8 +25,13 @@ def parcel(idu: str, x: float, name: str = "") -> dict[str, object]:
     return {
         "type": "Feature",
         "properties": {
-            "id": idu, "commune": idu[:5], "prefixe": idu[5:8], "section": idu[8:10],
-            "numero": idu[10:], "contenance": 1000, "note": name,
+            "id": idu,
+            "commune": idu[:5],
+            "prefixe": idu[5:8],
+            "section": idu[8:10],
+            "numero": idu[10:],
+            "contenance": 1000,
+            "note": name,
         },  # fmt: skip
         "geometry": {"type": "Polygon", "coordinates": [ring]},
     }
@@ -37,9 +42,7 @@ def write(path: Path, features: list[dict[str, object]]) -> Path:
     return path
 
 
-def ingest(
-    path: Path, db: DatabaseSettings, batch_rows: int, progress: list[int] | None = None
-):  # type: ignore[no-untyped-def]
+def ingest(path: Path, db: DatabaseSettings, batch_rows: int, progress: list[int] | None = None):  # type: ignore[no-untyped-def]
     return run_ingest(
         "parcels",
         path,
@@ -52,14 +55,20 @@ def ingest(
 
 def test_parcels_are_read_in_batches_of_bounded_size() -> None:
     layer = get_layer("parcels")
-    batches = list(read_sources(layer, ETALAB_91027, IngestOptions(), IngestSettings(batch_rows=1000)))
+    batches = list(
+        read_sources(layer, ETALAB_91027, IngestOptions(), IngestSettings(batch_rows=1000))
+    )
     sizes = [len(b.frame) for b in batches]
     assert max(sizes) == 1000 and sum(sizes) == 6759 and len(sizes) == 7
     # Feature indexes run on across batches, as in the whole file.
     assert batches[3].frame["_feature_index"].iloc[0] == 3000
     assert batches[-1].frame["_feature_index"].iloc[-1] == 6758
     # A layer that reasons over the whole file keeps the one-shot reader.
-    whole = list(read_sources(get_layer("epci"), ETALAB_91027, IngestOptions(), IngestSettings(batch_rows=1000)))
+    whole = list(
+        read_sources(
+            get_layer("epci"), ETALAB_91027, IngestOptions(), IngestSettings(batch_rows=1000)
+        )
+    )
     assert [len(b.frame) for b in whole] == [6759]
 
 
@@ -112,9 +121,7 @@ def test_batched_rerun_changes_nothing_and_deletes_what_left(
     assert scalar(clean_db, f"SELECT count(*) FROM parcel WHERE idu = '{ids[5]}'") == 0
 
 
-def test_batched_load_matches_one_batch(
-    clean_db: Engine, db_settings: DatabaseSettings
-) -> None:
+def test_batched_load_matches_one_batch(clean_db: Engine, db_settings: DatabaseSettings) -> None:
     whole = ingest(ETALAB_91027, db_settings, batch_rows=100_000)
     digest = "SELECT md5(string_agg(idu || ST_AsEWKB(geom)::text, ',' ORDER BY idu)) FROM parcel"
     before = scalar(clean_db, digest)
@@ -122,6 +129,8 @@ def test_batched_load_matches_one_batch(
         conn.execute(text("TRUNCATE parcel CASCADE"))
     batched = ingest(ETALAB_91027, db_settings, batch_rows=500)
     assert (batched.loaded, batched.quarantined, batched.repaired) == (
-        whole.loaded, whole.quarantined, whole.repaired
+        whole.loaded,
+        whole.quarantined,
+        whole.repaired,
     )
     assert scalar(clean_db, digest) == before

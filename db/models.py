@@ -24,7 +24,7 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SRID = 2154
@@ -285,7 +285,8 @@ class ParcelScore(Base):
     zone_class: Mapped[str | None] = mapped_column(Text)
     constrained_share: Mapped[float | None] = mapped_column(Double)
     contiguous_ha: Mapped[float | None] = mapped_column(Double)
-    breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSONB)
+    # json, not jsonb: written once from a format() template, read whole (no operator on it)
+    breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSON)
     profile_version: Mapped[str] = mapped_column(Text)
     vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -301,7 +302,8 @@ class SiteScore(Base):
     envelope_share: Mapped[float | None] = mapped_column(Double)
     contiguous_ha: Mapped[float | None] = mapped_column(Double)
     zone_class: Mapped[str | None] = mapped_column(Text)
-    breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSONB)
+    # json, not jsonb: written once from a format() template, read whole (no operator on it)
+    breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSON)
     profile_version: Mapped[str] = mapped_column(Text)
     vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -57,7 +57,9 @@ WORK_TABLES = (
     "score_unit_member",
 )
 # A score's breakdown as a format() template (score_rows.sql fills the %s in SQL, then one cast to
-# jsonb): about 30% cheaper than 7 nested jsonb_build_object calls per row, same jsonb value.
+# json): about 30% cheaper than 7 nested jsonb_build_object calls per row. The column is json, not
+# jsonb: json validates the ~1 KB text and keeps it, jsonb would parse and re-encode it (a third of
+# the parcel-score phase), and nothing queries inside a breakdown.
 # Passed as a bound parameter: its braces and %s would clash with the SQL file's placeholders.
 BREAKDOWN_FORMAT = (
     '[{"criterion":"zoning","input":%s,"value":%s,"weight":%s,"contribution":%s},'

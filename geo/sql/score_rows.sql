@@ -62,5 +62,5 @@ SELECT c.*,
         coalesce(to_json(maturite)::text, 'null'), coalesce(maturity_v::text, 'null'),
         %(w_maturity)s, c_maturity,
         CASE WHEN excluded THEN format(%(exclusion_format)s, to_jsonb(hard_kinds)) ELSE '' END
-    )::jsonb AS breakdown
+    )::json AS breakdown
 FROM c;

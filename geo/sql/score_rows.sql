@@ -26,35 +26,103 @@ WITH v AS (
     FROM {metrics} m
     LEFT JOIN unnest(%(zone_classes)s::text[], %(zone_values)s::float8[]) AS zv(cls, value)
         ON zv.cls = m.zone_class
-), c AS (
+), p AS (
     SELECT v.*,
-        CASE WHEN excluded THEN 0 ELSE round((%(w_zoning)s * zoning_v)::numeric, 2) END AS c_zoning,
-        CASE WHEN excluded THEN 0 ELSE round((%(w_constraints)s * constraints_v)::numeric, 2) END
-            AS c_constraints,
-        CASE WHEN excluded THEN 0 ELSE round((%(w_zan)s * zan_v)::numeric, 2) END AS c_zan,
-        CASE WHEN excluded THEN 0 ELSE round((%(w_size)s * size_v)::numeric, 2) END AS c_size,
-        CASE WHEN excluded THEN 0 ELSE round((%(w_brownfield)s * brownfield_v)::numeric, 2) END
-            AS c_brownfield,
-        CASE WHEN excluded THEN 0 ELSE round((%(w_turnkey)s * turnkey_v)::numeric, 2) END
-            AS c_turnkey,
-        CASE WHEN excluded THEN 0 ELSE round((%(w_maturity)s * maturity_v)::numeric, 2) END
-            AS c_maturity
+        %(w_zoning)s * zoning_v AS p_zoning,
+        %(w_constraints)s * constraints_v AS p_constraints,
+        %(w_zan)s * zan_v AS p_zan,
+        %(w_size)s * size_v AS p_size,
+        %(w_brownfield)s * brownfield_v AS p_brownfield,
+        %(w_turnkey)s * turnkey_v AS p_turnkey,
+        %(w_maturity)s * maturity_v AS p_maturity
     FROM v
+), k AS (
+    -- Contributions in whole cents (float8 integers, exact), rounded as round(x::numeric, 2)
+    -- would: float rounding, except within 1e-7 of a half cent where the decimal reading of
+    -- the float decides (numeric rounds half away from zero, rint half to even).
+    SELECT p.*,
+        CASE WHEN excluded THEN 0.0::float8
+            WHEN abs(abs(p_zoning * 100 - trunc(p_zoning * 100)) - 0.5) < 1e-7
+            THEN (round(p_zoning::numeric, 2) * 100)::float8 ELSE round(p_zoning * 100) END
+            AS k_zoning,
+        CASE WHEN excluded THEN 0.0::float8
+            WHEN abs(abs(p_constraints * 100 - trunc(p_constraints * 100)) - 0.5) < 1e-7
+            THEN (round(p_constraints::numeric, 2) * 100)::float8
+            ELSE round(p_constraints * 100) END
+            AS k_constraints,
+        CASE WHEN excluded THEN 0.0::float8
+            WHEN abs(abs(p_zan * 100 - trunc(p_zan * 100)) - 0.5) < 1e-7
+            THEN (round(p_zan::numeric, 2) * 100)::float8 ELSE round(p_zan * 100) END
+            AS k_zan,
+        CASE WHEN excluded THEN 0.0::float8
+            WHEN abs(abs(p_size * 100 - trunc(p_size * 100)) - 0.5) < 1e-7
+            THEN (round(p_size::numeric, 2) * 100)::float8 ELSE round(p_size * 100) END
+            AS k_size,
+        CASE WHEN excluded THEN 0.0::float8
+            WHEN abs(abs(p_brownfield * 100 - trunc(p_brownfield * 100)) - 0.5) < 1e-7
+            THEN (round(p_brownfield::numeric, 2) * 100)::float8 ELSE round(p_brownfield * 100) END
+            AS k_brownfield,
+        CASE WHEN excluded THEN 0.0::float8
+            WHEN abs(abs(p_turnkey * 100 - trunc(p_turnkey * 100)) - 0.5) < 1e-7
+            THEN (round(p_turnkey::numeric, 2) * 100)::float8 ELSE round(p_turnkey * 100) END
+            AS k_turnkey,
+        CASE WHEN excluded THEN 0.0::float8
+            WHEN abs(abs(p_maturity * 100 - trunc(p_maturity * 100)) - 0.5) < 1e-7
+            THEN (round(p_maturity::numeric, 2) * 100)::float8 ELSE round(p_maturity * 100) END
+            AS k_maturity
+    FROM p
+), c AS (
+    -- Rounded like round(x::numeric, n) (see k), as float8: the nearest double to that decimal,
+    -- printed by float8out as its shortest exact text (no numeric per row: 5x cheaper).
+    SELECT k.*,
+        k_zoning / 100 AS c_zoning,
+        k_constraints / 100 AS c_constraints,
+        k_zan / 100 AS c_zan,
+        k_size / 100 AS c_size,
+        k_brownfield / 100 AS c_brownfield,
+        k_turnkey / 100 AS c_turnkey,
+        k_maturity / 100 AS c_maturity,
+        CASE WHEN abs(abs(zoning_v * 1e4 - trunc(zoning_v * 1e4)) - 0.5) < 1e-7
+            THEN round(zoning_v::numeric, 4)::float8 ELSE round(zoning_v * 1e4) / 1e4 END
+            AS r_zoning,
+        CASE WHEN abs(abs(constraints_v * 1e4 - trunc(constraints_v * 1e4)) - 0.5) < 1e-7
+            THEN round(constraints_v::numeric, 4)::float8 ELSE round(constraints_v * 1e4) / 1e4 END
+            AS r_constraints,
+        CASE WHEN abs(abs(cost_ha * 1e4 - trunc(cost_ha * 1e4)) - 0.5) < 1e-7
+            THEN round(cost_ha::numeric, 4)::float8 ELSE round(cost_ha * 1e4) / 1e4 END
+            AS r_cost_ha,
+        CASE WHEN abs(abs(remaining_ha * 1e2 - trunc(remaining_ha * 1e2)) - 0.5) < 1e-7
+            THEN round(remaining_ha::numeric, 2)::float8 ELSE round(remaining_ha * 1e2) / 1e2 END
+            AS r_remaining_ha,
+        CASE WHEN abs(abs(envelope_share * 1e6 - trunc(envelope_share * 1e6)) - 0.5) < 1e-7
+            THEN round(envelope_share::numeric, 6)::float8
+            ELSE round(envelope_share * 1e6) / 1e6 END
+            AS r_envelope_share,
+        CASE WHEN abs(abs(zan_v * 1e4 - trunc(zan_v * 1e4)) - 0.5) < 1e-7
+            THEN round(zan_v::numeric, 4)::float8 ELSE round(zan_v * 1e4) / 1e4 END
+            AS r_zan,
+        CASE WHEN abs(abs(contiguous_ha * 1e4 - trunc(contiguous_ha * 1e4)) - 0.5) < 1e-7
+            THEN round(contiguous_ha::numeric, 4)::float8 ELSE round(contiguous_ha * 1e4) / 1e4 END
+            AS r_contiguous_ha,
+        CASE WHEN abs(abs(size_v * 1e4 - trunc(size_v * 1e4)) - 0.5) < 1e-7
+            THEN round(size_v::numeric, 4)::float8 ELSE round(size_v * 1e4) / 1e4 END
+            AS r_size
+    FROM k
 )
 SELECT c.*,
-    (c_zoning + c_constraints + c_zan + c_size + c_brownfield + c_turnkey + c_maturity)::float8
+    (k_zoning + k_constraints + k_zan + k_size + k_brownfield + k_turnkey + k_maturity) / 100
         AS score,
     -- BREAKDOWN_FORMAT (geo/score.py): each placeholder gets JSON text ('null' for a NULL).
     format(%(breakdown_format)s,
-        to_json(coalesce(zone_class, 'none')), round(zoning_v::numeric, 4),
+        to_json(coalesce(zone_class, 'none')), r_zoning,
         %(w_zoning)s, c_zoning,
-        shares, round(constraints_v::numeric, 4), %(w_constraints)s, c_constraints,
-        to_json(zan_status), round(cost_ha::numeric, 4),
-        coalesce(round(remaining_ha::numeric, 2)::text, 'null'),
-        coalesce(round(envelope_share::numeric, 6)::text, 'null'),
+        shares, r_constraints, %(w_constraints)s, c_constraints,
+        to_json(zan_status), r_cost_ha,
+        coalesce(r_remaining_ha::text, 'null'),
+        coalesce(r_envelope_share::text, 'null'),
         coalesce(to_json(pene)::text, 'null'),
-        round(zan_v::numeric, 4), %(w_zan)s, c_zan,
-        coalesce(round(contiguous_ha::numeric, 4)::text, 'null'), round(size_v::numeric, 4),
+        r_zan, %(w_zan)s, c_zan,
+        coalesce(r_contiguous_ha::text, 'null'), r_size,
         %(w_size)s, c_size,
         coalesce(to_json(brownfield)::text, 'null'), brownfield_v, %(w_brownfield)s,
         c_brownfield,

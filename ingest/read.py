@@ -208,7 +208,13 @@ def _read_edigeo(path: Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFra
     return parcels, extra
 
 
-def _read_zip(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
+def _zip_member(path: Path) -> tuple[str, bool]:
+    """The GDAL path of the layer inside a zip archive, and whether it is a shapefile.
+
+    Raises:
+        SourceError: the archive is corrupt, or holds no shapefile, GeoPackage or GeoJSON, or a
+            shapefile without its .shx or .dbf.
+    """
     try:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
@@ -218,14 +224,19 @@ def _read_zip(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
     if bad:
         raise SourceError(f"{path}: corrupt member {bad} in the zip archive")
     shps = [n for n in names if n.lower().endswith(".shp")]
-    if not shps:
-        gpkgs = [n for n in names if n.lower().endswith((".gpkg", ".geojson"))]
-        if not gpkgs:
-            raise SourceError(f"{path}: no .shp, .gpkg or .geojson inside the zip archive")
-        return _read_ogr(f"/vsizip/{path}/{gpkgs[0]}", path)
-    _check_shapefile_members(path, names, shps[0])
-    kwargs: dict[str, object] = {"encoding": encoding} if encoding else {}
-    return _read_ogr(f"/vsizip/{path}/{shps[0]}", path, **kwargs)
+    if shps:
+        _check_shapefile_members(path, names, shps[0])
+        return f"/vsizip/{path}/{shps[0]}", True
+    others = [n for n in names if n.lower().endswith((".gpkg", ".geojson"))]
+    if not others:
+        raise SourceError(f"{path}: no .shp, .gpkg or .geojson inside the zip archive")
+    return f"/vsizip/{path}/{others[0]}", False
+
+
+def _read_zip(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
+    member, is_shapefile = _zip_member(path)
+    kwargs: dict[str, object] = {"encoding": encoding} if encoding and is_shapefile else {}
+    return _read_ogr(member, path, **kwargs)
 
 
 def _check_shapefile_members(path: Path, names: list[str], shp: str) -> None:
@@ -307,22 +318,7 @@ def _ogr_path(path: Path, fmt: str, encoding: str | None) -> str:
         _check_utf8(path, encoding)
         return f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path)
     if fmt == "zip":
-        try:
-            with zipfile.ZipFile(path) as zf:
-                bad = zf.testzip()
-                names = zf.namelist()
-        except zipfile.BadZipFile as exc:
-            raise SourceError(f"{path}: corrupt zip archive ({exc})") from exc
-        if bad:
-            raise SourceError(f"{path}: corrupt member {bad} in the zip archive")
-        shps = [n for n in names if n.lower().endswith(".shp")]
-        if shps:
-            _check_shapefile_members(path, names, shps[0])
-            return f"/vsizip/{path}/{shps[0]}"
-        others = [n for n in names if n.lower().endswith((".gpkg", ".geojson"))]
-        if not others:
-            raise SourceError(f"{path}: no .shp, .gpkg or .geojson inside the zip archive")
-        return f"/vsizip/{path}/{others[0]}"
+        return _zip_member(path)[0]
     if fmt == "shp":
         names = [p.name for p in path.parent.iterdir() if p.stem == path.stem]
         _check_shapefile_members(path, names, path.name)

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
-from config import ROOT, DatabaseSettings, IngestSettings
+from config import ROOT, ApiSettings, DatabaseSettings, IngestSettings
 from db.engine import make_engine
 from db.migrate import upgrade
 from ingest.pipeline import IngestReport, run_ingest
@@ -117,3 +117,24 @@ def scalar(engine: Engine, sql: str, **params: object) -> object:
     """One value from a query (test helper)."""
     with engine.connect() as conn:
         return conn.execute(text(sql), params).scalar()
+
+
+TEST_KEYS = (
+    ("epci_editor", "editor", "epci:200054781"),
+    ("region_editor", "editor", "region:84"),
+    ("admin", "admin", "national"),
+)
+
+
+def make_keys(settings: DatabaseSettings, api_settings: ApiSettings) -> dict[str, str]:
+    """Plaintext API keys: an EPCI editor (Grand Paris 200054781), a region-84 editor, an admin."""
+    from api.auth import create_key
+    from db.engine import connect_raw
+
+    with connect_raw(settings) as conn:
+        keys = {
+            name: create_key(conn, api_settings, name, role, scope)[1]
+            for name, role, scope in TEST_KEYS
+        }
+        conn.commit()
+    return keys

@@ -14,12 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.app import create_app
-from api.auth import create_key
 from config import ApiSettings, DatabaseSettings, IngestSettings
 from db.engine import connect_raw
 from ingest.pipeline import run_ingest
 from ingest.sources import SAMPLES
-from tests.conftest import FIXTURES, _truncate_all
+from tests.conftest import FIXTURES, _truncate_all, make_keys
 from tests.conftest import SAMPLES as SAMPLES_DIR
 
 API_SETTINGS = ApiSettings(key_salt="test-salt", max_body_bytes=20_000, max_limit=500)
@@ -48,16 +47,7 @@ def api_db(engine: Engine, db_settings: DatabaseSettings) -> DatabaseSettings:
 @pytest.fixture(scope="package")
 def keys(api_db: DatabaseSettings) -> dict[str, str]:
     """Plaintext API keys: an EPCI editor (Grand Paris), a region-84 editor, a national admin."""
-    out = {}
-    with connect_raw(api_db) as conn:
-        for name, role, scope in (
-            ("epci_editor", "editor", "epci:200054781"),
-            ("region_editor", "editor", "region:84"),
-            ("admin", "admin", "national"),
-        ):
-            out[name] = create_key(conn, API_SETTINGS, name, role, scope)[1]
-        conn.commit()
-    return out
+    return make_keys(api_db, API_SETTINGS)
 
 
 @pytest.fixture(scope="package")

@@ -17,12 +17,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
-from api.auth import create_key
 from config import ApiSettings, DatabaseSettings, IngestSettings
 from db.engine import connect_raw
 from ingest.pipeline import run_ingest
 from ingest.sources import SAMPLES, IngestOptions
-from tests.conftest import FIXTURES, KEEP_TABLES
+from tests.conftest import FIXTURES, KEEP_TABLES, make_keys
 from tests.conftest import SAMPLES as SAMPLES_DIR
 
 REL_SETTINGS = ApiSettings(key_salt="rel-salt", max_body_bytes=20_000, max_limit=500)
@@ -79,16 +78,7 @@ def rel_db(engine: Engine, db_settings: DatabaseSettings) -> DatabaseSettings:
 @pytest.fixture(scope="package")
 def rel_keys(rel_db: DatabaseSettings) -> dict[str, str]:
     """Plaintext keys: an EPCI editor (Grand Paris 200054781), a region-84 editor, an admin."""
-    out = {}
-    with connect_raw(rel_db) as conn:
-        for name, role, scope in (
-            ("epci_editor", "editor", "epci:200054781"),
-            ("region_editor", "editor", "region:84"),
-            ("admin", "admin", "national"),
-        ):
-            out[name] = create_key(conn, REL_SETTINGS, name, role, scope)[1]
-        conn.commit()
-    return out
+    return make_keys(rel_db, REL_SETTINGS)
 
 
 @pytest.fixture(scope="package")

@@ -30,6 +30,9 @@ console = Console(stderr=True)
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+    if not verbose:
+        # Alembic narrates every plugin it loads at INFO: noise for someone running a command.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @db_app.command("up")
@@ -87,7 +90,9 @@ def db_status() -> None:
     from db.migrate import current_revision, head_revision
 
     settings = get_database_settings()
-    console.print(f"url: {settings.database_url}")
+    from sqlalchemy.engine import make_url
+
+    console.print(f"url: {make_url(settings.database_url).render_as_string(hide_password=True)}")
     if settings.is_local:
         console.print(
             f"local cluster: {settings.pg_data_dir}, running={cluster.is_running(settings)}"

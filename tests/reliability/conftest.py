@@ -7,7 +7,6 @@ one real EDIGEO sheet (parcels and buildings of Doubs 25354) and tests/fixtures/
 
 from __future__ import annotations
 
-import socket
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,13 +101,6 @@ def snapshot(engine: Engine) -> dict[str, str]:
                 ).scalar()
             )
     return out
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on at the moment (127.0.0.1)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]

@@ -8,11 +8,8 @@ registry), so a new write endpoint or a new hidden field is covered without edit
 from __future__ import annotations
 
 import io
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -24,8 +21,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.collections import COLLECTIONS
-from config import ROOT, DatabaseSettings
-from tests.reliability.conftest import REL_SETTINGS, free_port, snapshot
+from config import DatabaseSettings
+from tests.live_server import start_server, stop_server
+from tests.reliability.conftest import REL_SETTINGS, snapshot
 from tests.reliability.test_hostile import all_routes
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -194,33 +192,14 @@ def test_search_compare_and_territories_hide_them(rel_client: TestClient) -> Non
 @pytest.fixture
 def logged_server(rel_db: DatabaseSettings) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """uvicorn at debug level, stdout and stderr captured, on the reliability database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": rel_db.database_url,
-        "FONCIER_API_KEY_SALT": REL_SETTINGS.key_salt,
-        "PYTHONUNBUFFERED": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "debug"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base + "/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    base, proc = start_server(
+        rel_db.database_url,
+        env={"FONCIER_API_KEY_SALT": REL_SETTINGS.key_salt},
+        log_level="debug",
+        capture=True,
+    )
     yield base, proc
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    stop_server(proc)
 
 
 def test_api_keys_never_appear_in_logs(

@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,7 +27,8 @@ from config import ROOT, DatabaseSettings
 from db.engine import connect_raw, make_engine
 from db.migrate import upgrade
 from tests.conftest import FIXTURES, scalar
-from tests.reliability.conftest import free_port, load_fixture_data
+from tests.live_server import free_port, live_server
+from tests.reliability.conftest import load_fixture_data
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 FONCIER = str(ROOT / ".venv" / "bin" / "foncier")
@@ -96,30 +96,8 @@ def throwaway_pg() -> Iterator[tuple[Path, DatabaseSettings]]:
 def live_api(throwaway_pg: tuple[Path, DatabaseSettings]) -> Iterator[str]:
     """uvicorn serving the app against the throwaway cluster; yields its base URL."""
     _, settings = throwaway_pg
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "FONCIER_API_KEY_SALT": "faults"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"uvicorn did not start: {proc.stderr.read() if proc.stderr else ''}")
-    yield base
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with live_server(settings.database_url, env={"FONCIER_API_KEY_SALT": "faults"}) as base:
+        yield base
 
 
 def test_api_survives_a_postgres_restart(

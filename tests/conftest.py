@@ -138,3 +138,25 @@ def make_keys(settings: DatabaseSettings, api_settings: ApiSettings) -> dict[str
         }
         conn.commit()
     return keys
+
+
+def load_reference_samples(settings: DatabaseSettings) -> None:
+    """Load the EPCI, commune and Territoires d'industrie sample files (in SAMPLES order)."""
+    from ingest.sources import SAMPLES as SAMPLE_FILES
+
+    for sample in SAMPLE_FILES:
+        if sample.layer in ("epci", "communes", "territoires"):
+            run_ingest(
+                sample.layer, SAMPLES / sample.path, sample.options, settings, IngestSettings()
+            )
+
+
+def run_sql_fixture(settings: DatabaseSettings, name: str, analyze: bool = False) -> None:
+    """Execute ``tests/fixtures/NAME`` and commit (then ANALYZE, for query plans like prod's)."""
+    from db.engine import connect_raw
+
+    with connect_raw(settings) as conn:
+        conn.execute((FIXTURES / name).read_text(encoding="utf-8"))  # type: ignore[arg-type]
+        if analyze:
+            conn.execute("ANALYZE")
+        conn.commit()

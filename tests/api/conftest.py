@@ -7,19 +7,19 @@ lifespan opens the async pool). Tests that write only touch rows they create the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.app import create_app
-from config import ApiSettings, DatabaseSettings, IngestSettings
-from db.engine import connect_raw
-from ingest.pipeline import run_ingest
-from ingest.sources import SAMPLES
-from tests.conftest import FIXTURES, _truncate_all, make_keys
-from tests.conftest import SAMPLES as SAMPLES_DIR
+from config import ApiSettings, DatabaseSettings
+from tests.conftest import (
+    _truncate_all,
+    load_reference_samples,
+    make_keys,
+    run_sql_fixture,
+)
 
 API_SETTINGS = ApiSettings(key_salt="test-salt", max_body_bytes=20_000, max_limit=500)
 
@@ -28,19 +28,8 @@ API_SETTINGS = ApiSettings(key_salt="test-salt", max_body_bytes=20_000, max_limi
 def api_db(engine: Engine, db_settings: DatabaseSettings) -> DatabaseSettings:
     """The test database with the admin/territoires samples and tests/fixtures/api_land.sql."""
     _truncate_all(engine)
-    for sample in SAMPLES:
-        if sample.layer in ("epci", "communes", "territoires"):
-            run_ingest(
-                sample.layer,
-                Path(SAMPLES_DIR / sample.path),
-                sample.options,
-                db_settings,
-                IngestSettings(),
-            )
-    with connect_raw(db_settings) as conn:
-        conn.execute((FIXTURES / "api_land.sql").read_text(encoding="utf-8"))  # type: ignore[arg-type]
-        conn.execute("ANALYZE")
-        conn.commit()
+    load_reference_samples(db_settings)
+    run_sql_fixture(db_settings, "api_land.sql", analyze=True)
     return db_settings
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,10 +16,9 @@ from sqlalchemy import Engine, text
 
 from api.app import create_app
 from config import ApiSettings, DatabaseSettings, IngestSettings
-from db.engine import connect_raw
 from ingest.pipeline import run_ingest
-from ingest.sources import SAMPLES, IngestOptions
-from tests.conftest import FIXTURES, KEEP_TABLES, make_keys
+from ingest.sources import IngestOptions
+from tests.conftest import KEEP_TABLES, load_reference_samples, make_keys, run_sql_fixture
 from tests.conftest import SAMPLES as SAMPLES_DIR
 
 REL_SETTINGS = ApiSettings(key_salt="rel-salt", max_body_bytes=20_000, max_limit=500)
@@ -56,16 +54,9 @@ def load_fixture_data(db: DatabaseSettings, engine: Engine) -> None:
         ).scalars()
         names = [f'"{t}"' for t in tables if t not in (*KEEP_TABLES, "api_key")]
         conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY"))
-    for sample in SAMPLES:
-        if sample.layer in ("epci", "communes", "territoires"):
-            run_ingest(
-                sample.layer, Path(SAMPLES_DIR / sample.path), sample.options, db, IngestSettings()
-            )
+    load_reference_samples(db)
     run_ingest("parcels", EDIGEO_SHEET, IngestOptions(vintage="PCI 2019"), db, IngestSettings())
-    with connect_raw(db) as conn:
-        conn.execute((FIXTURES / "api_land.sql").read_text(encoding="utf-8"))  # type: ignore[arg-type]
-        conn.execute("ANALYZE")
-        conn.commit()
+    run_sql_fixture(db, "api_land.sql", analyze=True)
 
 
 @pytest.fixture(scope="package")

@@ -24,9 +24,9 @@ import pytest
 from sqlalchemy import Engine
 
 from config import ROOT, DatabaseSettings
-from db.engine import connect_raw, make_engine
+from db.engine import make_engine
 from db.migrate import upgrade
-from tests.conftest import FIXTURES, scalar
+from tests.conftest import run_sql_fixture, scalar
 from tests.live_server import free_port, live_server
 from tests.reliability.conftest import load_fixture_data
 
@@ -80,9 +80,7 @@ def throwaway_pg() -> Iterator[tuple[Path, DatabaseSettings]]:
         engine = make_engine(settings)
         upgrade(engine)
         engine.dispose()
-        with connect_raw(settings) as conn:
-            conn.execute((FIXTURES / "api_land.sql").read_text(encoding="utf-8"))  # type: ignore[arg-type]
-            conn.commit()
+        run_sql_fixture(settings, "api_land.sql")
         yield data, settings
     finally:
         subprocess.run(

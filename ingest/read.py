@@ -91,9 +91,9 @@ def detect_format(path: Path) -> str:
 
 def _check_compressed(path: Path) -> None:
     """Read a .gz/.bz2 file to its end so a truncated download fails here, not half-loaded."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else bz2.open
     if not path.name.lower().endswith((".gz", ".bz2")):
         return
+    opener = gzip.open if path.name.lower().endswith(".gz") else bz2.open
     try:
         with opener(path, "rb") as fh:
             while fh.read(1 << 20):
@@ -102,20 +102,29 @@ def _check_compressed(path: Path) -> None:
         raise SourceError(f"{path}: corrupt or truncated compressed file ({exc})") from exc
 
 
-def _check_utf8(path: Path, encoding: str | None) -> None:
-    """GeoJSON and CSV must be UTF-8 unless an encoding is given; name the first bad line."""
+def _check_text(path: Path, encoding: str | None) -> None:
+    """One pass over a text file (GeoJSON, CSV), gzipped or not, before GDAL or pandas read it.
+
+    A truncated gzip fails here rather than half-loaded, and the text must be UTF-8 unless an
+    encoding is given: the error names the first bad line.
+    """
     if encoding is not None:
+        _check_compressed(path)
         return
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise SourceError(
-                    f"{path}: line {lineno} is not valid UTF-8 (byte 0x{line[exc.start]:02x} at "
-                    f"column {exc.start + 1}); convert the file or pass --encoding (e.g. latin-1)"
-                ) from exc
+    try:
+        with opener(path, "rb") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise SourceError(
+                        f"{path}: line {lineno} is not valid UTF-8 (byte 0x{line[exc.start]:02x} "
+                        f"at column {exc.start + 1}); convert the file or pass --encoding "
+                        "(e.g. latin-1)"
+                    ) from exc
+    except (EOFError, OSError, gzip.BadGzipFile) as exc:
+        raise SourceError(f"{path}: corrupt or truncated compressed file ({exc})") from exc
 
 
 def _read_ogr(path: Path | str, source: Path, **kwargs: object) -> gpd.GeoDataFrame:
@@ -128,8 +137,7 @@ def _read_ogr(path: Path | str, source: Path, **kwargs: object) -> gpd.GeoDataFr
 
 
 def _read_geojson(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
-    _check_compressed(path)
-    _check_utf8(path, encoding)
+    _check_text(path, encoding)
     vsi = f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path)
     kwargs: dict[str, object] = {}
     if encoding:
@@ -138,8 +146,7 @@ def _read_geojson(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
 
 
 def _read_csv(path: Path, encoding: str | None, crs: CRS | None) -> tuple[pd.DataFrame, CRS | None]:
-    _check_compressed(path)
-    _check_utf8(path, encoding)
+    _check_text(path, encoding)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding=encoding or "utf-8-sig", newline="") as fh:
         head = fh.read(65536)
@@ -314,8 +321,7 @@ STREAM_FORMATS = ("geojson", "gpkg", "shp", "zip")
 def _ogr_path(path: Path, fmt: str, encoding: str | None) -> str:
     """The GDAL path of a streamable file, after the checks :func:`read_source` makes."""
     if fmt == "geojson":
-        _check_compressed(path)
-        _check_utf8(path, encoding)
+        _check_text(path, encoding)
         return f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path)
     if fmt == "zip":
         return _zip_member(path)[0]

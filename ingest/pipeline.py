@@ -13,19 +13,15 @@ import psycopg
 from config import DatabaseSettings, IngestSettings
 from db.engine import connect_raw
 from ingest.errors import IngestError, StrictModeError
-from ingest.load import (
-    MergeResult,
-    PhaseTimes,
-    Progress,
-    TableCounts,
-    bump_layer_version,
-    stage_and_merge_batches,
-    write_quarantine,
-)
+from ingest.load import stage_and_merge_batches
+from ingest.merge import MergeResult, TableCounts, bump_layer_version
 from ingest.normalize import TableLoad
+from ingest.pgcopy import Progress
+from ingest.quarantine import write_quarantine
 from ingest.read import STREAM_FORMATS, Source, detect_format, read_batches, read_source
 from ingest.runs import check_duplicates, fail_interrupted_runs, lock_run
 from ingest.sources import IngestOptions, Layer, get_layer
+from ingest.worker import PhaseTimes
 
 log = logging.getLogger(__name__)
 

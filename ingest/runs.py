@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 
 from ingest.errors import IngestError, StrictModeError
-from ingest.load import MergeResult
+from ingest.merge import MergeResult
 
 INTERRUPTED = (
     "interrupted: the loading process ended before it finished (killed or crashed); its "

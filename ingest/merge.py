@@ -1,0 +1,228 @@
+"""Merge checked staging rows into the target: upserts, deletions, bulk index rebuilds.
+
+Also the last writes of a run's transaction that readers depend on (``layer_version``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from ingest.normalize import TableSpec
+from ingest.quarantine import QuarantineRow
+from ingest.staging import stage_name
+
+# Below this many staged rows, index maintenance row by row is cheap: no index is rebuilt.
+BULK_INDEX_MIN_ROWS = 10_000
+
+
+@dataclass
+class TableCounts:
+    """What a merge did to one table."""
+
+    table: str
+    loaded: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    repaired: int = 0
+
+
+@dataclass
+class MergeResult:
+    """What a load did: counts per table, and every row it quarantined."""
+
+    tables: list[TableCounts] = field(default_factory=list)
+    quarantine: list[QuarantineRow] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(t.inserted or t.updated or t.deleted for t in self.tables)
+
+
+def merge(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None) -> TableCounts:
+    """Upsert staging into the target and delete what the file no longer has (within scope)."""
+    if spec.update_only:
+        return _update_only(cur, spec, run_id, vintage)
+    deferred = _drop_secondary_indexes(cur, spec)
+    counts = _delete_and_upsert(cur, spec, run_id, vintage)
+    recreate_indexes(cur, deferred)
+    return counts
+
+
+def _delete_and_upsert(
+    cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None
+) -> TableCounts:
+    counts = TableCounts(spec.table)
+    target = sql.Identifier(spec.table)
+    stage = stage_name(spec)
+    cols = spec.all_columns
+    ident = [sql.Identifier(c) for c in cols]
+    data_cols = [c for c in cols if c not in spec.key]
+    insert_cols = list(ident)
+    select_cols = [sql.SQL("s.{}").format(i) for i in ident]
+    if spec.provenance:
+        insert_cols += [sql.Identifier("run_id"), sql.Identifier("vintage")]
+        select_cols += [sql.Literal(run_id), sql.Literal(vintage)]
+    key = sql.SQL(", ").join(map(sql.Identifier, spec.key))
+    if data_cols:
+        set_cols = [*data_cols, *(["run_id", "vintage"] if spec.provenance else [])]
+        on_conflict = sql.SQL("DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})").format(
+            sets=sql.SQL(", ").join(
+                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in set_cols
+            ),
+            old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in data_cols),
+            new=sql.SQL(", ").join(
+                sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in data_cols
+            ),
+        )
+    else:
+        on_conflict = sql.SQL("DO NOTHING")
+    # Deleting first: on a first load the scope has nothing yet, so this costs nothing.
+    if spec.delete_missing:
+        match = sql.SQL(" AND ").join(
+            sql.SQL("x.{0} = t.{0}").format(sql.Identifier(k)) for k in spec.key
+        )
+        scope = sql.SQL("TRUE")
+        if spec.scope:
+            scope = sql.SQL("t.{0} IN (SELECT DISTINCT {0} FROM {1})").format(
+                sql.Identifier(spec.scope), stage
+            )
+        cur.execute(
+            sql.SQL(
+                """
+                DELETE FROM {target} t
+                WHERE {scope}
+                  AND NOT EXISTS (SELECT 1 FROM {stage} x WHERE {match})
+                  AND NOT EXISTS (SELECT 1 FROM {held} x WHERE {match})
+                """
+            ).format(
+                target=target,
+                scope=scope,
+                stage=stage,
+                held=sql.Identifier(f"held_{spec.table}"),
+                match=match,
+            )
+        )
+        counts.deleted = cur.rowcount
+    cur.execute(
+        sql.SQL(
+            """
+            WITH up AS (
+                INSERT INTO {target} AS t ({insert_cols})
+                SELECT {select_cols} FROM {stage} s
+                ON CONFLICT ({key}) {on_conflict}
+                RETURNING (xmax = 0) AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+            """
+        ).format(
+            target=target,
+            insert_cols=sql.SQL(", ").join(insert_cols),
+            select_cols=sql.SQL(", ").join(select_cols),
+            stage=stage,
+            key=key,
+            on_conflict=on_conflict,
+        )
+    )
+    counts.inserted, counts.updated = cur.fetchone()  # type: ignore[misc]
+    return counts
+
+
+def _update_only(
+    cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None
+) -> TableCounts:
+    counts = TableCounts(spec.table)
+    target = sql.Identifier(spec.table)
+    data_cols = [c for c in spec.all_columns if c not in spec.key]
+    set_cols = [*data_cols, *(["run_id", "vintage"] if spec.provenance else [])]
+    values = {"run_id": sql.Literal(run_id), "vintage": sql.Literal(vintage)}
+    cur.execute(
+        sql.SQL(
+            "UPDATE {target} t SET {sets} FROM {stage} s"
+            " WHERE {match} AND ({old}) IS DISTINCT FROM ({new})"
+        ).format(
+            target=target,
+            stage=stage_name(spec),
+            sets=sql.SQL(", ").join(
+                sql.SQL("{} = {}").format(
+                    sql.Identifier(c), values.get(c, sql.SQL("s.{}").format(sql.Identifier(c)))
+                )
+                for c in set_cols
+            ),
+            match=sql.SQL(" AND ").join(
+                sql.SQL("t.{0} = s.{0}").format(sql.Identifier(k)) for k in spec.key
+            ),
+            old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in data_cols),
+            new=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in data_cols),
+        )
+    )
+    counts.updated = cur.rowcount
+    return counts
+
+
+def _drop_secondary_indexes(cur: psycopg.Cursor, spec: TableSpec) -> list[str]:
+    """Drop the target's secondary indexes when the load outnumbers the rows it holds.
+
+    Inserting into a GiST index row by row costs several times a sorted bulk build, so a first
+    load (or one that dwarfs the table) rebuilds them after the merge, in the same transaction.
+    Unique and constraint indexes stay: the upsert needs them. Returns the definitions to
+    re-create with :func:`recreate_indexes`.
+    """
+    cur.execute(sql.SQL("SELECT count(*) FROM {}").format(stage_name(spec)))
+    incoming = int(cur.fetchone()[0])  # type: ignore[index]
+    if incoming < BULK_INDEX_MIN_ROWS:
+        return []
+    cur.execute(
+        sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT %s) t").format(
+            sql.Identifier(spec.table)
+        ),
+        (incoming,),
+    )
+    if int(cur.fetchone()[0]) >= incoming:  # type: ignore[index]
+        return []
+    return drop_indexes(cur, spec)
+
+
+def drop_indexes(cur: psycopg.Cursor, spec: TableSpec, gist_only: bool = False) -> list[str]:
+    """Drop the target's non-unique, non-constraint indexes (``gist_only``: its GiST ones);
+    return their definitions."""
+    cur.execute(
+        """
+        SELECT n.nspname, c.relname, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_am a ON a.oid = c.relam
+        WHERE i.indrelid = to_regclass(%s) AND NOT i.indisunique AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+          AND (NOT %s OR a.amname = 'gist')
+        """,
+        (spec.table, gist_only),
+    )
+    definitions = []
+    for schema, name, definition in cur.fetchall():
+        cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
+        definitions.append(definition)
+    return definitions
+
+
+def recreate_indexes(cur: psycopg.Cursor, definitions: list[str]) -> None:
+    """Re-create the indexes :func:`drop_indexes` dropped, from their definitions."""
+    for definition in definitions:
+        cur.execute(definition)  # pg_get_indexdef's own text, not built from input
+
+
+def bump_layer_version(cur: psycopg.Cursor, layer: str) -> None:
+    """Invalidate the API caches of ``layer`` (its ETag is derived from this version)."""
+    cur.execute(
+        """
+        INSERT INTO layer_version (layer, version, updated_at) VALUES (%s, 1, now())
+        ON CONFLICT (layer) DO UPDATE
+        SET version = layer_version.version + 1, updated_at = now()
+        """,
+        (layer,),
+    )

@@ -1,0 +1,90 @@
+"""The load's worker thread: the next batch is prepared while the current one is sent.
+
+:func:`ahead` runs an iterator one item ahead in a thread; :class:`PhaseTimes` says where
+each thread's time goes.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+
+class PhaseTimes:
+    """Seconds spent per phase of a load, summed over batches (logged at DEBUG by the pipeline).
+
+    Worker-thread phases (read, prepare) overlap the main thread's (COPY, SQL): the figures
+    say where the time goes, not a partition of the wall clock.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] += time.perf_counter() - started
+
+    def summary(self) -> str:
+        return ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())
+
+
+T = TypeVar("T")
+
+
+def ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Iterate ``items`` in a worker thread, up to ``depth`` items ahead of the consumer.
+
+    The next batch is then read and prepared (GDAL, shapely and Arrow release the GIL in
+    their bulk work) while the server ingests the current COPY. An exception in the worker is
+    raised here; stopping early stops the worker after its current item.
+    """
+    done = object()
+    slots: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put((item, error), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not put(item):
+                    break
+            else:
+                put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(done, exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=work, name="ingest-prepare", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = slots.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()

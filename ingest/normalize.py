@@ -283,7 +283,7 @@ def polygons_ewkb(values: np.ndarray, crs: CRS | None, source: str) -> Repaired:
     WKB is reprojected straight from its bytes (:mod:`geo.wkb`); shapely objects are encoded
     first. What that reader does not handle (collections, other types, Z/M, odd rings) takes
     the shapely path. Validity is not checked here: invalid polygons are repaired in SQL in
-    staging (:func:`ingest.load.repair_in_sql`), where PostGIS looks at every row anyway.
+    staging (:func:`ingest.staging.repair_in_sql`), where PostGIS looks at every row anyway.
 
     Raises:
         SourceError: projected coordinates in a file that declares degrees.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -42,12 +43,13 @@ class WkbPolygons:
     """Result of :func:`reproject_wkb_polygons`.
 
     Attributes:
-        ewkb: EWKB MultiPolygon (SRID set) per geometry, None where not handled here.
+        ewkb: EWKB MultiPolygon (SRID set) per geometry, None where not handled here (an
+            Arrow array, null there, when the input was Arrow).
         handled: True where ``ewkb`` is set or ``problem`` is (the others need the caller).
         problems: a reason per geometry that cannot be used, else None.
     """
 
-    ewkb: npt.NDArray[np.object_]
+    ewkb: npt.NDArray[np.object_] | pa.BinaryArray
     handled: npt.NDArray[np.bool_]
     problems: npt.NDArray[np.object_]
 
@@ -127,7 +129,7 @@ def _walk(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.ndarray)
 
 
 def reproject_wkb_polygons(
-    wkb: npt.NDArray[np.object_],
+    wkb: npt.NDArray[np.object_] | pa.Array | pa.ChunkedArray,
     source: CRS | None,
     target: CRS,
     srid: int = 2154,
@@ -141,7 +143,9 @@ def reproject_wkb_polygons(
     left unhandled for the shapely path. Validity is not checked: the database does it.
 
     Args:
-        wkb: WKB bytes (or anything else, left unhandled) per geometry.
+        wkb: WKB bytes (or anything else, left unhandled) per geometry; or an Arrow binary
+            array (as GDAL's Arrow stream gives it), whose EWKB then comes back as Arrow too,
+            without a Python object per row either way.
         source: the CRS of the coordinates (None or equal to ``target``: no transformation).
         target: the CRS to transform to.
         srid: the SRID written into the EWKB header.
@@ -156,16 +160,25 @@ def reproject_wkb_polygons(
         ('MultiPolygon', 'missing geometry')
     """
     n = len(wkb)
-    ewkb = np.full(n, None, dtype=object)
+    arrow = isinstance(wkb, (pa.Array, pa.ChunkedArray))
     problems = np.full(n, None, dtype=object)
-    missing = wkb == None  # noqa: E711 - elementwise on an object array
+    if arrow:
+        records = _binary(wkb)
+        is_bytes = records.is_valid().to_numpy(zero_copy_only=False)
+        missing = ~is_bytes
+    else:
+        missing = wkb == None  # noqa: E711 - elementwise on an object array
+        is_bytes = np.fromiter((type(w) is bytes for w in wkb), dtype=bool, count=n)
     problems[missing] = "missing geometry"
-    is_bytes = np.fromiter((type(w) is bytes for w in wkb), dtype=bool, count=n)
     handled = missing.copy()
     if not is_bytes.any():
+        nothing = pa.nulls(n, pa.binary())
+        ewkb = nothing if arrow else np.full(n, None, dtype=object)
         return WkbPolygons(ewkb, handled, problems)
-    records = pa.array(np.where(is_bytes, wkb, None), type=pa.binary())
-    offsets = np.frombuffer(records.buffers()[1], dtype=np.int32)[: n + 1].astype(np.int64)
+    if not arrow:
+        records = pa.array(np.where(is_bytes, wkb, None), type=pa.binary())
+    offsets = np.frombuffer(records.buffers()[1], dtype=np.int32)
+    offsets = offsets[records.offset : records.offset + n + 1].astype(np.int64)
     data = records.buffers()[2]
     buf = np.frombuffer(data, dtype=np.uint8).copy() if data is not None else np.zeros(0, np.uint8)
     starts, ends = offsets[:-1], offsets[1:]
@@ -195,36 +208,60 @@ def reproject_wkb_polygons(
     ring_start = np.repeat(np.cumsum(count) - count, count)
     point_at = np.repeat(first, count) + 16 * (np.arange(total, dtype=np.int64) - ring_start)
     xy = view16[point_at].copy().view("<f8") if total else np.zeros((0, 2))
+    # Contiguous columns: reductions over (n, 2) along axis 0 are several times slower.
+    x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
     owner = np.repeat(geom, count)
     nan = np.zeros(n, dtype=bool)
-    nan[owner[np.isnan(xy[:, 0] + xy[:, 1])]] = True  # NaN in either: NaN sum
+    nan[owner[np.isnan(x + y)]] = True  # NaN in either: NaN sum
     nan &= ok & ~empty
     problems[nan] = "NaN coordinates"
-    if source is not None and check_extent is not None:
-        usable = ~nan[owner] & ~empty[owner]
-        if usable.any():
-            lo, hi = xy[usable].min(axis=0), xy[usable].max(axis=0)
-            check_extent((float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
+    if source is not None and check_extent is not None and total:
+        if nan.any():
+            usable = ~nan[owner]
+            xs, ys = x[usable], y[usable]
+        else:
+            xs, ys = x, y
+        if len(xs):
+            check_extent((float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
     if source is not None and not source.equals(target) and total:
-        x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
-        Transformer.from_crs(source, target, always_xy=True).transform(x, y, inplace=True)
+        _transformer(source, target).transform(x, y, inplace=True)
         xy = np.column_stack((x, y))
         view16[point_at] = xy.view(np.uint8).reshape(-1, 16)
 
     good = ok & ~empty & ~nan
     handled |= ok
+    ewkb = pa.nulls(n, pa.binary())
     if good.any():
+        # Offsets relative to the copied data buffer (a sliced input starts past zero).
         body = pa.Array.from_buffers(
             pa.binary(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(buf)]
         )
         polygon_head, multi_head = ewkb_header(srid)
-        kinds = buf[np.minimum(starts[good] + 1, max(len(buf) - 1, 0))]
+        kinds = buf[np.minimum(starts + 1, max(len(buf) - 1, 0))]
         # An explicit stop: pyarrow 26's open-ended binary_slice miscounts its buffer.
         longest = int((ends - starts)[good].max())
-        body = pc.binary_slice(body.filter(pa.array(good)), 5, longest)
+        body = pc.binary_slice(body, 5, longest)
+        # A null header where the geometry is not good: the joined value is null there.
         # Object arrays: numpy's bytes dtype would drop the headers' trailing zero bytes.
-        choice = np.array([multi_head, polygon_head], dtype=object)
-        heads = pa.array(choice[(kinds == _POLYGON).astype(np.intp)], type=pa.binary())
-        joined = pc.binary_join_element_wise(heads, body, b"")
-        ewkb[good] = joined.to_numpy(zero_copy_only=False)
-    return WkbPolygons(ewkb, handled, problems)
+        choice = np.array([multi_head, polygon_head, None], dtype=object)
+        pick = np.where(good, (kinds == _POLYGON).astype(np.intp), 2)
+        heads = pa.array(choice[pick], type=pa.binary())
+        ewkb = pc.binary_join_element_wise(heads, body, b"")
+    if arrow:
+        return WkbPolygons(ewkb, handled, problems)
+    return WkbPolygons(ewkb.to_numpy(zero_copy_only=False), handled, problems)
+
+
+@lru_cache(maxsize=16)
+def _transformer(source: CRS, target: CRS) -> Transformer:
+    # Built once per CRS pair, not per batch (a few milliseconds each).
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def _binary(values: pa.Array | pa.ChunkedArray) -> pa.BinaryArray:
+    """One contiguous ``binary`` array (32-bit offsets) from GDAL's Arrow column."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if values.type != pa.binary():
+        values = values.cast(pa.binary())
+    return values

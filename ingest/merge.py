@@ -210,10 +210,37 @@ def drop_indexes(cur: psycopg.Cursor, spec: TableSpec, gist_only: bool = False) 
     return definitions
 
 
-def recreate_indexes(cur: psycopg.Cursor, definitions: list[str]) -> None:
-    """Re-create the indexes :func:`drop_indexes` dropped, from their definitions."""
+def drop_primary_key(cur: psycopg.Cursor, spec: TableSpec) -> list[sql.Composable]:
+    """Drop the (empty, locked) target's primary key, unless a foreign key depends on it.
+
+    COPY would otherwise maintain its btree row by row; the file's keys are unique already
+    (repeats are quarantined in Python), and the constraint is added back, built in one
+    sorted pass, before commit. Returns the statement that does it.
+    """
+    cur.execute(
+        """
+        SELECT k.conname, pg_get_constraintdef(k.oid)
+        FROM pg_constraint k
+        WHERE k.conrelid = to_regclass(%s) AND k.contype = 'p'
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = k.conrelid)
+        """,
+        (spec.table,),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return []
+    name, definition = row
+    table = sql.Identifier(spec.table)
+    cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, sql.Identifier(name)))
+    # pg_get_constraintdef's own text (PRIMARY KEY (...)), not built from input.
+    add = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}")
+    return [add.format(table, sql.Identifier(name), sql.SQL(definition))]
+
+
+def recreate_indexes(cur: psycopg.Cursor, definitions: list[str | sql.Composable]) -> None:
+    """Re-create what :func:`drop_indexes` and :func:`drop_primary_key` dropped."""
     for definition in definitions:
-        cur.execute(definition)  # pg_get_indexdef's own text, not built from input
+        cur.execute(definition)  # catalog text (pg_get_indexdef), not built from input
 
 
 def bump_layer_version(cur: psycopg.Cursor, layer: str) -> None:

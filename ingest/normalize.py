@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from pyproj import CRS
 
@@ -243,14 +244,15 @@ def mark_repeated_keys(load: TableLoad, seen: dict[str, int]) -> None:
     if not len(ok):
         return
     key = list(load.spec.key)
-    parts = [load.frame[k].to_numpy(dtype=object)[ok] for k in key]
-    labels = (
-        parts[0].astype(str)
+    # Arrow's cast to text then one list of str: numpy's fixed-width unicode (astype(str))
+    # costs more than the set operations below.
+    parts = [load.frame[k].astype("string").to_numpy(dtype=object)[ok] for k in key]
+    labels_list = (
+        parts[0].tolist()
         if len(parts) == 1
-        else np.array(["/".join(map(str, p)) for p in zip(*parts, strict=True)], dtype=object)
+        else ["/".join(map(str, p)) for p in zip(*parts, strict=True)]
     )
     first = load.frame["_feature_index"].to_numpy()[ok]
-    labels_list = labels.tolist()
     # Set and dict operations in C: a Python step per row only for the (rare) repeats.
     repeated = seen.keys() & set(labels_list)
     if not repeated:
@@ -277,22 +279,30 @@ def to_lambert93(geoms: np.ndarray, crs: CRS | None, source: str) -> np.ndarray:
     return reproject(geoms, crs, LAMBERT93)
 
 
-def polygons_ewkb(values: np.ndarray, crs: CRS | None, source: str) -> Repaired:
+def polygons_ewkb(
+    values: np.ndarray | pa.Array | pa.ChunkedArray, crs: CRS | None, source: str
+) -> Repaired:
     """Polygons (WKB bytes or shapely objects) as EWKB MultiPolygons in EPSG:2154.
 
     WKB is reprojected straight from its bytes (:mod:`geo.wkb`); shapely objects are encoded
     first. What that reader does not handle (collections, other types, Z/M, odd rings) takes
     the shapely path. Validity is not checked here: invalid polygons are repaired in SQL in
     staging (:func:`ingest.staging.repair_in_sql`), where PostGIS looks at every row anyway.
+    An Arrow binary array of WKB (a file read in batches) gives an Arrow array of EWKB when
+    every geometry takes the WKB path, so no Python object is made per row.
 
     Raises:
         SourceError: projected coordinates in a file that declares degrees.
     """
-    values = np.asarray(values, dtype=object)
-    shapes = shapely.is_geometry(values)
-    wkb = values.copy()
-    if shapes.any():
-        wkb[shapes] = shapely.to_wkb(values[shapes], byte_order=1)
+    arrow = isinstance(values, (pa.Array, pa.ChunkedArray))
+    if arrow:
+        wkb: np.ndarray | pa.Array | pa.ChunkedArray = values
+    else:
+        values = np.asarray(values, dtype=object)
+        shapes = shapely.is_geometry(values)
+        wkb = values.copy()
+        if shapes.any():
+            wkb[shapes] = shapely.to_wkb(values[shapes], byte_order=1)
 
     def extent(bounds: tuple[float, float, float, float]) -> None:
         if crs is not None:
@@ -304,14 +314,19 @@ def polygons_ewkb(values: np.ndarray, crs: CRS | None, source: str) -> Repaired:
         raise SourceError(str(exc)) from exc
     repaired = np.zeros(len(values), dtype=bool)
     rest = np.flatnonzero(~res.handled)
-    if len(rest):
-        others = values[rest].copy()
-        raw = ~shapes[rest]
-        others[raw] = shapely.from_wkb(others[raw], on_invalid="fix")
-        cleaned = clean_polygons(to_lambert93(others, crs, source), repair=False)
-        res.ewkb[rest] = to_ewkb(cleaned.geoms)
-        res.problems[rest] = cleaned.problems
-        repaired[rest] = cleaned.repaired
+    if not len(rest):
+        return Repaired(res.ewkb, repaired, res.problems)
+    if arrow:  # rare (odd rings, Z, collections): the shapely path works on objects
+        values = np.array([*values.to_pylist()], dtype=object)
+        shapes = np.zeros(len(values), dtype=bool)
+        res.ewkb = np.array([*res.ewkb.to_pylist()], dtype=object)
+    others = values[rest].copy()
+    raw = ~shapes[rest]
+    others[raw] = shapely.from_wkb(others[raw], on_invalid="fix")
+    cleaned = clean_polygons(to_lambert93(others, crs, source), repair=False)
+    res.ewkb[rest] = to_ewkb(cleaned.geoms)
+    res.problems[rest] = cleaned.problems
+    repaired[rest] = cleaned.repaired
     return Repaired(res.ewkb, repaired, res.problems)
 
 
@@ -346,33 +361,63 @@ def finish(
     out["_feature_index"] = frame["_feature_index"].to_numpy()
     repaired = np.zeros(len(frame), dtype=bool)
     for col, gtype in spec.geometries.items():
-        geoms = (
-            np.asarray(frame[col].to_numpy(), dtype=object)
-            if col in frame
-            else np.full(len(frame), None, dtype=object)
-        )
+        arrow = col in frame and isinstance(frame[col].dtype, pd.ArrowDtype)
+        if arrow:  # WKB read in batches, kept in Arrow (see polygons_ewkb)
+            geoms: np.ndarray | pa.ChunkedArray = _arrow(frame[col])
+        elif col in frame:
+            geoms = np.asarray(frame[col].to_numpy(), dtype=object)
+        else:
+            geoms = np.full(len(frame), None, dtype=object)
         optional = col in spec.optional_geometries
-        cleaned = np.empty(len(geoms), dtype=object)
+        parts: list[np.ndarray | pa.Array] = []
         # In batches: the reprojected and repaired copies then live for one batch only, which
         # keeps a million-row load within memory.
         for start in range(0, len(geoms), GEOMETRY_BATCH_ROWS):
             part = slice(start, start + GEOMETRY_BATCH_ROWS)
             if gtype == "MULTIPOLYGON":
-                res = polygons_ewkb(geoms[part], crs, source)
+                values = geoms.slice(start, GEOMETRY_BATCH_ROWS) if arrow else geoms[part]
+                res = polygons_ewkb(values, crs, source)
                 if optional:
                     res.problems[res.problems == "missing geometry"] = None
             else:
-                batch = to_lambert93(geoms[part], crs, source)
-                res = clean_points(batch, allow_missing=optional)
+                values = _objects(geoms.slice(start, GEOMETRY_BATCH_ROWS)) if arrow else geoms[part]
+                res = clean_points(to_lambert93(values, crs, source), allow_missing=optional)
             add_problem(problems[part], res.problems != None, res.problems)  # noqa: E711
             repaired[part] |= res.repaired
             # Polygons come out as EWKB bytes (SRID 2154); points as shapely objects without
             # SRID (setting it copies every geometry): the loader writes their EWKB.
-            cleaned[part] = res.geoms
-        out[col] = cleaned
+            parts.append(res.geoms)
+        out[col] = _geometry_column(parts, len(frame), out.index)
     mark_duplicate_keys(out, spec, problems)
     ok = problems == None  # noqa: E711
     return TableLoad(spec, out, problems, raw, int((repaired & ok).sum()), repaired)
+
+
+def _arrow(series: pd.Series) -> pa.ChunkedArray:
+    """The Arrow data behind an Arrow-backed column (no copy)."""
+    values = pa.array(series.array)  # through __arrow_array__
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
+
+
+def _objects(values: pa.ChunkedArray) -> np.ndarray:
+    """An Arrow column as an object array (bytes, None for null)."""
+    return np.array([*values.to_pylist()], dtype=object)
+
+
+def _geometry_column(
+    parts: list[np.ndarray | pa.Array], rows: int, index: pd.Index
+) -> pd.Series | np.ndarray:
+    """One geometry column from its batches: Arrow-backed if every batch stayed in Arrow."""
+    if parts and all(isinstance(p, pa.Array) for p in parts):
+        column = pa.chunked_array(parts, type=pa.binary())
+        return pd.Series(pd.arrays.ArrowExtensionArray(column), index=index)
+    cleaned = np.empty(rows, dtype=object)
+    start = 0
+    for p in parts:
+        values = np.array([*p.to_pylist()], dtype=object) if isinstance(p, pa.Array) else p
+        cleaned[start : start + len(values)] = values
+        start += len(values)
+    return cleaned
 
 
 def pick(frame: pd.DataFrame, *names: str, source: str, required: bool = True) -> pd.Series:

@@ -97,7 +97,8 @@ def _copy_columns(frame: pd.DataFrame, spec: TableSpec) -> list[list[str]]:
             values = s.to_numpy(dtype=object, na_value=None).tolist()
             columns.append(_text_values(values))
     for col in spec.geometries:
-        columns.append([_NULL if g is None else g.hex() for g in ewkb(frame[col].to_numpy())])
+        geoms = frame[col].to_numpy(dtype=object, na_value=None)
+        columns.append([_NULL if g is None else g.hex() for g in ewkb(geoms)])
     columns.append(frame["_feature_index"].to_numpy(dtype="int64").astype(str).tolist())
     return columns
 
@@ -121,13 +122,21 @@ _FIXED = {
 }
 
 
-def _sized(values: pa.Array) -> pa.Array:
-    """Binary COPY fields: each value prefixed by its big-endian length (-1 and nothing: null)."""
+def _sized(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Binary COPY fields: each value's big-endian length (-1: null), and the value (or b"").
+
+    Returned apart, joined with every other column's in one pass by :func:`binary_payload`.
+    """
     lengths = pc.fill_null(pc.binary_length(values), -1).to_numpy(zero_copy_only=False)
     header = pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(4), len(values), [None, pa.py_buffer(lengths.astype(">i4").tobytes())]
     )
-    return pc.binary_join_element_wise(header.cast(pa.binary()), pc.fill_null(values, b""), b"")
+    return header.cast(pa.binary()), pc.fill_null(values, b"")
+
+
+def _constant(value: bytes | None) -> bytes:
+    """One binary COPY field with the same value on every row (None: null)."""
+    return b"\xff\xff\xff\xff" if value is None else len(value).to_bytes(4, "big") + value
 
 
 def _fixed_values(series: pd.Series, sql_type: str) -> pa.Array | None:
@@ -158,49 +167,64 @@ def _text_array(series: pd.Series) -> pa.Array:
     return pa.array(texts, type=pa.string()).cast(pa.binary())
 
 
+def _geometry_array(series: pd.Series) -> pa.Array:
+    """A geometry column as EWKB in one Arrow array (as is when it is Arrow-backed EWKB)."""
+    if isinstance(series.dtype, pd.ArrowDtype):  # polygons read in batches: EWKB already
+        values = pa.array(series.array)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        return values.cast(pa.binary())
+    return pa.array(ewkb(series.to_numpy()), type=pa.binary())
+
+
 def binary_payload(
     frame: pd.DataFrame, spec: TableSpec, direct: Direct | None = None
-) -> pa.Buffer | None:
-    """``frame`` as one binary COPY stream (header, rows, trailer), or None if it cannot be.
+) -> list[pa.Buffer | bytes] | None:
+    """``frame`` as a binary COPY stream (header, rows, trailer), or None if it cannot be.
 
     Built column by column with Arrow kernels rather than row by row: the bytes are ready
     before the COPY starts, so sending them is pure I/O (no Python work, the GIL released).
     Columns are the spec's, then its geometries (EWKB), then ``_feature_index`` (staging),
     or, with ``direct`` (COPY into the target), ``run_id`` and ``vintage`` if the table has
-    provenance columns.
+    provenance columns. The rows are one Arrow buffer, sent between the header and trailer
+    without being copied into one ``bytes``.
     """
     if not binary_copy(spec):
         return None
-    fields: list[pa.Array] = []
+    fields: list[pa.Array | pa.Scalar] = []
+    columns = 0
     for col, sql_type in spec.columns.items():
-        if sql_type == "text":
-            fields.append(_sized(_text_array(frame[col])))
-            continue
-        values = _fixed_values(frame[col], sql_type)
+        values = (
+            _text_array(frame[col]) if sql_type == "text" else _fixed_values(frame[col], sql_type)
+        )
         if values is None:
             return None
-        fields.append(_sized(values))
+        fields += _sized(values)
+        columns += 1
     for col in spec.geometries:
-        fields.append(_sized(pa.array(ewkb(frame[col].to_numpy()), type=pa.binary())))
+        fields += _sized(_geometry_array(frame[col]))
+        columns += 1
     if direct is None:
         index = _fixed_values(frame["_feature_index"].astype("int64"), "integer")
         assert index is not None
-        fields.append(_sized(index))
+        fields += _sized(index)
+        columns += 1
     elif spec.provenance:
-        run = _fixed_values(pd.Series(np.full(len(frame), direct.run_id, dtype="int64")), "bigint")
-        assert run is not None
-        fields.append(_sized(run))
-        vintage = pa.array([direct.vintage] * len(frame), type=pa.string()).cast(pa.binary())
-        fields.append(_sized(vintage))
-    count = pa.scalar(len(fields).to_bytes(2, "big"), type=pa.binary())
+        # The same run and vintage on every row: one constant, broadcast by the join.
+        vintage = None if direct.vintage is None else direct.vintage.encode()
+        tail = _constant(direct.run_id.to_bytes(8, "big", signed=True)) + _constant(vintage)
+        fields.append(pa.scalar(tail, type=pa.binary()))
+        columns += 2
+    count = pa.scalar(columns.to_bytes(2, "big"), type=pa.binary())
     rows = pc.binary_join_element_wise(count, *fields, b"")
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
+    if not len(rows):
+        return [_SIGNATURE, _TRAILER]
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)
     offsets = offsets[rows.offset : rows.offset + len(rows) + 1]
-    body = rows.buffers()[2] if len(rows) else pa.py_buffer(b"")
-    body = body.slice(int(offsets[0]), int(offsets[-1] - offsets[0])) if len(rows) else body
-    return pa.py_buffer(_SIGNATURE + body.to_pybytes() + _TRAILER)
+    body = rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    return [_SIGNATURE, body, _TRAILER]
 
 
 def binary_copy(spec: TableSpec) -> bool:
@@ -242,7 +266,7 @@ def copy_rows(
 class Payload:
     """COPY bytes ready to send, and where they go (staging, or the target: ``direct``)."""
 
-    data: pa.Buffer | bytes
+    data: list[pa.Buffer | bytes]  # sent one after the other
     binary: bool
     direct: bool = False
 
@@ -254,7 +278,7 @@ def build_payload(frame: pd.DataFrame, spec: TableSpec, direct: Direct | None = 
         return Payload(data, True, direct is not None)
     assert direct is None, "direct COPY is only chosen for binary-ready tables"
     lines = map("\t".join, zip(*_copy_columns(frame, spec), strict=True))
-    return Payload(("\n".join(lines) + "\n" if len(frame) else "").encode(), False)
+    return Payload([("\n".join(lines) + "\n" if len(frame) else "").encode()], False)
 
 
 def write_payload(cur: psycopg.Cursor, spec: TableSpec, payload: Payload) -> None:
@@ -269,4 +293,5 @@ def write_payload(cur: psycopg.Cursor, spec: TableSpec, payload: Payload) -> Non
     fmt = sql.SQL(" (FORMAT binary)") if payload.binary else sql.SQL("")
     stmt = sql.SQL("COPY {} ({}) FROM STDIN{}").format(table, columns, fmt)
     with cur.copy(stmt) as copy:
-        copy.write(memoryview(payload.data))
+        for part in payload.data:
+            copy.write(memoryview(part))

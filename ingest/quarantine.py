@@ -38,7 +38,7 @@ def raw_record(raw: pd.DataFrame, pos: int) -> dict[str, object]:
         if isinstance(value, shapely.Geometry):
             wkt = value.wkt
             record[str(col)] = wkt if len(wkt) <= 20_000 else wkt[:20_000] + "…"
-        elif value is None or (isinstance(value, float) and np.isnan(value)):
+        elif value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
             record[str(col)] = None
         elif isinstance(value, (np.integer, np.floating, np.bool_)):
             record[str(col)] = value.item()

@@ -334,13 +334,14 @@ def _ogr_path(path: Path, fmt: str, encoding: str | None) -> str:
 def _batch_frame(batch: pa.RecordBatch, geometry_name: str) -> pd.DataFrame:
     """One Arrow record batch as a frame: properties as pandas columns, ``geometry`` as WKB.
 
-    The WKB is not decoded: the pipeline reprojects polygons straight from their bytes
-    (:func:`ingest.normalize.polygons_ewkb`), so GEOS objects would be built for nothing.
+    The WKB is not decoded, nor even made into a Python object per row: the column stays
+    Arrow-backed (``binary[pyarrow]``), and the pipeline reprojects polygons straight from
+    its buffer (:func:`ingest.normalize.polygons_ewkb`).
     """
     names = batch.schema.names
-    wkb = batch.column(names.index(geometry_name)).to_numpy(zero_copy_only=False)
+    wkb = batch.column(names.index(geometry_name))
     props = batch.drop_columns([geometry_name]).to_pandas(date_as_object=False)
-    props["geometry"] = wkb
+    props["geometry"] = pd.arrays.ArrowExtensionArray(wkb)
     return props
 
 

@@ -249,7 +249,8 @@ class Staged:
     last: TableLoad | None = None  # the latest batch, whose source records are in memory
     # Early merge (the target was empty): each batch is checked and inserted as it arrives.
     early: bool = False
-    deferred: list[str] = field(default_factory=list)  # index definitions to re-create
+    # Index definitions and the primary key to re-create (built after the last batch).
+    deferred: list[str | sql.Composable] = field(default_factory=list)
     inserted: int = 0
     sql_bad: list[QuarantineRow] = field(default_factory=list)
     # Direct COPY (an early merge of plain columns): batches go straight into the target.

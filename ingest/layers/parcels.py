@@ -173,22 +173,24 @@ def prepare_etalab(source: Source) -> list[TableLoad]:
         ids = commune + parts[0].str.zfill(3) + parts[1].str.zfill(2) + parts[2].str.zfill(4)
     # Strings stay in pandas' string dtype: slicing and matching them are then vectorised.
     frame["idu"] = ids.astype("string").str.strip()
-    frame["insee"] = commune.where(commune.notna(), frame["idu"].str[:5].astype(object))
+    # Arrow-backed text like ``idu``: coerce() then strips it with Arrow's kernels.
+    frame["insee"] = commune.astype("string").fillna(frame["idu"].str[:5])
     problems = np.full(len(frame), None, dtype=object)
     _idu_problems(frame, problems)
-    other = frame["idu"].str[:5] != frame["insee"].astype("string")
+    other = frame["idu"].str[:5] != frame["insee"]
     other = other.fillna(False).to_numpy(dtype=bool)
-    idu, insee = frame["idu"].to_numpy(dtype=object), frame["insee"].to_numpy(dtype=object)
+    idu, insee = frame["idu"], frame["insee"]
     add_problem(
         problems,
         other,
-        _reasons(other, lambda i: f"parcel id {idu[i]!r} is not in commune {insee[i]!r}"),
+        _reasons(other, lambda i: f"parcel id {idu.iat[i]!r} is not in commune {insee.iat[i]!r}"),
     )
     _split_idu(frame)
     frame["contenance_m2"] = pick(
         f, "contenance", "contenance_m2", "supf", source=name, required=False
     )
-    frame["geom"] = f.geometry.to_numpy()
+    # ``.array``, not ``.to_numpy()``: WKB read in batches stays in Arrow (no object per row).
+    frame["geom"] = f.geometry.array
     return [finish(PARCEL_ETALAB, frame, f, source.crs, name, problems)]
 
 

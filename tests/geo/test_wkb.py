@@ -6,6 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyarrow as pa
 import pytest
 import shapely
 
@@ -96,3 +97,22 @@ def test_extent_is_checked_before_the_transformation() -> None:
     wkb = shapely.to_wkb(np.array([shapely.box(650000, 6860000, 650010, 6860010)]), byte_order=1)
     reproject_wkb_polygons(wkb, WGS84, LAMBERT93, check_extent=seen.append)
     assert seen == [(650000.0, 6860000.0, 650010.0, 6860010.0)]
+
+
+def test_arrow_input_gives_the_same_ewkb_as_bytes_objects() -> None:
+    # GDAL's Arrow stream: a chunked, possibly sliced binary column with nulls.
+    frame = gpd.read_file(f"/vsigzip/{REAL[0]}", engine="pyogrio")
+    wkb = shapely.to_wkb(frame.geometry.to_numpy()[:500], byte_order=1).astype(object)
+    wkb[[3, 70]] = None
+    wkb[5] = wkb[5][:-8]  # truncated: left to the shapely path
+    expected = reproject_wkb_polygons(wkb, frame.crs, LAMBERT93)
+    whole = pa.array(wkb, type=pa.binary())
+    chunked = pa.chunked_array([whole.slice(0, 200), whole.slice(200)])
+    for arrow in (whole, chunked, pa.array(wkb, type=pa.large_binary())):
+        res = reproject_wkb_polygons(arrow, frame.crs, LAMBERT93)
+        assert isinstance(res.ewkb, pa.Array)
+        assert res.ewkb.to_pylist() == expected.ewkb.tolist()
+        assert (res.handled == expected.handled).all()
+        assert res.problems.tolist() == expected.problems.tolist()
+    sliced = reproject_wkb_polygons(whole.slice(100, 50), frame.crs, LAMBERT93)
+    assert sliced.ewkb.to_pylist() == expected.ewkb[100:150].tolist()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
 
 from config import DatabaseSettings, IngestSettings
 from ingest.pipeline import read_sources, run_ingest
@@ -134,3 +136,49 @@ def test_batched_load_matches_one_batch(clean_db: Engine, db_settings: DatabaseS
         whole.repaired,
     )
     assert scalar(clean_db, digest) == before
+
+
+def test_streamed_missing_values_are_null_in_the_raw_record(
+    clean_db: Engine, db_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    # Batches keep geometries and text in Arrow, whose missing value is pd.NA: the quarantine
+    # must still store JSON nulls, not the text "<NA>".
+    ids = [f"91027000AD{n:04d}" for n in range(1, 5)]
+    features = [parcel(i, 2.3 + n * 0.01) for n, i in enumerate(ids)]
+    features[2]["geometry"] = None
+    features[2]["properties"]["note"] = None  # type: ignore[index]
+    path = write(tmp_path / "cadastre-91027-parcelles.json", features)
+    report = ingest(path, db_settings, batch_rows=2)
+    assert (report.loaded, report.quarantined) == (3, 1)
+    with clean_db.connect() as conn:
+        row = conn.execute(text("SELECT key, reason, raw FROM quarantine")).one()
+    assert (row.key, row.reason) == (ids[2], "missing geometry")
+    assert row.raw["geometry"] is None and row.raw["note"] is None and row.raw["id"] == ids[2]
+
+
+def test_first_bulk_load_rebuilds_every_index_and_the_primary_key(
+    clean_db: Engine, db_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    # Loaded into an empty table, a file of BULK_INDEX_MIN_ROWS or more drops the target's
+    # indexes and primary key and builds them after the last batch: the same ones must be back.
+    from geo.synth import read_communes, synth_parcels, write_parcels
+
+    catalog = """
+        SELECT string_agg(indexdef, ' | ' ORDER BY indexname) FROM pg_indexes
+        WHERE tablename = 'parcel'
+        UNION ALL
+        SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), ' | ' ORDER BY conname)
+        FROM pg_constraint WHERE conrelid = 'parcel'::regclass
+    """
+    with clean_db.connect() as conn:
+        before = conn.execute(text(catalog)).scalars().all()
+    communes = read_communes(SAMPLES / "admin" / "communes_2022_sample.geojson.gz")
+    path = write_parcels(synth_parcels(communes, 12_000, seed=5), tmp_path / "p.gpkg")
+    report = ingest(path, db_settings, batch_rows=10_000)  # the first batch: 10,000
+    assert report.loaded == 12_000 and scalar(clean_db, "SELECT count(*) FROM parcel") == 12_000
+    with clean_db.connect() as conn:
+        assert conn.execute(text(catalog)).scalars().all() == before
+    assert "PRIMARY KEY (idu)" in before[1]
+    # The primary key is enforced again.
+    with pytest.raises(IntegrityError), clean_db.begin() as conn:
+        conn.execute(text("INSERT INTO parcel SELECT * FROM parcel LIMIT 1"))

@@ -21,7 +21,7 @@ from ingest.quarantine import write_quarantine
 from ingest.read import STREAM_FORMATS, Source, detect_format, read_batches, read_source
 from ingest.runs import check_duplicates, fail_interrupted_runs, lock_run
 from ingest.sources import IngestOptions, Layer, get_layer
-from ingest.worker import PhaseTimes
+from ingest.worker import PhaseTimes, ordered_map
 
 log = logging.getLogger(__name__)
 
@@ -142,21 +142,28 @@ def run_ingest(
     with times("read (worker)"):
         head = next(sources)
     rows_read = len(head.frame)
-    with times("layer prepare (worker)"):
+    with times("layer prepare (workers)"):
         first_loads = layer.prepare(head, options)
 
-    def batches() -> Iterator[list[TableLoad]]:
+    def read() -> Iterator[Source]:
         nonlocal rows_read
-        yield first_loads
         while True:  # in the loader's worker thread
             with times("read (worker)"):
                 source = next(sources, None)
             if source is None:
                 return
             rows_read += len(source.frame)
-            with times("layer prepare (worker)"):
-                loads = layer.prepare(source, options)
-            yield loads
+            yield source
+
+    def prepare(source: Source) -> list[TableLoad]:
+        with times("layer prepare (workers)"):
+            return layer.prepare(source, options)
+
+    def batches() -> Iterator[list[TableLoad]]:
+        yield first_loads
+        # Two threads: the GIL is released in most of this work (PROJ, numpy, Arrow), and
+        # the server would otherwise wait for it; batches still come out in file order.
+        yield from ordered_map(prepare, read(), workers=2)
 
     name = str(path)
     with connect_raw(db, autocommit=True) as admin:

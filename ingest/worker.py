@@ -1,7 +1,8 @@
-"""The load's worker thread: the next batch is prepared while the current one is sent.
+"""The load's worker threads: the next batches are prepared while the current one is sent.
 
-:func:`ahead` runs an iterator one item ahead in a thread; :class:`PhaseTimes` says where
-each thread's time goes.
+:func:`ahead` runs an iterator one item ahead in a thread, :func:`ordered_map` spreads a
+function over a few threads keeping the order; :class:`PhaseTimes` says where each thread's
+time goes.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -24,6 +26,7 @@ class PhaseTimes:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()  # several threads add to the same phase
 
     @contextmanager
     def __call__(self, phase: str) -> Iterator[None]:
@@ -31,7 +34,8 @@ class PhaseTimes:
         try:
             yield
         finally:
-            self.seconds[phase] += time.perf_counter() - started
+            with self._lock:
+                self.seconds[phase] += time.perf_counter() - started
 
     def summary(self) -> str:
         return ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())
@@ -88,3 +92,26 @@ def ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
     finally:
         stop.set()
         worker.join()
+
+
+R = TypeVar("R")
+
+
+def ordered_map(function: Callable[[T], R], items: Iterable[T], workers: int = 2) -> Iterator[R]:
+    """``map(function, items)`` on ``workers`` threads, results in order, few items in flight.
+
+    Items are drawn from ``items`` in the calling thread (a GDAL stream is read in order) and
+    at most ``workers`` results wait at any time, so memory stays bounded by a few batches.
+    """
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest-layer") as pool:
+        pending: deque[Future[R]] = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(function, item))
+                if len(pending) >= workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

@@ -16,7 +16,6 @@ This module runs the batch pipeline; the steps live in:
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -57,8 +56,6 @@ from ingest.staging import (
     validate_in_sql,
 )
 from ingest.worker import PhaseTimes, ahead
-
-log = logging.getLogger(__name__)
 
 
 @dataclass

@@ -240,28 +240,6 @@ class Direct:
     vintage: str | None
 
 
-def copy_rows(
-    cur: psycopg.Cursor,
-    spec: TableSpec,
-    frame: pd.DataFrame,
-    chunk_rows: int = 50_000,
-    progress: Progress | None = None,
-) -> int:
-    """COPY ``frame`` (valid rows only) into the staging table, in chunks.
-
-    Binary COPY (EWKB geometries, native numbers) when every column has a plain type, else
-    COPY text with hex EWKB.
-    """
-    total = 0
-    for start in range(0, len(frame), chunk_rows):
-        chunk = frame.iloc[start : start + chunk_rows]
-        write_payload(cur, spec, build_payload(chunk, spec))
-        total += len(chunk)
-        if progress:
-            progress(len(chunk))
-    return total
-
-
 @dataclass
 class Payload:
     """COPY bytes ready to send, and where they go (staging, or the target: ``direct``)."""

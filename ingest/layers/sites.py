@@ -27,6 +27,7 @@ import shapely
 from pyproj import CRS
 
 from db.engine import read_sql
+from db.site_parcels import REFRESH_SQL
 from geo.geometry import WGS84
 from ingest.errors import LayoutError
 from ingest.normalize import TableLoad, TableSpec, add_problem, finish, has_columns
@@ -66,10 +67,9 @@ WHERE s.geom IS NULL AND c.insee = s.insee;
 
 def site_parcel_sql(after: str) -> str:
     """Post-merge SQL filling ``site_parcel`` after a load of ``after`` (``sites`` or
-    ``parcels``): see ingest/sql/site_parcel_refresh.sql for which parcels a site gets."""
-    return read_sql("ingest.sql", f"site_parcel_after_{after}.sql") + read_sql(
-        "ingest.sql", "site_parcel_refresh.sql"
-    )
+    ``parcels``): the sites to recompute, then the rule the API's site writes run too
+    (db/sql/site_parcel_refresh.sql says which parcels a site gets)."""
+    return read_sql("ingest.sql", f"site_parcel_after_{after}.sql") + REFRESH_SQL
 
 
 SITE = TableSpec(

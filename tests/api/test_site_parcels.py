@@ -31,7 +31,7 @@ def perimeter_site(engine: Engine, api_db: object) -> Iterator[str]:  # noqa: AR
             text("CREATE TEMP TABLE site_parcel_todo AS SELECT CAST(:id AS text) AS id"),
             {"id": SITE},
         )
-        conn.exec_driver_sql(read_sql("ingest.sql", "site_parcel_refresh.sql"))
+        conn.exec_driver_sql(read_sql("db.sql", "site_parcel_refresh.sql"))
     yield SITE
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM site WHERE id = :id"), {"id": SITE})

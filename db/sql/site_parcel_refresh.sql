@@ -1,4 +1,6 @@
--- Recompute site_parcel for the sites listed in the temp table site_parcel_todo(id).
+-- Recompute site_parcel for the sites listed in the temp table site_parcel_todo(id): the one
+-- rule of which parcels a site covers, run after sites and parcels loads (ingest/sql/
+-- site_parcel_after_*.sql list the sites) and by the API's site writes (db/site_parcels.py).
 -- A site's parcels:
 --   * sites with a perimeter ('polygon'): the parcels lying mostly (more than half their area) inside
 --     it, plus a parcel holding most of the site when the site is a plot carved out of a larger

@@ -1,14 +1,18 @@
 """CQL2 (text and JSON, OGC API Features Part 3) to parameterised SQL.
 
-pygeofilter parses; this module walks its AST and emits SQL where attributes are looked up in the
-collection registry (whitelist) and every literal becomes a bind parameter. Anything it does not
-know (functions, arithmetic, temporal operators) is refused with a 400, never passed through.
+pygeofilter parses (its text grammar with the standard's character literal, so 'L''Isle-d''Abeau'
+works); this module walks its AST and emits SQL where attributes are looked up in the collection
+registry (whitelist) and every literal becomes a bind parameter. Anything it does not know
+(functions, arithmetic, temporal operators) is refused with a 400, never passed through.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import shapely
@@ -44,6 +48,67 @@ _SPATIAL: dict[type, str] = {
 }
 
 
+# A CQL2 text characterLiteral (OGC 21-065r2 BNF 1.0.0: escapeQuote = "''" | "\\'"; requirement
+# /req/cql2-text/escaping: the backslash is the escape character). pygeofilter 0.4 ends a literal
+# at its first quote, so 'L''Isle' failed. Possessive (*+): an unclosed literal fails where it
+# opens rather than backtracking to end at a doubled quote.
+CHARACTER_LITERAL = re.compile(r"'(?:[^'\\]|''|\\[\s\S])*+'")
+_ESCAPE = re.compile(r"''|\\([\s\S])")
+# The escapes the requirement lists, plus the backslash itself. Any other one (\% and \_ in LIKE
+# patterns) is kept whole: PostgreSQL's LIKE escape character is the backslash too.
+_ESCAPED = {
+    "'": "'",
+    "\\": "\\",
+    "a": "\a",
+    "b": "\b",
+    "t": "\t",
+    "n": "\n",
+    "v": "\v",
+    "f": "\f",
+    "r": "\r",
+}
+
+
+def character_literal(token: str) -> str:
+    """The value of a CQL2 text character literal (quotes included): ``'L''Isle'`` is ``L'Isle``."""
+    return _ESCAPE.sub(lambda m: "'" if m[0] == "''" else _ESCAPED.get(m[1], m[0]), token[1:-1])
+
+
+@functools.cache
+def _text_parser() -> Any:
+    """pygeofilter's CQL2 text parser, its character literal terminal replaced by the BNF's."""
+    from lark import Lark
+    from lark.lexer import PatternRE, TerminalDef
+    from pygeofilter.parsers.cql2_text import parser as upstream
+
+    class Transformer(upstream.CQLTransformer):  # type: ignore[misc]
+        def SINGLE_QUOTED(self, token: str) -> str:  # noqa: N802 - lark's terminal name
+            return character_literal(str(token))
+
+    def edit(t: TerminalDef) -> None:
+        if t.name == "SINGLE_QUOTED":
+            t.pattern = PatternRE(CHARACTER_LITERAL.pattern)
+
+    return Lark.open(
+        "grammar.lark",
+        rel_to=upstream.__file__,
+        parser="lalr",
+        maybe_placeholders=False,
+        transformer=Transformer(),
+        import_paths=[str(Path(upstream.__file__).parent.parent)],
+        edit_terminals=edit,
+    )
+
+
+def _unclosed_literal(text: str, exc: Exception) -> str | None:
+    """Where an unterminated character literal opens, if that is what the parser tripped on."""
+    pos = getattr(exc, "pos_in_stream", None)
+    if pos is None or text[pos : pos + 1] != "'" or CHARACTER_LITERAL.match(text, pos):
+        return None
+    line, line_start = text.count("\n", 0, pos) + 1, text.rfind("\n", 0, pos) + 1
+    return f"line {line}, column {pos - line_start + 1}"
+
+
 def parse(text: str, lang: str | None) -> ast.Node:
     """The AST of a CQL2 filter; ``lang`` is ``cql2-text`` (default) or ``cql2-json``."""
     lang = (lang or "cql2-text").lower()
@@ -53,12 +118,16 @@ def parse(text: str, lang: str | None) -> ast.Node:
 
             return parse_json(json.loads(text))
         if lang == "cql2-text":
-            from pygeofilter.parsers.cql2_text import parse as parse_text
-
-            return parse_text(text)
+            return _text_parser().parse(text)
     except InvalidQuery:
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure is the client's filter
+        where = _unclosed_literal(text, exc) if lang == "cql2-text" else None
+        if where:
+            raise InvalidQuery(
+                f"filter: not valid cql2-text: the text opened at {where} has no closing quote "
+                "(a quote inside text is written twice: 'L''Isle-d''Abeau')"
+            ) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidQuery(f"filter: not valid {lang}: {first[:200]}") from None
     raise InvalidQuery(f"filter-lang={lang!r} is not supported; use cql2-text or cql2-json")

@@ -7,6 +7,11 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from api.collections import COLLECTIONS
+from api.cql2 import parse, to_sql
+from api.query import Binder
+from db.errors import InvalidQuery
+from geo.crs import parse_crs
 from tests.conftest import scalar
 
 
@@ -143,3 +148,94 @@ def test_injection_in_values_is_just_a_value(client: TestClient, engine) -> None
         assert ids(client, "sites", filter=flt, **{"filter-lang": "cql2-json"}) == set()
         assert ids(client, "sites", nom=value) == set()
     assert scalar(engine, "SELECT count(*) FROM site") >= 5
+
+
+# --- character literals: a quote inside text is doubled (OGC 21-065r2 BNF, escapeQuote) ---------
+
+
+@pytest.mark.parametrize(
+    ("cql", "value"),
+    [
+        ("nom = 'O''Brien'", "O'Brien"),
+        ("nom='L''Isle-d''Abeau'", "L'Isle-d'Abeau"),
+        ("nom = 'Saint-Jean-d''Angély'", "Saint-Jean-d'Angély"),
+        ("nom = ''''", "'"),  # a literal holding one quote
+        ("nom = ''", ""),
+        ("nom = 'it\\'s'", "it's"),  # the BNF's other escapeQuote
+        ("nom = 'C:\\\\'", "C:\\"),  # backslash is the escape character: \\ is one backslash
+        ("nom = 'a\\tb\\nc'", "a\tb\nc"),  # control escapes of /req/cql2-text/escaping
+        ("nom = 'x''; DROP TABLE site; --'", "x'; DROP TABLE site; --"),
+    ],
+)
+def test_text_literal_unescapes_quotes(cql: str, value: str) -> None:
+    assert parse(cql, None).rhs == value
+
+
+def test_doubled_quotes_in_like_and_in_lists() -> None:
+    assert parse("nom LIKE 'L''Isle%'", None).pattern == "L'Isle%"
+    # A LIKE escape other than a quote's is left to PostgreSQL, whose escape is the backslash too.
+    assert parse("nom NOT LIKE '100\\%'", None).pattern == "100\\%"
+    node = parse("nom IN ('L''Isle-d''Abeau', 'd''Huison', 'Morangis')", None)
+    assert node.sub_nodes == ["L'Isle-d'Abeau", "d'Huison", "Morangis"]
+    both = parse("nom = 'a''b' AND insee = 'c''d'", None)
+    assert (both.lhs.rhs, both.rhs.rhs) == ("a'b", "c'd")
+
+
+def test_unescaped_value_is_a_bind_parameter() -> None:
+    binder = Binder()
+    node = parse("nom = 'x'' OR ''1''=''1' OR nom LIKE 'L''Isle%'", None)
+    cond = to_sql(node, COLLECTIONS["communes"], False, binder, parse_crs(None, "filter-crs"))
+    text = cond.as_string(None)
+    assert "'" not in text and "Isle" not in text, text
+    assert list(binder.params.values()) == ["x' OR '1'='1", "L'Isle%"]
+
+
+@pytest.mark.parametrize(
+    ("cql", "column"),
+    [
+        ("nom = 'abc", 7),
+        ("nom = 'L''Isle", 7),
+        ("nom = 'a''", 7),  # the doubled quote is text, so nothing closes the literal
+        ("nom = 'a\\'", 7),  # \' is an escaped quote too
+        ("nom = 'a' OR nom = 'b", 20),
+    ],
+)
+def test_unterminated_literal_names_where_it_opens(cql: str, column: int) -> None:
+    with pytest.raises(InvalidQuery, match=f"line 1, column {column} has no closing quote"):
+        parse(cql, None)
+
+
+def test_a_stray_literal_keeps_the_parser_message() -> None:
+    with pytest.raises(InvalidQuery, match="Unexpected token") as err:
+        parse("nom = 'a' 'b'", None)
+    assert "closing quote" not in str(err.value)
+
+
+def test_apostrophe_filter_through_the_app_matches_cql2_json(client: TestClient) -> None:
+    """L'Isle-d'Abeau (38193) is in the COG 2026 commune sample; text and JSON must agree."""
+    isle, abergement = "L'Isle-d'Abeau", "L'Abergement-Clémenciat"
+    cases = [
+        ("nom = 'L''Isle-d''Abeau'", {"op": "=", "args": [{"property": "nom"}, isle]}, 1),
+        ("nom LIKE 'L''Isle%'", {"op": "like", "args": [{"property": "nom"}, "L'Isle%"]}, None),
+        (
+            "nom IN ('L''Isle-d''Abeau', 'L''Abergement-Clémenciat')",
+            {"op": "in", "args": [{"property": "nom"}, [isle, abergement]]},
+            2,
+        ),
+    ]
+    for text, flt, count in cases:
+        got = ids(client, "communes", filter=text)
+        assert got == ids(
+            client, "communes", filter=json.dumps(flt), **{"filter-lang": "cql2-json"}
+        )
+        assert "38193" in got, text
+        assert count is None or len(got) == count, (text, got)
+    # A doubled quote cannot end the literal early: the whole thing is one value, matching nothing.
+    assert ids(client, "communes", filter="nom = 'x'' OR ''1''=''1'") == set()
+
+
+def test_unterminated_literal_is_a_400_problem(client: TestClient) -> None:
+    r = client.get("/collections/communes/items", params={"filter": "nom = 'L''Isle-d''Abeau"})
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "column 7" in r.json()["detail"] and "closing quote" in r.json()["detail"]

@@ -15,6 +15,7 @@ import shapely
 from pyproj import CRS
 
 from geo.errors import CrsError
+from geo.wkb import reproject_wkb_polygons
 
 LAMBERT93 = CRS.from_epsg(2154)
 WGS84 = CRS.from_epsg(4326)
@@ -177,6 +178,30 @@ def clean_points(geoms: GeometryArray, allow_missing: bool = False) -> Repaired:
     out[problems != None] = None  # noqa: E711
     out[missing] = None
     return Repaired(out, repaired, problems)
+
+
+def wkb_problems(wkb: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """Why each WKB geometry that GEOS refused to build cannot be used (any CRS).
+
+    A ring whose end points are NaN is "not closed" for GEOS (NaN != NaN): it gets the reason
+    a NaN anywhere else gets from :func:`clean_polygons`. Anything else gets GEOS's message.
+
+    Example:
+        >>> import struct
+        >>> head, nan = struct.pack("<BIII", 1, 3, 1, 4), struct.pack("<2d", float("nan"), 47.3)
+        >>> ring = nan + struct.pack("<4d", 5.99, 47.3, 5.99, 47.31) + nan
+        >>> wkb_problems(np.array([head + ring, b"\\x01"], dtype=object)).tolist()
+        ['NaN coordinates', 'unreadable geometry: ParseException: Unexpected EOF parsing WKB']
+    """
+    problems = reproject_wkb_polygons(np.asarray(wkb, dtype=object), None, LAMBERT93).problems
+    for i in np.flatnonzero(problems == None):  # noqa: E711 - elementwise on an object array
+        try:
+            shapely.from_wkb(wkb[i])
+        except shapely.errors.GEOSException as exc:
+            problems[i] = f"unreadable geometry: {exc}"
+        else:
+            problems[i] = "unreadable geometry"
+    return problems
 
 
 def reproject(geoms: GeometryArray, source: CRS, target: CRS = LAMBERT93) -> GeometryArray:

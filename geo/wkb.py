@@ -5,11 +5,13 @@ new coordinates and encoding it again is wasted work on a million-row file. Here
 structure (little-endian 2D Polygon / MultiPolygon, the layout GDAL writes) is walked with
 numpy, every coordinate pair is gathered into one array, transformed by pyproj in place and
 scattered back; the header becomes a MultiPolygon's with SRID 2154. Anything else (big-endian,
-Z/M, curves, other types, unclosed or short rings) is left to the caller's shapely path.
+Z/M, curves, other types, unclosed or short rings without NaN) is left to the caller's shapely
+path.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -140,7 +142,8 @@ def reproject_wkb_polygons(
     Missing geometries (None), empty ones and those with a NaN coordinate get their reason
     (as :func:`geo.geometry.check_polygons` words it); geometries this reader does not handle
     (not bytes, big-endian, Z/M, other types, rings shorter than 4 points or not closed) are
-    left unhandled for the shapely path. Validity is not checked: the database does it.
+    left unhandled for the shapely path, except those with a NaN coordinate, which GEOS cannot
+    even read when the NaN is a ring's end point. Validity is not checked: the database does it.
 
     Args:
         wkb: WKB bytes (or anything else, left unhandled) per geometry; or an Arrow binary
@@ -185,7 +188,9 @@ def reproject_wkb_polygons(
     ok = is_bytes.copy()
     geom, first, count = _walk(buf, starts, ends, ok)
 
-    # Rings GEOS would refuse to read (fewer than 4 points, not closed) go to the shapely path.
+    # Rings GEOS would refuse to read (fewer than 4 points, not closed) go to the shapely path,
+    # unless they hold a NaN: a ring whose end points are NaN is never "closed" for GEOS
+    # (NaN != NaN), so its reason is found here, where the bytes are still readable.
     short = count < 4
     view16 = np.lib.stride_tricks.as_strided(
         buf, shape=(max(len(buf) - 15, 0), 16), strides=(1, 1), writeable=True
@@ -195,13 +200,14 @@ def reproject_wkb_polygons(
     sized = ~short
     if sized.any():
         closed[sized] = (view16[first[sized]] == view16[last[sized]]).all(axis=1)
-    ok[geom[short | ~closed]] = False
+    odd = np.zeros(n, dtype=bool)
+    odd[geom[short | ~closed]] = True
     keep_ring = ok[geom]
     geom, first, count = geom[keep_ring], first[keep_ring], count[keep_ring]
 
     points = np.zeros(n, dtype=np.int64)
     np.add.at(points, geom, count)
-    empty = ok & (points == 0)
+    empty = ok & ~odd & (points == 0)
     problems[empty] = "empty geometry"
 
     total = int(count.sum())
@@ -215,9 +221,10 @@ def reproject_wkb_polygons(
     nan[owner[np.isnan(x + y)]] = True  # NaN in either: NaN sum
     nan &= ok & ~empty
     problems[nan] = "NaN coordinates"
+    ok &= ~odd | nan
     if source is not None and check_extent is not None and total:
-        if nan.any():
-            usable = ~nan[owner]
+        if nan.any() or odd.any():
+            usable = (ok & ~nan)[owner]
             xs, ys = x[usable], y[usable]
         else:
             xs, ys = x, y
@@ -250,6 +257,60 @@ def reproject_wkb_polygons(
     if arrow:
         return WkbPolygons(ewkb, handled, problems)
     return WkbPolygons(ewkb.to_numpy(zero_copy_only=False), handled, problems)
+
+
+def polygon_wkt(wkb: bytes) -> str | None:
+    """WKT of a little-endian 2D Polygon or MultiPolygon, read without GEOS (any CRS).
+
+    For the quarantine's raw record of a polygon GEOS refuses to build, such as a ring whose
+    end points are NaN (never equal, so never "closed"): its coordinates are written as they
+    are, ``NaN`` included. One geometry, in Python: only for the rare rows refused.
+
+    Returns:
+        The WKT, or None when the bytes are not such a polygon (truncated, other types, Z/M).
+
+    Example:
+        >>> ring = struct.pack("<4d", float("nan"), 47.3, 5.99, 47.3)
+        >>> polygon_wkt(struct.pack("<BIII", 1, 3, 1, 2) + ring)
+        'POLYGON ((NaN 47.3, 5.99 47.3))'
+    """
+
+    def number(v: float) -> str:
+        return "NaN" if v != v else np.format_float_positional(v, trim="-")
+
+    def polygon(pos: int) -> tuple[str, int]:
+        (rings,) = struct.unpack_from("<I", wkb, pos)
+        pos += 4
+        texts = []
+        for _ in range(rings):
+            (count,) = struct.unpack_from("<I", wkb, pos)
+            xy = struct.unpack_from(f"<{2 * count}d", wkb, pos + 4)
+            pos += 4 + 16 * count
+            pairs = (f"{number(x)} {number(y)}" for x, y in zip(xy[::2], xy[1::2], strict=True))
+            texts.append(f"({', '.join(pairs)})")
+        return f"({', '.join(texts)})", pos
+
+    try:
+        if wkb[0] != 1:
+            return None
+        (kind,) = struct.unpack_from("<I", wkb, 1)
+        if kind == _POLYGON:
+            text, end = polygon(5)
+            text = "POLYGON " + text
+        elif kind == _MULTIPOLYGON:
+            (parts,) = struct.unpack_from("<I", wkb, 5)
+            end, texts = 9, []
+            for _ in range(parts):
+                if wkb[end] != 1 or struct.unpack_from("<I", wkb, end + 1)[0] != _POLYGON:
+                    return None
+                part, end = polygon(end + 5)
+                texts.append(part)
+            text = f"MULTIPOLYGON ({', '.join(texts)})"
+        else:
+            return None
+    except (struct.error, IndexError):
+        return None
+    return text if end == len(wkb) else None
 
 
 @lru_cache(maxsize=16)

@@ -27,9 +27,11 @@ from geo.geometry import (
     clean_polygons,
     reproject,
     to_ewkb,
+    wkb_problems,
 )
 from geo.wkb import reproject_wkb_polygons
 from ingest.errors import SourceError
+from ingest.read import UNREADABLE_GEOMETRY
 
 SqlType = Literal["text", "integer", "smallint", "double precision", "boolean", "text[]", "jsonb"]
 GeometryType = Literal["MULTIPOLYGON", "POINT"]
@@ -324,6 +326,10 @@ def polygons_ewkb(
     raw = ~shapes[rest]
     others[raw] = shapely.from_wkb(others[raw], on_invalid="fix")
     cleaned = clean_polygons(to_lambert93(others, crs, source), repair=False)
+    # Bytes GEOS could not build, even with unclosed rings closed: why, not "missing geometry".
+    lost = raw & shapely.is_missing(others) & (values[rest] != None)  # noqa: E711
+    if lost.any():
+        cleaned.problems[lost] = wkb_problems(values[rest][lost])
     res.ewkb[rest] = to_ewkb(cleaned.geoms)
     res.problems[rest] = cleaned.problems
     repaired[rest] = cleaned.repaired
@@ -357,6 +363,7 @@ def finish(
         spec = replace(spec, columns={c: t for c, t in spec.columns.items() if c not in absent})
     if problems is None:
         problems = np.full(len(frame), None, dtype=object)
+    raw = _unreadable_geometries(raw, problems)
     out = coerce(frame, spec, problems)
     out["_feature_index"] = frame["_feature_index"].to_numpy()
     repaired = np.zeros(len(frame), dtype=bool)
@@ -391,6 +398,29 @@ def finish(
     mark_duplicate_keys(out, spec, problems)
     ok = problems == None  # noqa: E711
     return TableLoad(spec, out, problems, raw, int((repaired & ok).sum()), repaired)
+
+
+def _unreadable_geometries(raw: pd.DataFrame, problems: np.ndarray) -> pd.DataFrame:
+    """Refuse the rows whose geometry GEOS could not build when the file was read whole.
+
+    Their reason (``NaN coordinates`` for a ring whose end points are NaN) replaces any the
+    layer found: it is the first cause, and the layer saw no geometry at all. Their WKB goes
+    back into the raw record's ``geometry`` so the quarantine keeps it (see
+    :data:`ingest.read.UNREADABLE_GEOMETRY`).
+    """
+    if UNREADABLE_GEOMETRY not in raw:
+        return raw
+    wkb = raw[UNREADABLE_GEOMETRY].to_numpy(dtype=object)
+    # A plain frame: its geometry column may then hold bytes.
+    raw = pd.DataFrame(raw.drop(columns=[UNREADABLE_GEOMETRY]))
+    lost = wkb != None  # noqa: E711 - elementwise on an object array
+    if lost.any():
+        problems[lost] = wkb_problems(wkb[lost])
+        if "geometry" in raw:
+            values = raw["geometry"].to_numpy(dtype=object).copy()
+            values[lost] = wkb[lost]
+            raw["geometry"] = values
+    return raw
 
 
 def _arrow(series: pd.Series) -> pa.ChunkedArray:

@@ -14,6 +14,7 @@ import pandas as pd
 import psycopg
 import shapely
 
+from geo.wkb import polygon_wkt
 from ingest.normalize import TableLoad
 
 
@@ -29,12 +30,15 @@ def raw_record(raw: pd.DataFrame, pos: int) -> dict[str, object]:
     """Row ``pos`` of the source records as JSON-ready values (geometries as WKT, truncated)."""
     record: dict[str, object] = {}
     for col, value in raw.iloc[pos].items():
-        if isinstance(value, bytes):  # WKB from a file read in batches
+        if isinstance(value, bytes):  # WKB from a file read in batches, or GEOS refused it
             try:
-                value = shapely.from_wkb(value, on_invalid="fix")
+                geom = shapely.from_wkb(value, on_invalid="fix")
             except shapely.errors.GEOSException:
-                record[str(col)] = value.hex()
+                geom = None
+            if geom is None:  # e.g. a ring whose end points are NaN: written without GEOS
+                record[str(col)] = polygon_wkt(value) or value.hex()
                 continue
+            value = geom
         if isinstance(value, shapely.Geometry):
             wkt = value.wkt
             record[str(col)] = wkt if len(wkt) <= 20_000 else wkt[:20_000] + "…"

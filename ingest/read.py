@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 WKT_COLUMNS = ("wkt", "geom", "geometry", "the_geom", "geom_wkt")
 LON_COLUMNS = ("lon", "longitude", "lng", "x_wgs84")
 LAT_COLUMNS = ("lat", "latitude", "y_wgs84")
+# Column of a frame read whole: the WKB of a geometry GEOS could not build, else None.
+UNREADABLE_GEOMETRY = "_unreadable_geometry"
 
 
 @dataclass
@@ -129,11 +131,30 @@ def _check_text(path: Path, encoding: str | None) -> None:
 
 def _read_ogr(path: Path | str, source: Path, **kwargs: object) -> gpd.GeoDataFrame:
     try:
-        return gpd.read_file(path, engine="pyogrio", **kwargs)
+        try:
+            return gpd.read_file(path, engine="pyogrio", **kwargs)
+        except shapely.errors.GEOSException:
+            return _read_ogr_keeping_unreadable(path, **kwargs)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise SourceError(f"{source}: cannot be read as geodata: {exc}") from exc
     except Exception as exc:  # GDAL raises a variety of errors on corrupt files
         raise SourceError(f"{source}: unreadable ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_ogr_keeping_unreadable(path: Path | str, **kwargs: object) -> gpd.GeoDataFrame:
+    """Read again a file with a geometry GEOS cannot build, so that only its feature is refused.
+
+    Such a geometry (a ring whose end points are NaN: GDAL writes it, GEOS never finds it
+    closed) makes the one-shot read fail for the whole file. Here it is None in the frame and
+    its WKB, read a second time (geometries only), is kept in :data:`UNREADABLE_GEOMETRY` for
+    :func:`ingest.normalize.finish` to quarantine the row with its reason. Unclosed rings that
+    can be closed are, as the streamed path does. A second read only for such rare files.
+    """
+    frame = gpd.read_file(path, engine="pyogrio", on_invalid="fix", **kwargs)
+    wkb = pyogrio.raw.read(path, columns=[], **kwargs)[2]  # type: ignore[arg-type]
+    lost = shapely.is_missing(frame.geometry.to_numpy()) & (wkb != None)  # noqa: E711
+    frame[UNREADABLE_GEOMETRY] = np.where(lost, wkb, None)
+    return frame
 
 
 def _read_geojson(path: Path, encoding: str | None) -> gpd.GeoDataFrame:

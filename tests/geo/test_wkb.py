@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,8 +11,8 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from geo.geometry import LAMBERT93, WGS84, reproject
-from geo.wkb import reproject_wkb_polygons
+from geo.geometry import LAMBERT93, WGS84, reproject, wkb_problems
+from geo.wkb import polygon_wkt, reproject_wkb_polygons
 from tests.conftest import SAMPLES
 
 REAL = [
@@ -116,3 +117,56 @@ def test_arrow_input_gives_the_same_ewkb_as_bytes_objects() -> None:
         assert res.problems.tolist() == expected.problems.tolist()
     sliced = reproject_wkb_polygons(whole.slice(100, 50), frame.crs, LAMBERT93)
     assert sliced.ewkb.to_pylist() == expected.ewkb[100:150].tolist()
+
+
+def _polygon_wkb(*rings: list[tuple[float, float]]) -> bytes:
+    """Little-endian WKB of a Polygon written by hand, as GDAL writes it: GEOS cannot build
+    rings whose end points are NaN (NaN != NaN, so never "closed")."""
+    body = struct.pack("<BII", 1, 3, len(rings))
+    for ring in rings:
+        body += struct.pack(f"<I{2 * len(ring)}d", len(ring), *(v for xy in ring for v in xy))
+    return body
+
+
+NAN = float("nan")
+SQUARE = [(5.98, 47.3), (5.99, 47.3), (5.99, 47.31), (5.98, 47.31), (5.98, 47.3)]
+HOLE = [(5.982, 47.302), (5.984, 47.302), (5.984, 47.304), (5.982, 47.302)]
+NAN_RINGS = {
+    "x of the end points": [[(NAN, 47.3), *SQUARE[1:-1], (NAN, 47.3)]],
+    "both coordinates of the end points": [[(NAN, NAN), *SQUARE[1:-1], (NAN, NAN)]],
+    "every point": [[(NAN, NAN)] * 5],
+    "end points of a hole": [SQUARE, [(NAN, 47.302), *HOLE[1:-1], (NAN, 47.302)]],
+    "first point only (ring not closed)": [[(NAN, 47.3), *SQUARE[1:]]],
+    "end points of a 3-point ring": [[(NAN, 47.3), (5.99, 47.3), (NAN, 47.3)]],
+}
+
+
+@pytest.mark.parametrize("rings", NAN_RINGS.values(), ids=NAN_RINGS.keys())
+def test_nan_ring_end_points_get_their_reason_from_the_bytes(rings: list) -> None:
+    wkb = _polygon_wkb(*rings)
+    with pytest.raises(shapely.errors.GEOSException, match="closed|LinearRing"):
+        shapely.from_wkb(wkb)
+    good = shapely.to_wkb(shapely.box(5.98, 47.3, 5.99, 47.31), byte_order=1)
+    multi = struct.pack("<BII", 1, 6, 2) + good + wkb
+    res = reproject_wkb_polygons(np.array([good, wkb, multi], dtype=object), WGS84, LAMBERT93)
+    assert res.handled.all()
+    assert res.problems.tolist() == [None, "NaN coordinates", "NaN coordinates"]
+    assert res.ewkb[0] is not None and res.ewkb[1] is None and res.ewkb[2] is None
+    assert wkb_problems(np.array([wkb], dtype=object)).tolist() == ["NaN coordinates"]
+    # The quarantine's raw record keeps every coordinate, NaN written as GEOS writes it.
+    text = polygon_wkt(wkb)
+    assert text is not None and text.startswith("POLYGON ((") and "NaN" in text
+    assert (
+        polygon_wkt(multi)
+        == f"MULTIPOLYGON ({shapely.box(5.98, 47.3, 5.99, 47.31).wkt[8:]}, {text[8:]})"
+    )
+
+
+def test_polygon_wkt_matches_geos_and_refuses_what_it_does_not_read() -> None:
+    poly = shapely.from_wkt("POLYGON ((0 0, 10 0, 10 10, 0 0), (1 1, 2 1, 2 2, 1 1))")
+    wkb = shapely.to_wkb(poly, byte_order=1)
+    assert shapely.equals_exact(shapely.from_wkt(polygon_wkt(wkb)), poly, 0)
+    assert polygon_wkt(wkb[:-8]) is None  # truncated
+    assert polygon_wkt(wkb + b"\0") is None  # trailing bytes
+    assert polygon_wkt(shapely.to_wkb(poly, byte_order=0)) is None  # big-endian
+    assert polygon_wkt(shapely.to_wkb(shapely.Point(1, 2), byte_order=1)) is None

@@ -19,6 +19,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy import text as sql_text
 
 from config import DatabaseSettings, IngestSettings
 from ingest.errors import IngestError, SourceError
@@ -249,6 +250,72 @@ def test_mixed_types_nan_and_self_intersections_are_quarantined_or_repaired(
     assert served(rel_client, "parcels", insee=INSEE)[0] == 30
 
 
+NAN = float("nan")  # json.dumps writes it as the NaN token, which GDAL reads
+
+
+def nan_polygons(x: float, y: float, size: float = 0.0005) -> dict[str, list[object]]:
+    """Polygon coordinates GEOS cannot even build: NaN end points make a ring "not closed"."""
+    ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
+    q = size / 4
+    hole = [[x + q, y + q], [x + 2 * q, y + q], [x + 2 * q, y + 2 * q], [x + q, y + q]]
+    return {
+        "x of the end points": [[[NAN, y], *ring[1:-1], [NAN, y]]],
+        "both coordinates of the end points": [[[NAN, NAN], *ring[1:-1], [NAN, NAN]]],
+        "every point": [[[NAN, NAN]] * 5],
+        "end points of a hole": [ring, [[NAN, y + q], *hole[1:-1], [NAN, y + q]]],
+        "first point only, ring not closed": [[[NAN, y], *ring[1:]]],
+    }
+
+
+def quarantined(engine: Engine, run_id: int) -> dict[str, tuple[int, str, str]]:
+    """Quarantine rows of a run by key: (feature index, reason, raw geometry)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sql_text(
+                "SELECT key, feature_index, reason, raw->>'geometry' FROM quarantine "
+                "WHERE run_id = :r"
+            ),
+            {"r": run_id},
+        ).all()
+    return {key: (index, reason, geometry) for key, index, reason, geometry in rows}
+
+
+@pytest.mark.usefixtures("parcels_v1")
+def test_nan_ring_end_points_quarantine_the_parcel_not_the_file(
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    """Etalab GeoJSON, read in Arrow batches: the WKB path finds the NaN before GEOS sees it."""
+    features = [parcel(i) for i in range(30)]
+    bad = list(nan_polygons(5.98, 47.3).values())
+    bad.append([bad[0], square(12)])  # one part of a MultiPolygon
+    for i, coords in enumerate(bad, start=6):
+        features[i] = parcel(i, coords, "MultiPolygon" if i == 11 else "Polygon")
+    for f in features:
+        f["properties"]["contenance"] = 1600  # what this edition changes
+    (tmp_path / "v2").mkdir()
+    # Another path than parcels_v1's: GDAL's /vsigzip/ keeps what it learnt of a .gz by name.
+    path = etalab(tmp_path / f"v2/cadastre-{INSEE}-parcelles.json.gz", features)
+    report = ingest(rel_db, "parcels", path, vintage="v2")
+    assert (report.rows_read, report.loaded, report.quarantined) == (30, 24, 6)
+    rows = quarantined(engine, report.run_id)
+    assert set(rows) == {f"{INSEE}000ZZ{i:04d}" for i in range(6, 12)}
+    for key, (index, reason, geometry) in rows.items():
+        assert (index, reason) == (int(key[-4:]), "NaN coordinates")
+        # Nothing lost: the raw record keeps the geometry, NaN included.
+        assert geometry.startswith(("POLYGON ((", "MULTIPOLYGON (((")) and "NaN" in geometry
+    assert scalar(engine, "SELECT source FROM ingest_run WHERE id = :r", r=report.run_id) == str(
+        path
+    )
+    # The quarantined parcels keep their previous version; the others are this file's.
+    assert served(rel_client, "parcels", insee=INSEE)[0] == 30
+    by_area = "SELECT contenance_m2, count(*) FROM parcel WHERE insee = :i GROUP BY 1"
+    with engine.connect() as conn:
+        assert dict(conn.execute(sql_text(by_area), {"i": INSEE}).all()) == {1500: 6, 1600: 24}
+
+
 @pytest.mark.usefixtures("parcels_v1")
 def test_file_of_mostly_duplicate_keys_is_refused(
     rel_client: TestClient,
@@ -315,3 +382,38 @@ def test_sites_geojson_cut_and_mixed(
     with pytest.raises(SourceError, match=r"sites\.geojson"):
         ingest(rel_db, "sites", cut)
     assert served(rel_client, "sites") == sites_v1
+
+
+@pytest.mark.usefixtures("sites_v1")
+def test_nan_ring_end_points_quarantine_the_site_not_the_file(
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    """A sites GeoJSON is read whole (GeoPandas): GEOS refused the file before the fix."""
+
+    def site(i: int, geometry: dict[str, object]) -> dict[str, object]:
+        props = {"site_id": f"ZAE-{i}", "site_nom": f"Zone {i}", "site_comm_insee": "69123"}
+        return {"type": "Feature", "properties": props, "geometry": geometry}
+
+    box = [[[4.83, 45.76], [4.836, 45.76], [4.836, 45.764], [4.83, 45.764], [4.83, 45.76]]]
+    features = [site(0, {"type": "Polygon", "coordinates": box})]
+    features.append(site(1, {"type": "Point", "coordinates": [4.85, 45.75]}))
+    for i, coords in enumerate(nan_polygons(4.84, 45.77).values(), start=2):
+        features.append(site(i, {"type": "Polygon", "coordinates": coords}))
+    features.append(site(7, {"type": "Polygon", "coordinates": [[[4.85, 45.78], [4.851, 45.78]]]}))
+    path = etalab(tmp_path / "sites.geojson", features)
+    report = ingest(rel_db, "sites", path)
+    assert (report.rows_read, report.loaded, report.quarantined) == (8, 2, 6)
+    rows = quarantined(engine, report.run_id)
+    assert {k: (i, r) for k, (i, r, _) in rows.items() if k != "ZAE-7"} == {
+        f"ZAE-{i}": (i, "NaN coordinates") for i in range(2, 7)
+    }
+    assert all("NaN" in g for k, (_, _, g) in rows.items() if k != "ZAE-7")
+    # A 2-point ring without NaN: closed on reading, then refused for that feature alone.
+    assert rows["ZAE-7"][:2] == (
+        7,
+        "unrepairable geometry: nothing polygonal left after make_valid",
+    )
+    assert {f["id"] for f in served(rel_client, "sites")[1]} == {"ZAE-0", "ZAE-1"}

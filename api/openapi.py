@@ -168,7 +168,12 @@ SCHEMAS: dict[str, Any] = {
     "SiteCreated": {
         "type": "object",
         "required": ["id", "href"],
-        "properties": {"id": {"type": "string"}, "href": {"type": "string"}},
+        "properties": {
+            "id": {"type": "string"},
+            "href": {"type": "string"},
+            # The site's parcel ids (IDU), computed by the write itself.
+            "parcels": {"type": "array", "items": {"type": "string"}},
+        },
     },
 }
 

@@ -227,8 +227,12 @@ def _layer_versions(cur: psycopg.Cursor) -> dict[str, int]:
     return {layer: int(v) for layer, v in cur.fetchall()}
 
 
-def _changed_scope(cur: psycopg.Cursor, profile: Profile) -> str | None:
-    """For ``changed_only``: 'none', 'all' or 'local' (score_scope holds the changed communes)."""
+def _changed_scope(cur: psycopg.Cursor, profile: Profile, audit_upto: int) -> str | None:
+    """For ``changed_only``: 'none', 'all' or 'local' (score_scope holds the changed communes).
+
+    ``audit_upto`` is the last ``audit`` row this run takes in: API writes after it are left to
+    the next run.
+    """
     cur.execute("SELECT profile_version, layer_versions FROM score_run ORDER BY id DESC LIMIT 1")
     last = cur.fetchone()
     if last is None or last[0] != profile.version:
@@ -236,6 +240,13 @@ def _changed_scope(cur: psycopg.Cursor, profile: Profile) -> str | None:
     seen: dict[str, int] = last[1]
     now = _layer_versions(cur)
     changed = {k for k, v in now.items() if seen.get(k) != v and not k.startswith("_")}
+    cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM audit WHERE id > %s AND id <= %s AND target LIKE 'site:%%')",
+        (int(seen.get("_audit", 0)), audit_upto),
+    )
+    if cur.fetchone()[0]:  # type: ignore[index]
+        # An API write committed during the last run: its 'sites' bump was seen, not scored.
+        changed.add("sites")
     if not changed:
         return "none"
     if not changed <= LOCAL_LAYERS:
@@ -244,6 +255,14 @@ def _changed_scope(cur: psycopg.Cursor, profile: Profile) -> str | None:
     cur.execute(
         """
         CREATE UNLOGGED TABLE score_scope AS
+        WITH api_write AS (
+            -- sites written through the API since the last run (they carry no ingest run id)
+            SELECT substr(target, 6) AS site_id,
+                CASE WHEN jsonb_typeof(changes #> '{parcels,old}') = 'array'
+                     THEN changes #> '{parcels,old}' END AS old_parcels
+            FROM audit
+            WHERE id > %(audit)s AND id <= %(upto)s AND target LIKE 'site:%%'
+        )
         SELECT insee FROM parcel WHERE run_id > %(since)s
         UNION SELECT insee FROM site WHERE run_id > %(since)s AND insee IS NOT NULL
         UNION SELECT insee FROM friche WHERE run_id > %(since)s AND insee IS NOT NULL
@@ -251,8 +270,17 @@ def _changed_scope(cur: psycopg.Cursor, profile: Profile) -> str | None:
         -- parcels deleted since the last run: their communes' scores and units must go too
         UNION SELECT s.insee FROM parcel_score s WHERE NOT EXISTS
             (SELECT 1 FROM parcel p WHERE p.idu = s.idu)
+        -- the API's sites: their communes, and those of the parcels they cover or covered
+        -- before a move (an IDU starts with its INSEE code)
+        UNION SELECT s.insee FROM api_write w JOIN site s ON s.id = w.site_id
+            WHERE s.insee IS NOT NULL
+        UNION SELECT p.insee FROM api_write w
+            JOIN site_parcel sp ON sp.site_id = w.site_id
+            JOIN parcel p ON p.idu = sp.idu
+        UNION SELECT left(old.idu, 5) FROM api_write w
+            CROSS JOIN LATERAL jsonb_array_elements_text(w.old_parcels) old(idu)
         """,
-        {"since": since},
+        {"since": since, "audit": int(seen.get("_audit", 0)), "upto": audit_upto},
     )
     return "local"
 
@@ -299,10 +327,13 @@ def score(
         # The CREATE TABLE AS of the parcel path run in parallel workers where it pays.
         cur.execute("SET LOCAL max_parallel_workers_per_gather = 2")
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('foncier score'))")
+        # Read before the scope: an API write committed during the run is left to the next one.
+        cur.execute("SELECT coalesce(max(id), 0) FROM audit")
+        audit_upto = int(cur.fetchone()[0])  # type: ignore[index]
         mark("scope")
         mode = "territory"
         if changed_only and territory is None:
-            mode = _changed_scope(cur, profile) or "all"
+            mode = _changed_scope(cur, profile, audit_upto) or "all"
             if mode == "none":
                 conn.rollback()
                 report.skipped = True
@@ -428,6 +459,7 @@ def score(
         seen: dict[str, int] = _layer_versions(cur)
         cur.execute("SELECT coalesce(max(id), 0) FROM ingest_run")
         seen["_ingest_run"] = int(cur.fetchone()[0])  # type: ignore[index]
+        seen["_audit"] = audit_upto
         report.seconds = time.monotonic() - started
         cur.execute(
             "INSERT INTO score_run (territory, profile_version, layer_versions, communes, parcels,"

@@ -7,6 +7,8 @@ exactly those rows and keep the rest.
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +27,7 @@ GeometryArray = npt.NDArray[np.object_]
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 _POINT = {"Point"}
 _POLYGON_ID, _MULTIPOLYGON_ID, _COLLECTION_ID = 3, 6, 7  # shapely.get_type_id codes
+_NAN_WORD = re.compile(r"\bnan\b", re.IGNORECASE)  # how WKT writes a NaN coordinate
 
 
 @dataclass
@@ -53,8 +56,12 @@ def check_geographic_bounds(geoms: GeometryArray, crs: CRS, source: str) -> None
     """
     if not crs.is_geographic or len(geoms) == 0:
         return
-    extent = tuple(shapely.total_bounds(geoms))
-    check_geographic_extent(extent, crs, source)  # type: ignore[arg-type]
+    bounds = shapely.bounds(geoms)  # NaN for missing and empty geometries
+    # A feature with an Infinity says nothing of the CRS: it is refused alone (clean_*).
+    bounds = bounds[np.isfinite(bounds).all(axis=1)]
+    if len(bounds):
+        extent = (*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0))
+        check_geographic_extent(extent, crs, source)  # type: ignore[arg-type]
 
 
 def check_geographic_extent(
@@ -62,12 +69,14 @@ def check_geographic_extent(
 ) -> None:
     """:func:`check_geographic_bounds` on an extent (xmin, ymin, xmax, ymax) already computed.
 
+    The extent is of finite coordinates: one with NaN or Infinity (no coordinates) is not judged.
+
     Raises:
         CrsError: as :func:`check_geographic_bounds`.
     """
     xmin, ymin, xmax, ymax = extent
-    if not crs.is_geographic or np.isnan(xmin):
-        return
+    if not crs.is_geographic or not np.isfinite(extent).all():
+        return  # no coordinates, or non-finite ones (callers leave those out)
     if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
         raise CrsError(
             f"{source}: coordinates up to ({xmax:.0f}, {ymax:.0f}) cannot be longitude/latitude "
@@ -76,13 +85,14 @@ def check_geographic_extent(
         )
 
 
-def _nan_mask(geoms: GeometryArray) -> npt.NDArray[np.bool_]:
+def _nonfinite(geoms: GeometryArray) -> npt.NDArray[np.object_]:
+    """Per geometry: why its coordinates are unusable (NaN first, then Infinity), else None."""
     coords, index = shapely.get_coordinates(geoms, return_index=True)
-    bad = np.zeros(len(geoms), dtype=bool)
+    problems = np.full(len(geoms), None, dtype=object)
     if len(coords):
-        rows = np.isnan(coords).any(axis=1)
-        bad[np.unique(index[rows])] = True
-    return bad
+        problems[index[~np.isfinite(coords).all(axis=1)]] = "infinite coordinates"
+        problems[index[np.isnan(coords).any(axis=1)]] = "NaN coordinates"
+    return problems
 
 
 def _to_multipolygon(geom: shapely.Geometry) -> shapely.Geometry | None:
@@ -97,7 +107,8 @@ def clean_polygons(geoms: GeometryArray, repair: bool = True) -> Repaired:
     """Make polygons valid and promote them to MultiPolygon (any CRS; the shape is kept).
 
     Invalid geometries go through ``make_valid``; only their polygonal parts are kept.
-    Missing, empty, NaN-coordinate and non-polygonal geometries are reported as problems.
+    Missing, empty, NaN- or infinite-coordinate and non-polygonal geometries are reported as
+    problems.
     With ``repair=False`` validity is not checked (invalid polygons are promoted as they
     are): the ingest leaves that to PostGIS, which repairs them in staging.
 
@@ -117,9 +128,10 @@ def clean_polygons(geoms: GeometryArray, repair: bool = True) -> Repaired:
     present = ~missing
     empty = present & shapely.is_empty(out)
     problems[empty] = "empty geometry"
-    nan = present & ~empty & _nan_mask(out)
-    problems[nan] = "NaN coordinates"
-    usable = present & ~empty & ~nan
+    nonfinite = _nonfinite(out)
+    unfit = present & ~empty & (nonfinite != None)  # noqa: E711 - elementwise on an object array
+    problems[unfit] = nonfinite[unfit]
+    usable = present & ~empty & ~unfit
 
     type_ids = shapely.get_type_id(out)
     wrong = usable & ~np.isin(type_ids, [_POLYGON_ID, _MULTIPOLYGON_ID, _COLLECTION_ID])
@@ -164,9 +176,10 @@ def clean_points(geoms: GeometryArray, allow_missing: bool = False) -> Repaired:
     missing = shapely.is_missing(out) | shapely.is_empty(out)
     if not allow_missing:
         problems[missing] = "missing geometry"
-    nan = ~missing & _nan_mask(out)
-    problems[nan] = "NaN coordinates"
-    for i in np.flatnonzero(~missing & ~nan):
+    nonfinite = _nonfinite(out)
+    unfit = ~missing & (nonfinite != None)  # noqa: E711 - elementwise on an object array
+    problems[unfit] = nonfinite[unfit]
+    for i in np.flatnonzero(~missing & ~unfit):
         g = out[i]
         if g.geom_type == "Point":
             continue
@@ -184,7 +197,8 @@ def wkb_problems(wkb: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     """Why each WKB geometry that GEOS refused to build cannot be used (any CRS).
 
     A ring whose end points are NaN is "not closed" for GEOS (NaN != NaN): it gets the reason
-    a NaN anywhere else gets from :func:`clean_polygons`. Anything else gets GEOS's message.
+    a NaN (or an Infinity) anywhere else gets from :func:`clean_polygons`. Anything else gets
+    GEOS's message.
 
     Example:
         >>> import struct
@@ -202,6 +216,33 @@ def wkb_problems(wkb: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
         else:
             problems[i] = "unreadable geometry"
     return problems
+
+
+def wkt_problem(wkt: str) -> str:
+    """Why GEOS cannot build a geometry from WKT text, even with unclosed rings closed (any CRS).
+
+    As in WKB (:func:`wkb_problems`), a ring whose end points are NaN is "not closed" for GEOS
+    (NaN != NaN): when the text reads without its NaNs, the reason is the one a NaN anywhere
+    else gets. Anything else gets GEOS's message.
+
+    Example:
+        >>> wkt_problem("POLYGON ((NaN 45, 4.8 45, 4.8 45.1, NaN 45))")
+        'NaN coordinates'
+        >>> wkt_problem("POLYGON ((1 2, 3")
+        'unreadable WKT: ParseException: Expected number but encountered end of stream'
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "fix" warns where it cannot
+        if (
+            _NAN_WORD.search(wkt)
+            and shapely.from_wkt(_NAN_WORD.sub("0", wkt), on_invalid="fix") is not None
+        ):
+            return "NaN coordinates"
+    try:
+        shapely.from_wkt(wkt)
+    except shapely.errors.GEOSException as exc:
+        return f"unreadable WKT: {exc}"
+    return "unreadable WKT"
 
 
 def reproject(geoms: GeometryArray, source: CRS, target: CRS = LAMBERT93) -> GeometryArray:

@@ -5,8 +5,8 @@ new coordinates and encoding it again is wasted work on a million-row file. Here
 structure (little-endian 2D Polygon / MultiPolygon, the layout GDAL writes) is walked with
 numpy, every coordinate pair is gathered into one array, transformed by pyproj in place and
 scattered back; the header becomes a MultiPolygon's with SRID 2154. Anything else (big-endian,
-Z/M, curves, other types, unclosed or short rings without NaN) is left to the caller's shapely
-path.
+Z/M, curves, other types, unclosed or short rings without NaN or Infinity) is left to the
+caller's shapely path.
 """
 
 from __future__ import annotations
@@ -139,11 +139,12 @@ def reproject_wkb_polygons(
 ) -> WkbPolygons:
     """Reproject WKB polygons to ``target`` and write them as EWKB MultiPolygons with ``srid``.
 
-    Missing geometries (None), empty ones and those with a NaN coordinate get their reason
-    (as :func:`geo.geometry.check_polygons` words it); geometries this reader does not handle
-    (not bytes, big-endian, Z/M, other types, rings shorter than 4 points or not closed) are
-    left unhandled for the shapely path, except those with a NaN coordinate, which GEOS cannot
-    even read when the NaN is a ring's end point. Validity is not checked: the database does it.
+    Missing geometries (None), empty ones and those with a NaN or infinite coordinate get their
+    reason (as :func:`geo.geometry.clean_polygons` words it); geometries this reader does not
+    handle (not bytes, big-endian, Z/M, other types, rings shorter than 4 points or not closed)
+    are left unhandled for the shapely path, except those with a NaN or infinite coordinate,
+    which GEOS cannot even read when the NaN is a ring's end point. Validity is not checked:
+    the database does it.
 
     Args:
         wkb: WKB bytes (or anything else, left unhandled) per geometry; or an Arrow binary
@@ -153,7 +154,8 @@ def reproject_wkb_polygons(
         target: the CRS to transform to.
         srid: the SRID written into the EWKB header.
         check_extent: called with (xmin, ymin, xmax, ymax) of the usable source coordinates
-            before they are transformed (to refuse projected numbers declared as degrees).
+            (finite ones only) before they are transformed (to refuse projected numbers
+            declared as degrees).
 
     Example:
         >>> import shapely
@@ -189,8 +191,8 @@ def reproject_wkb_polygons(
     geom, first, count = _walk(buf, starts, ends, ok)
 
     # Rings GEOS would refuse to read (fewer than 4 points, not closed) go to the shapely path,
-    # unless they hold a NaN: a ring whose end points are NaN is never "closed" for GEOS
-    # (NaN != NaN), so its reason is found here, where the bytes are still readable.
+    # unless they hold a NaN or Infinity: a ring whose end points are NaN is never "closed" for
+    # GEOS (NaN != NaN), so its reason is found here, where the bytes are still readable.
     short = count < 4
     view16 = np.lib.stride_tricks.as_strided(
         buf, shape=(max(len(buf) - 15, 0), 16), strides=(1, 1), writeable=True
@@ -217,14 +219,22 @@ def reproject_wkb_polygons(
     # Contiguous columns: reductions over (n, 2) along axis 0 are several times slower.
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
     owner = np.repeat(geom, count)
-    nan = np.zeros(n, dtype=bool)
-    nan[owner[np.isnan(x + y)]] = True  # NaN in either: NaN sum
-    nan &= ok & ~empty
-    problems[nan] = "NaN coordinates"
-    ok &= ~odd | nan
+    # NaN or ±Infinity in either coordinate: a non-finite sum (inf - inf is NaN), one pass.
+    with np.errstate(invalid="ignore"):
+        unfit = np.flatnonzero(~np.isfinite(x + y))
+    nonfinite = np.zeros(n, dtype=bool)
+    if len(unfit):
+        nan = np.zeros(n, dtype=bool)
+        nan[owner[unfit[np.isnan(x[unfit]) | np.isnan(y[unfit])]]] = True
+        nonfinite[owner[unfit]] = True
+        nonfinite &= ok & ~empty
+        problems[nonfinite] = "infinite coordinates"
+        problems[nonfinite & nan] = "NaN coordinates"
+    ok &= ~odd | nonfinite
     if source is not None and check_extent is not None and total:
-        if nan.any() or odd.any():
-            usable = (ok & ~nan)[owner]
+        # Non-finite coordinates say nothing of the CRS: their features are refused alone.
+        if nonfinite.any() or odd.any():
+            usable = (ok & ~nonfinite)[owner]
             xs, ys = x[usable], y[usable]
         else:
             xs, ys = x, y
@@ -235,7 +245,7 @@ def reproject_wkb_polygons(
         xy = np.column_stack((x, y))
         view16[point_at] = xy.view(np.uint8).reshape(-1, 16)
 
-    good = ok & ~empty & ~nan
+    good = ok & ~empty & ~nonfinite
     handled |= ok
     ewkb = pa.nulls(n, pa.binary())
     if good.any():
@@ -276,7 +286,9 @@ def polygon_wkt(wkb: bytes) -> str | None:
     """
 
     def number(v: float) -> str:
-        return "NaN" if v != v else np.format_float_positional(v, trim="-")
+        if not np.isfinite(v):  # as GEOS writes them
+            return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+        return np.format_float_positional(v, trim="-")
 
     def polygon(pos: int) -> tuple[str, int]:
         (rings,) = struct.unpack_from("<I", wkb, pos)

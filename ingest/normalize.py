@@ -31,7 +31,7 @@ from geo.geometry import (
 )
 from geo.wkb import reproject_wkb_polygons
 from ingest.errors import SourceError
-from ingest.read import UNREADABLE_GEOMETRY
+from ingest.read import GEOMETRY_PROBLEM, UNREADABLE_GEOMETRY
 
 SqlType = Literal["text", "integer", "smallint", "double precision", "boolean", "text[]", "jsonb"]
 GeometryType = Literal["MULTIPOLYGON", "POINT"]
@@ -401,25 +401,27 @@ def finish(
 
 
 def _unreadable_geometries(raw: pd.DataFrame, problems: np.ndarray) -> pd.DataFrame:
-    """Refuse the rows whose geometry GEOS could not build when the file was read whole.
+    """Refuse the rows whose geometry could not be built when the file was read whole.
 
-    Their reason (``NaN coordinates`` for a ring whose end points are NaN) replaces any the
-    layer found: it is the first cause, and the layer saw no geometry at all. Their WKB goes
-    back into the raw record's ``geometry`` so the quarantine keeps it (see
+    Their reason (``NaN coordinates`` for a ring whose end points are NaN, GEOS's message for
+    a CSV's unreadable WKT...) replaces any the layer found: it is the first cause, and the
+    layer saw no geometry at all. The geometry as the file gave it (WKB, WKT text) goes back
+    into the raw record's ``geometry`` so the quarantine keeps it (see
     :data:`ingest.read.UNREADABLE_GEOMETRY`).
     """
-    if UNREADABLE_GEOMETRY not in raw:
+    if GEOMETRY_PROBLEM not in raw:
         return raw
-    wkb = raw[UNREADABLE_GEOMETRY].to_numpy(dtype=object)
-    # A plain frame: its geometry column may then hold bytes.
-    raw = pd.DataFrame(raw.drop(columns=[UNREADABLE_GEOMETRY]))
-    lost = wkb != None  # noqa: E711 - elementwise on an object array
-    if lost.any():
-        problems[lost] = wkb_problems(wkb[lost])
-        if "geometry" in raw:
-            values = raw["geometry"].to_numpy(dtype=object).copy()
-            values[lost] = wkb[lost]
-            raw["geometry"] = values
+    reasons = raw[GEOMETRY_PROBLEM].to_numpy(dtype=object)
+    lost = raw[GEOMETRY_PROBLEM].notna().to_numpy()
+    given = raw[UNREADABLE_GEOMETRY].to_numpy(dtype=object)
+    kept = raw[UNREADABLE_GEOMETRY].notna().to_numpy()
+    # A plain frame: its geometry column may then hold bytes or text.
+    raw = pd.DataFrame(raw.drop(columns=[GEOMETRY_PROBLEM, UNREADABLE_GEOMETRY]))
+    problems[lost] = reasons[lost]
+    if kept.any() and "geometry" in raw:
+        values = raw["geometry"].to_numpy(dtype=object).copy()
+        values[kept] = given[kept]
+        raw["geometry"] = values
     return raw
 
 

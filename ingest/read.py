@@ -17,6 +17,7 @@ import io
 import logging
 import tarfile
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from geo.geometry import wkb_problems, wkt_problem
 from ingest.errors import SourceError
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,11 @@ log = logging.getLogger(__name__)
 WKT_COLUMNS = ("wkt", "geom", "geometry", "the_geom", "geom_wkt")
 LON_COLUMNS = ("lon", "longitude", "lng", "x_wgs84")
 LAT_COLUMNS = ("lat", "latitude", "y_wgs84")
-# Column of a frame read whole: the WKB of a geometry GEOS could not build, else None.
+# Columns of a frame read whole, set where a row's geometry could not be built (else None, and
+# absent when no row needs them): the geometry as the file gave it (WKB bytes, a CSV's WKT text)
+# and why. ingest.normalize.finish quarantines those rows with that reason and that value.
 UNREADABLE_GEOMETRY = "_unreadable_geometry"
+GEOMETRY_PROBLEM = "_geometry_problem"
 
 
 @dataclass
@@ -146,14 +151,38 @@ def _read_ogr_keeping_unreadable(path: Path | str, **kwargs: object) -> gpd.GeoD
 
     Such a geometry (a ring whose end points are NaN: GDAL writes it, GEOS never finds it
     closed) makes the one-shot read fail for the whole file. Here it is None in the frame and
-    its WKB, read a second time (geometries only), is kept in :data:`UNREADABLE_GEOMETRY` for
-    :func:`ingest.normalize.finish` to quarantine the row with its reason. Unclosed rings that
-    can be closed are, as the streamed path does. A second read only for such rare files.
+    its WKB, read a second time (geometries only), is kept in :data:`UNREADABLE_GEOMETRY` with
+    its reason in :data:`GEOMETRY_PROBLEM`. Unclosed rings that can be closed are, as the
+    streamed path does. A second read only for such rare files.
     """
     frame = gpd.read_file(path, engine="pyogrio", on_invalid="fix", **kwargs)
     wkb = pyogrio.raw.read(path, columns=[], **kwargs)[2]  # type: ignore[arg-type]
     lost = shapely.is_missing(frame.geometry.to_numpy()) & (wkb != None)  # noqa: E711
-    frame[UNREADABLE_GEOMETRY] = np.where(lost, wkb, None)
+    return _with_unreadable(frame, lost, wkb_problems(wkb[lost]), wkb[lost])
+
+
+def _with_unreadable(
+    frame: gpd.GeoDataFrame,
+    lost: np.ndarray,
+    reasons: np.ndarray,
+    given: np.ndarray | None = None,
+) -> gpd.GeoDataFrame:
+    """``frame`` with :data:`GEOMETRY_PROBLEM` and :data:`UNREADABLE_GEOMETRY` if it lost rows.
+
+    Args:
+        frame: the frame read.
+        lost: True for each row whose geometry could not be built.
+        reasons: why, one per such row.
+        given: the geometry as the file gave it, one per such row (None when the cells stay
+            in their own columns anyway, as lon/lat do).
+    """
+    if lost.any():
+        for column, values in ((GEOMETRY_PROBLEM, reasons), (UNREADABLE_GEOMETRY, given)):
+            full = np.full(len(frame), None, dtype=object)
+            if values is not None:
+                full[lost] = values
+            # Object columns: pandas would make a text column "str", its None becoming NaN.
+            frame[column] = pd.Series(full, index=frame.index, dtype=object)
     return frame
 
 
@@ -190,24 +219,68 @@ def _read_csv(path: Path, encoding: str | None, crs: CRS | None) -> tuple[pd.Dat
             raise SourceError(
                 f"{path}: the WKT column '{wkt_col}' has no CRS; pass --crs (e.g. EPSG:2154)"
             )
-        geoms = np.empty(len(df), dtype=object)
-        for i, value in enumerate(df[wkt_col]):
-            if isinstance(value, str) and value.strip():
-                try:
-                    geoms[i] = shapely.from_wkt(value)
-                except shapely.errors.GEOSException:
-                    geoms[i] = None  # quarantined later as a missing geometry
+        text = df[wkt_col].to_numpy(dtype=object)
+        given = np.array([isinstance(v, str) and bool(v.strip()) for v in text], dtype=bool)
+        with warnings.catch_warnings():
+            # What GEOS refuses is named row by row below, not in one warning for the file.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            # Unclosed rings are closed, as GDAL's readers do for the other formats.
+            geoms = shapely.from_wkt(np.where(given, text, None), on_invalid="fix")
+        lost = given & shapely.is_missing(geoms)
+        reasons = np.array([wkt_problem(v) for v in text[lost]], dtype=object)
         gdf = gpd.GeoDataFrame(df.drop(columns=[wkt_col]), geometry=geoms, crs=crs)
-        return gdf, crs
+        return _with_unreadable(gdf, lost, reasons, text[lost]), crs
     if lon_col is not None and lat_col is not None:
-        lon = pd.to_numeric(df[lon_col].str.replace(",", ".", regex=False), errors="coerce")
-        lat = pd.to_numeric(df[lat_col].str.replace(",", ".", regex=False), errors="coerce")
-        pts = shapely.points(lon.to_numpy(), lat.to_numpy())
-        pts[lon.isna().to_numpy() | lat.isna().to_numpy()] = None
+        pts, reasons = _lon_lat_points(df[lon_col], df[lat_col])
+        lost = reasons != None  # noqa: E711 - elementwise on an object array
         # lon/lat columns are WGS84 by their very names, unless the user says otherwise.
         crs = crs or CRS.from_epsg(4326)
-        return gpd.GeoDataFrame(df, geometry=pts, crs=crs), crs
+        gdf = gpd.GeoDataFrame(df, geometry=pts, crs=crs)
+        # The cells stay in their own columns: the quarantine's raw record keeps them.
+        return _with_unreadable(gdf, lost, reasons[lost]), crs
     return df, None
+
+
+def _lon_lat_points(lon: pd.Series, lat: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Points from longitude/latitude text cells (decimal comma accepted), and why a row has
+    none: a value that is not a number, or one of the two blank (else None).
+
+    Both blank is no point and no reason: the layer may place the row otherwise. The text
+    NaN or Infinity is a number here, kept in the point for
+    :func:`geo.geometry.clean_points` to name.
+    """
+    x, lon_blank, lon_wrong = _coordinates(lon)
+    y, lat_blank, lat_wrong = _coordinates(lat)
+    reasons = np.full(len(lon), None, dtype=object)
+    checks = (
+        (lon_wrong, lambda i: f"wrong type: {lon.name} = {lon.iloc[i]!r} is not a number"),
+        (lat_wrong, lambda i: f"wrong type: {lat.name} = {lat.iloc[i]!r} is not a number"),
+        (
+            lat_blank & ~lon_blank,
+            lambda i: f"missing {lat.name} beside {lon.name} = {lon.iloc[i]!r}",
+        ),
+        (
+            lon_blank & ~lat_blank,
+            lambda i: f"missing {lon.name} beside {lat.name} = {lat.iloc[i]!r}",
+        ),
+    )
+    for mask, reason in checks:
+        for pos in np.flatnonzero(mask & (reasons == None)):  # noqa: E711
+            reasons[pos] = reason(pos)
+    points = shapely.points(x, y)
+    points[(lon_blank & lat_blank) | (reasons != None)] = None  # noqa: E711
+    return points, reasons
+
+
+def _coordinates(cells: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numbers of a coordinate column (NaN where blank or not a number), which cells are
+    blank, and which are not numbers (the text NaN counts as a number)."""
+    text = cells.astype("string").str.strip()
+    blank = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+    number = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    values = number.to_numpy(dtype=float, na_value=np.nan)
+    nan_text = text.str.lower().isin(("nan", "+nan", "-nan")).to_numpy(dtype=bool, na_value=False)
+    return values, blank, np.isnan(values) & ~blank & ~nan_text
 
 
 @contextmanager

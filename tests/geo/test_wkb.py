@@ -11,7 +11,17 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from geo.geometry import LAMBERT93, WGS84, reproject, wkb_problems
+from geo.errors import CrsError
+from geo.geometry import (
+    LAMBERT93,
+    WGS84,
+    check_geographic_bounds,
+    clean_points,
+    clean_polygons,
+    reproject,
+    wkb_problems,
+    wkt_problem,
+)
 from geo.wkb import polygon_wkt, reproject_wkb_polygons
 from tests.conftest import SAMPLES
 
@@ -170,3 +180,65 @@ def test_polygon_wkt_matches_geos_and_refuses_what_it_does_not_read() -> None:
     assert polygon_wkt(wkb + b"\0") is None  # trailing bytes
     assert polygon_wkt(shapely.to_wkb(poly, byte_order=0)) is None  # big-endian
     assert polygon_wkt(shapely.to_wkb(shapely.Point(1, 2), byte_order=1)) is None
+
+
+INF = float("inf")
+INFINITE_RINGS = {
+    "x of the end points": [[(INF, 47.3), *SQUARE[1:-1], (INF, 47.3)]],
+    "-Infinity y of a middle point": [[SQUARE[0], (5.99, -INF), *SQUARE[2:]]],
+    "first point only (ring not closed)": [[(INF, 47.3), *SQUARE[1:]]],
+    "a point of a hole": [SQUARE, [HOLE[0], (INF, INF), *HOLE[2:]]],
+    "Infinity and -Infinity in one point (NaN sum)": [[SQUARE[0], (INF, -INF), *SQUARE[2:]]],
+}
+
+
+@pytest.mark.parametrize("rings", INFINITE_RINGS.values(), ids=INFINITE_RINGS.keys())
+def test_infinite_coordinates_get_their_reason_and_stay_out_of_the_extent(rings: list) -> None:
+    wkb = _polygon_wkb(*rings)
+    good = shapely.to_wkb(shapely.box(5.98, 47.3, 5.99, 47.31), byte_order=1)
+    multi = struct.pack("<BII", 1, 6, 2) + good + wkb
+    extents: list[tuple[float, ...]] = []
+    res = reproject_wkb_polygons(
+        np.array([good, wkb, multi], dtype=object), WGS84, LAMBERT93, check_extent=extents.append
+    )
+    assert res.handled.all()
+    assert res.problems.tolist() == [None, "infinite coordinates", "infinite coordinates"]
+    assert res.ewkb[0] is not None and res.ewkb[1] is None and res.ewkb[2] is None
+    assert extents == [(5.98, 47.3, 5.99, 47.31)]  # the good polygon's only
+    text = polygon_wkt(wkb)
+    assert text is not None and "Infinity" in text
+    # NaN wins over Infinity when a polygon has both.
+    both = _polygon_wkb(rings[0], [(NAN, 47.302), *HOLE[1:-1], (NAN, 47.302)])
+    assert wkb_problems(np.array([both], dtype=object)).tolist() == ["NaN coordinates"]
+
+
+def test_shapely_paths_name_infinity_and_leave_it_out_of_the_bounds_check() -> None:
+    points = np.array([shapely.Point(INF, 45), shapely.Point(4.8, -INF), shapely.Point(4.8, 45)])
+    assert clean_points(points).problems.tolist() == [
+        "infinite coordinates",
+        "infinite coordinates",
+        None,
+    ]
+    polygon = shapely.Polygon([(INF, 45), (4.8, 45), (4.8, 45.1), (INF, 45)])
+    assert clean_polygons(np.array([polygon])).problems.tolist() == ["infinite coordinates"]
+    check_geographic_bounds(np.append(points, polygon), WGS84, "f.geojson")  # no error
+    lambert = np.append(points, shapely.Point(926000, 6680000))
+    with pytest.raises(CrsError, match=r"f\.geojson: coordinates up to \(926000, 6680000\)"):
+        check_geographic_bounds(lambert, WGS84, "f.geojson")
+
+
+WKT_PROBLEMS = {
+    "POLYGON ((NaN 45, 4.8 45, 4.8 45.1, NaN 45))": "NaN coordinates",
+    "POLYGON ((4.8 nan, 4.8 45, 4.9 45.1, 4.7 45))": "NaN coordinates",
+    "POLYGON ((1 2, 3": "unreadable WKT: ParseException: Expected number but encountered end "
+    "of stream",
+    "POLYGON ((NaN 45, 3": "unreadable WKT: ParseException: Expected number but encountered end "
+    "of stream",
+}
+
+
+@pytest.mark.parametrize(("wkt", "reason"), WKT_PROBLEMS.items())
+def test_wkt_problem_names_nan_or_gives_geos_message(wkt: str, reason: str) -> None:
+    with pytest.raises(shapely.errors.GEOSException):
+        shapely.from_wkt(wkt)
+    assert wkt_problem(wkt) == reason

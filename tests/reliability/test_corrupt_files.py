@@ -417,3 +417,203 @@ def test_nan_ring_end_points_quarantine_the_site_not_the_file(
         "unrepairable geometry: nothing polygonal left after make_valid",
     )
     assert {f["id"] for f in served(rel_client, "sites")[1]} == {"ZAE-0", "ZAE-1"}
+
+
+INF = float("inf")  # json.dumps writes it as the Infinity token, which GDAL reads
+
+
+def infinite_polygons(x: float, y: float, size: float = 0.0005) -> dict[str, list[object]]:
+    """Polygon coordinates with Infinity, each once a file's whole-file failure."""
+    ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
+    q = size / 4
+    hole = [[x + q, y + q], [x + 2 * q, y + q], [x + 2 * q, y + 2 * q], [x + q, y + q]]
+    return {
+        "x of the end points": [[[INF, y], *ring[1:-1], [INF, y]]],
+        "-Infinity y of a middle point": [[ring[0], [x + size, -INF], *ring[2:]]],
+        "first point only, ring not closed": [[[INF, y], *ring[1:]]],
+        "a point of a hole": [ring, [hole[0], [INF, INF], *hole[2:]]],
+    }
+
+
+@pytest.mark.usefixtures("parcels_v1")
+def test_infinity_quarantines_the_parcel_not_the_file(
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    """Etalab GeoJSON read in Arrow batches: Infinity failed the file as 'cannot be lon/lat'."""
+    features = [parcel(i) for i in range(30)]
+    bad = list(infinite_polygons(5.98, 47.3).values())
+    bad.append([bad[0], square(12)])  # one part of a MultiPolygon
+    for i, coords in enumerate(bad, start=6):
+        features[i] = parcel(i, coords, "MultiPolygon" if i == 10 else "Polygon")
+    for f in features:
+        f["properties"]["contenance"] = 1600  # what this edition changes
+    (tmp_path / "v2").mkdir()
+    path = etalab(tmp_path / f"v2/cadastre-{INSEE}-parcelles.json.gz", features)
+    report = ingest(rel_db, "parcels", path, vintage="v2")
+    assert (report.rows_read, report.loaded, report.quarantined) == (30, 25, 5)
+    rows = quarantined(engine, report.run_id)
+    assert {k: (i, r) for k, (i, r, _) in rows.items()} == {
+        f"{INSEE}000ZZ{i:04d}": (i, "infinite coordinates") for i in range(6, 11)
+    }
+    for _, _, geometry in rows.values():
+        # Nothing lost: the raw record keeps the geometry, Infinity included.
+        assert geometry.startswith(("POLYGON ((", "MULTIPOLYGON (((")) and "Infinity" in geometry
+    by_area = "SELECT contenance_m2, count(*) FROM parcel WHERE insee = :i GROUP BY 1"
+    with engine.connect() as conn:
+        assert dict(conn.execute(sql_text(by_area), {"i": INSEE}).all()) == {1500: 5, 1600: 25}
+
+
+def site(i: int, geometry: dict[str, object] | None) -> dict[str, object]:
+    """A generic (CNIG names) site feature of Lyon."""
+    props = {"site_id": f"ZAE-{i}", "site_nom": f"Zone {i}", "site_comm_insee": "69123"}
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+@pytest.mark.usefixtures("sites_v1")
+def test_infinity_quarantines_the_site_not_the_file(
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    """A sites GeoJSON is read whole: polygons and points with Infinity, each refused alone."""
+    box = [[[4.83, 45.76], [4.836, 45.76], [4.836, 45.764], [4.83, 45.764], [4.83, 45.76]]]
+    features = [site(0, {"type": "Polygon", "coordinates": box})]
+    features.append(site(1, {"type": "Point", "coordinates": [4.85, 45.75]}))
+    for i, coords in enumerate(infinite_polygons(4.84, 45.77).values(), start=2):
+        features.append(site(i, {"type": "Polygon", "coordinates": coords}))
+    features.append(site(6, {"type": "Point", "coordinates": [INF, 45.75]}))
+    features.append(site(7, {"type": "Point", "coordinates": [4.85, -INF]}))
+    path = etalab(tmp_path / "sites.geojson", features)
+    report = ingest(rel_db, "sites", path)
+    assert (report.rows_read, report.loaded, report.quarantined) == (8, 2, 6)
+    rows = quarantined(engine, report.run_id)
+    assert {k: (i, r) for k, (i, r, _) in rows.items()} == {
+        f"ZAE-{i}": (i, "infinite coordinates") for i in range(2, 8)
+    }
+    assert all("Infinity" in g for _, _, g in rows.values())
+    assert rows["ZAE-6"][2] == "POINT (Infinity 45.75)"
+    assert {f["id"] for f in served(rel_client, "sites")[1]} == {"ZAE-0", "ZAE-1"}
+
+
+@pytest.mark.parametrize("layer", ["parcels", "sites"])
+def test_lambert93_numbers_declared_as_wgs84_are_refused_despite_an_infinity(
+    rel_db: DatabaseSettings, tmp_path: Path, layer: str
+) -> None:
+    """Infinity is left out of the extent check; real projected numbers still fail the file."""
+    l93 = [[[926000, 6680000], [926050, 6680000], [926050, 6680050], [926000, 6680000]]]
+    inf = infinite_polygons(5.98, 47.3)["x of the end points"]
+    if layer == "parcels":  # streamed: the WKB path's extent
+        features = [parcel(i, l93) for i in range(5)] + [parcel(5, inf)]
+    else:  # read whole: points and polygons, through shapely's bounds
+        features = [site(0, {"type": "Point", "coordinates": [926000, 6680000]})]
+        features += [site(1, {"type": "Point", "coordinates": [INF, 47.3]})]
+        features += [site(2, {"type": "Polygon", "coordinates": inf})]
+    path = etalab(tmp_path / f"{layer}.json", features)
+    up_to = r"\(926050, 6680050\)" if layer == "parcels" else r"\(926000, 6680000\)"
+    with pytest.raises(SourceError, match=rf"{layer}\.json: coordinates up to {up_to} .*EPSG:2154"):
+        ingest(rel_db, layer, path)
+
+
+def raw_records(engine: Engine, run_id: int) -> dict[str, dict[str, object]]:
+    """Quarantine raw records of a run by key."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sql_text("SELECT key, raw FROM quarantine WHERE run_id = :r"), {"r": run_id}
+        ).all()
+    return dict(rows)  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("sites_v1")
+def test_csv_wkt_that_geos_cannot_read_is_quarantined_with_its_text(
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    """A CSV's WKT that GEOS refuses was 'missing geometry', its text dropped."""
+    wkt = {
+        0: "POLYGON ((4.83 45.76, 4.836 45.76, 4.836 45.764, 4.83 45.764, 4.83 45.76))",
+        1: "POINT (4.85 45.75)",
+        2: "POLYGON ((4.84 45.77, 4.842 45.77, 4.842 45.772, 4.84 45.772))",  # closed on reading
+        3: "",  # no geometry: placed at its commune
+        4: "POLYGON ((NaN 45, 4.8 45, 4.8 45.1, NaN 45))",
+        5: "POLYGON ((4.8 NaN, 4.8 45, 4.9 45.1, 4.7 45))",  # NaN first point, not closed
+        6: "POLYGON ((1 2, 3",
+        7: "POLYGON ((4.8 45, 4.81 NaN, 4.81 45.1, 4.8 45))",  # GEOS reads it: NaN in the middle
+        8: "POLYGON ((Infinity 45, 4.8 45, 4.8 45.1, Infinity 45))",
+        9: "PLYGON ((4.8 45, 4.81 45, 4.81 45.1, 4.8 45))",
+    }
+    lines = ["site_id;site_nom;site_comm_insee;wkt"]
+    lines += [f"ZAE-{i};Zone {i};69123;{text}" for i, text in wkt.items()]
+    path = tmp_path / "sites.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest(rel_db, "sites", path, crs="EPSG:4326")
+    assert (report.rows_read, report.loaded, report.quarantined) == (10, 4, 6)
+    rows = quarantined(engine, report.run_id)
+    assert {k: (i, r) for k, (i, r, _) in rows.items()} == {
+        "ZAE-4": (4, "NaN coordinates"),
+        "ZAE-5": (5, "NaN coordinates"),
+        "ZAE-6": (
+            6,
+            "unreadable WKT: ParseException: Expected number but encountered end of stream",
+        ),
+        "ZAE-7": (7, "NaN coordinates"),
+        "ZAE-8": (8, "infinite coordinates"),
+        "ZAE-9": (9, "unreadable WKT: ParseException: Unknown type: 'PLYGON'"),
+    }
+    # Nothing lost: the WKT GEOS could not read is kept as the file wrote it.
+    for i in (4, 5, 6, 9):
+        assert rows[f"ZAE-{i}"][2] == wkt[i]
+    sites = {f["id"]: f for f in served(rel_client, "sites")[1]}
+    assert set(sites) == {"ZAE-0", "ZAE-1", "ZAE-2", "ZAE-3"}
+    precision = "SELECT id, location_precision FROM site WHERE id LIKE 'ZAE-%'"
+    with engine.connect() as conn:
+        assert dict(conn.execute(sql_text(precision)).all()) == {
+            "ZAE-0": "polygon",
+            "ZAE-1": "point",
+            "ZAE-2": "polygon",
+            "ZAE-3": "commune",
+        }
+
+
+@pytest.mark.usefixtures("sites_v1")
+def test_csv_lon_lat_that_are_not_finite_numbers_are_quarantined(
+    rel_client: TestClient,
+    engine: Engine,
+    rel_db: DatabaseSettings,
+    tmp_path: Path,
+) -> None:
+    """The official sites CSV (lon/lat columns): text, NaN and Infinity were silently dropped
+    (the site placed at its commune) or failed the file."""
+    cells = {
+        "SCEM-0": ("4,8357", "45,7640"),
+        "SCEM-1": ("", ""),  # no coordinates: placed at its commune
+        "SCEM-2": ("NaN", "45.76"),
+        "SCEM-3": ("4.83", "Infinity"),
+        "SCEM-4": ("-inf", "45.76"),
+        "SCEM-5": ("4.83 E", "45.76"),
+        "SCEM-6": ("4.83", ""),
+    }
+    lines = ["id_site;nom_site;insee_com;lib_com;longitude;latitude"]
+    lines += [f"{k};Site {k};69123;Lyon;{x};{y}" for k, (x, y) in cells.items()]
+    path = tmp_path / "scem.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest(rel_db, "sites", path)
+    assert (report.rows_read, report.loaded, report.quarantined) == (7, 2, 5)
+    rows = quarantined(engine, report.run_id)
+    assert {k: (i, r) for k, (i, r, _) in rows.items()} == {
+        "SCEM-2": (2, "NaN coordinates"),
+        "SCEM-3": (3, "infinite coordinates"),
+        "SCEM-4": (4, "infinite coordinates"),
+        "SCEM-5": (5, "wrong type: longitude = '4.83 E' is not a number"),
+        "SCEM-6": (6, "missing latitude beside longitude = '4.83'"),
+    }
+    # The cells are kept as the file wrote them.
+    raw = raw_records(engine, report.run_id)
+    assert {k: (r["longitude"], r["latitude"]) for k, r in raw.items()} == {
+        k: (x or None, y or None) for k, (x, y) in cells.items() if k in rows
+    }
+    assert {f["id"] for f in served(rel_client, "sites")[1]} == {"SCEM-0", "SCEM-1"}

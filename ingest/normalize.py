@@ -256,10 +256,11 @@ def mark_repeated_keys(load: TableLoad, seen: dict[str, int]) -> None:
     )
     first = load.frame["_feature_index"].to_numpy()[ok]
     # Set and dict operations in C: a Python step per row only for the (rare) repeats.
-    repeated = seen.keys() & set(labels_list)
-    if not repeated:
+    # isdisjoint() builds no set: the usual case (no repeat) costs one lookup per key.
+    if seen.keys().isdisjoint(labels_list):
         seen.update(zip(labels_list, first.tolist(), strict=True))
         return
+    repeated = seen.keys() & set(labels_list)
     for pos, label, index in zip(ok.tolist(), labels_list, first.tolist(), strict=True):
         if label not in repeated:
             seen[label] = index

@@ -31,6 +31,7 @@ from geo.geometry import (
 )
 from geo.wkb import reproject_wkb_polygons
 from ingest.errors import SourceError
+from ingest.jsonb import number_token
 from ingest.read import GEOMETRY_PROBLEM, UNREADABLE_GEOMETRY
 
 SqlType = Literal["text", "integer", "smallint", "double precision", "boolean", "text[]", "jsonb"]
@@ -143,10 +144,37 @@ def _stripped_text(series: pd.Series) -> pd.Series | None:
     return pd.Series(pd.array(out, dtype="string"), index=series.index)
 
 
+_NAN_SPELLINGS = frozenset(("nan", "+nan", "-nan"))
+
+
+def _wrong_numbers(
+    cells: pd.Series, values: np.ndarray, bad: np.ndarray, col: str, kind: str
+) -> np.ndarray:
+    """Why each ``bad`` cell of a number column is refused (None elsewhere).
+
+    Text is quoted as the file wrote it; a number read as one is shown as a number, non-finite
+    ones with the file's token (``Infinity``). A message is built for the bad rows only.
+    """
+    reasons = np.full(len(cells), None, dtype=object)
+    for pos in np.flatnonzero(bad):
+        cell = cells.iat[pos]
+        if isinstance(cell, str):
+            shown = repr(cell)
+            # NaN spelt out: the reader keeps GeoJSON's NaN token as this text (see ingest.read).
+            finite = cell.strip().lower() not in _NAN_SPELLINGS and not np.isinf(values[pos])
+        elif isinstance(cell, (int, float, np.number)):
+            shown, finite = str(number_token(float(cell))), bool(np.isfinite(cell))
+        else:
+            shown, finite = repr(str(cell)), True
+        reasons[pos] = f"wrong type: {col} = {shown} is not {kind if finite else 'a finite number'}"
+    return reasons
+
+
 def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.DataFrame:
     """Coerce each column to its SQL type; a value that does not fit is a row problem.
 
-    Numbers accept a French decimal comma. Text is stripped; blank text becomes null.
+    Numbers accept a French decimal comma; Infinity and NaN are refused ("not a finite
+    number"). Text is stripped; blank text becomes null.
     """
     out = pd.DataFrame(index=frame.index)
     for col, sql_type in spec.columns.items():
@@ -165,20 +193,16 @@ def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.Dat
                 num = pd.to_numeric(
                     s.astype(str).str.strip().str.replace(",", ".", regex=False), errors="coerce"
                 )
-            bad = num.isna().to_numpy() & ~blank
+            values = num.to_numpy(dtype="float64", na_value=np.nan)
+            # Infinity (a GeoJSON token, a CSV's "inf") is a float too: PostgreSQL would take it.
+            bad = ~np.isfinite(values) & ~blank
             if sql_type != "double precision":
-                frac = ~num.isna().to_numpy() & (num.to_numpy() % 1 != 0)
-                bad |= frac
+                with np.errstate(invalid="ignore"):  # inf % 1 is NaN: those rows are bad already
+                    bad |= values % 1 != 0
+                bad &= ~blank
             if bad.any():
-                values = s.astype(str).to_numpy()
                 kind = "a number" if sql_type == "double precision" else "an integer"
-                add_problem(
-                    problems,
-                    bad,
-                    np.array(
-                        [f"wrong type: {col} = {v!r} is not {kind}" for v in values], dtype=object
-                    ),
-                )
+                add_problem(problems, bad, _wrong_numbers(s, values, bad, col, kind))
             num[bad] = np.nan
             if sql_type == "double precision":
                 out[col] = num

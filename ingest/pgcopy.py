@@ -8,7 +8,6 @@ them is pure I/O. They go into a table's staging table, or straight into an empt
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ import pyarrow.compute as pc
 import shapely
 from psycopg import sql
 
+from ingest.jsonb import jsonb_text
 from ingest.normalize import TableSpec
 from ingest.staging import stage_name
 
@@ -84,9 +84,7 @@ def _copy_columns(frame: pd.DataFrame, spec: TableSpec) -> list[list[str]]:
         if sql_type == "text[]":
             columns.append(_text_values([_pg_array(v) for v in s]))
         elif sql_type == "jsonb":
-            columns.append(
-                _text_values([None if v is None else json.dumps(v, default=str) for v in s])
-            )
+            columns.append(_text_values([None if v is None else jsonb_text(v) for v in s]))
         elif sql_type == "boolean":
             columns.append(_text_values(s.map({True: "t", False: "f"}).tolist()))
         elif sql_type in ("integer", "smallint") and pd.api.types.is_numeric_dtype(s):

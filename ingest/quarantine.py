@@ -6,7 +6,6 @@ Rows refused in Python (normalisation) and in SQL (staging checks) end up as
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +14,7 @@ import psycopg
 import shapely
 
 from geo.wkb import polygon_wkt
+from ingest.jsonb import json_ready, jsonb_text
 from ingest.normalize import TableLoad
 
 
@@ -46,6 +46,8 @@ def raw_record(raw: pd.DataFrame, pos: int) -> dict[str, object]:
             record[str(col)] = None
         elif isinstance(value, (np.integer, np.floating, np.bool_)):
             record[str(col)] = value.item()
+        elif isinstance(value, (dict, list, tuple, np.ndarray)):  # GeoJSON objects and lists
+            record[str(col)] = json_ready(value)
         else:
             record[str(col)] = value if isinstance(value, (int, float, bool, str)) else str(value)
     return record
@@ -87,6 +89,6 @@ def write_quarantine(
                     r.feature_index,
                     r.key,
                     r.reason,
-                    None if r.raw is None else json.dumps(r.raw, default=str),
+                    None if r.raw is None else jsonb_text(r.raw),
                 )
             )

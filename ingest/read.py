@@ -3,6 +3,7 @@
 Formats: GeoJSON (optionally gzipped), GeoPackage, Shapefile (plain or zipped), CSV (WKT column or
 lon/lat columns, or no geometry at all), DGFiP EDIGEO sheets (``.tar.bz2``).
 Every frame gets ``_feature_index`` (0-based position in the file) so errors can name the feature.
+A GeoJSON ``NaN`` token in a property is kept as the text ``"NaN"``: as a float it would be null.
 Large GDAL-readable files can also be read batch by batch (:func:`read_batches`), in Arrow
 record batches, so a million-feature file never sits whole in memory.
 """
@@ -28,6 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import shapely
 from pyproj import CRS
@@ -45,6 +47,8 @@ LAT_COLUMNS = ("lat", "latitude", "y_wgs84")
 # and why. ingest.normalize.finish quarantines those rows with that reason and that value.
 UNREADABLE_GEOMETRY = "_unreadable_geometry"
 GEOMETRY_PROBLEM = "_geometry_problem"
+# GeoJSON's NaN token in a property, as the frame holds it: a float NaN is pandas' null.
+NAN_TEXT = "NaN"
 
 
 @dataclass
@@ -109,19 +113,25 @@ def _check_compressed(path: Path) -> None:
         raise SourceError(f"{path}: corrupt or truncated compressed file ({exc})") from exc
 
 
-def _check_text(path: Path, encoding: str | None) -> None:
+def _check_text(path: Path, encoding: str | None) -> bool:
     """One pass over a text file (GeoJSON, CSV), gzipped or not, before GDAL or pandas read it.
 
     A truncated gzip fails here rather than half-loaded, and the text must be UTF-8 unless an
     encoding is given: the error names the first bad line.
+
+    Returns:
+        Whether the text may hold GeoJSON's ``NaN`` token (the bytes ``NaN`` are somewhere;
+        always True when an encoding is given, as the text is not looked at then).
     """
     if encoding is not None:
         _check_compressed(path)
-        return
+        return True
     opener = gzip.open if path.name.lower().endswith(".gz") else open
+    nan = False
     try:
         with opener(path, "rb") as fh:
             for lineno, line in enumerate(fh, start=1):
+                nan = nan or b"NaN" in line
                 try:
                     line.decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -132,6 +142,7 @@ def _check_text(path: Path, encoding: str | None) -> None:
                     ) from exc
     except (EOFError, OSError, gzip.BadGzipFile) as exc:
         raise SourceError(f"{path}: corrupt or truncated compressed file ({exc})") from exc
+    return nan
 
 
 def _read_ogr(path: Path | str, source: Path, **kwargs: object) -> gpd.GeoDataFrame:
@@ -187,12 +198,70 @@ def _with_unreadable(
 
 
 def _read_geojson(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
-    _check_text(path, encoding)
+    maybe_nan = _check_text(path, encoding)
     vsi = f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path)
     kwargs: dict[str, object] = {}
     if encoding:
         kwargs["encoding"] = encoding
-    return _read_ogr(vsi, path, **kwargs)
+    frame = _read_ogr(vsi, path, **kwargs)
+    return _nan_tokens_kept(frame, vsi, path, **kwargs) if maybe_nan else frame
+
+
+def _nan_tokens_kept(
+    frame: gpd.GeoDataFrame, ogr_path: str, source: Path, **kwargs: object
+) -> gpd.GeoDataFrame:
+    """``frame`` with the file's NaN tokens as the text :data:`NAN_TEXT` (nulls stay null).
+
+    GeoPandas reads a null and a NaN token alike (NaN): the float columns holding NaN are
+    read again, without geometries, through GDAL's Arrow stream, which keeps them apart.
+    Only for a GeoJSON whose bytes hold ``NaN`` and whose float columns miss a value.
+    """
+    floats = [
+        c
+        for c in frame.columns
+        if c != frame.geometry.name
+        and pd.api.types.is_float_dtype(frame[c])
+        and frame[c].isna().any()
+    ]
+    if not floats:
+        return frame
+    try:
+        table = pyogrio.raw.read_arrow(ogr_path, columns=floats, read_geometry=False, **kwargs)[1]
+    except Exception as exc:  # the first read went through: this one should too
+        raise SourceError(f"{source}: unreadable ({type(exc).__name__}: {exc})") from exc
+    if table.num_rows != len(frame):
+        raise SourceError(f"{source}: read twice, {len(frame)} then {table.num_rows} features")
+    for name, nan in _nan_cells(table).items():
+        frame[name] = _nan_as_text(frame[name].to_numpy(dtype=float), nan)
+    return frame
+
+
+def _nan_cells(table: pa.Table | pa.RecordBatch) -> dict[str, np.ndarray]:
+    """Where each float column of ``table`` holds a NaN (GeoJSON's token), not a null.
+
+    pandas has one NaN for both, but a null is a missing value and a NaN in a number column
+    is a wrong one: they are told apart while still in Arrow.
+    """
+    cells = {}
+    for field in table.schema:
+        if not pa.types.is_floating(field.type):
+            continue
+        isnan = pc.is_nan(table.column(field.name))
+        if pc.any(isnan).as_py():  # vectorised: no cost worth naming on a batch of parcels
+            cells[field.name] = pc.fill_null(isnan, False).to_numpy(zero_copy_only=False)
+    return cells
+
+
+def _nan_as_text(values: np.ndarray, nan: np.ndarray) -> np.ndarray:
+    """A float column as objects: :data:`NAN_TEXT` where the file had the token, None if null.
+
+    Text, as a CSV would give it: coercion then names the cell ("... = 'NaN' is not a finite
+    number") and the quarantine's raw record keeps it, where a float NaN would be a null.
+    """
+    out = values.astype(object)
+    out[np.isnan(values) & ~nan] = None
+    out[nan] = NAN_TEXT
+    return out
 
 
 def _read_csv(path: Path, encoding: str | None, crs: CRS | None) -> tuple[pd.DataFrame, CRS | None]:
@@ -434,7 +503,10 @@ def _batch_frame(batch: pa.RecordBatch, geometry_name: str) -> pd.DataFrame:
     """
     names = batch.schema.names
     wkb = batch.column(names.index(geometry_name))
-    props = batch.drop_columns([geometry_name]).to_pandas(date_as_object=False)
+    columns = batch.drop_columns([geometry_name])
+    props = columns.to_pandas(date_as_object=False)
+    for name, nan in _nan_cells(columns).items():  # to_pandas makes a null NaN too
+        props[name] = _nan_as_text(props[name].to_numpy(dtype=float), nan)
     props["geometry"] = pd.arrays.ArrowExtensionArray(wkb)
     return props
 

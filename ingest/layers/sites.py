@@ -18,7 +18,6 @@ Columns that the ``site`` table has no place for are kept in ``attributes`` (jso
 
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
@@ -30,6 +29,7 @@ from db.engine import read_sql
 from db.site_parcels import REFRESH_SQL
 from geo.geometry import WGS84
 from ingest.errors import LayoutError
+from ingest.jsonb import json_ready
 from ingest.normalize import TableLoad, TableSpec, add_problem, finish, has_columns
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
@@ -234,13 +234,12 @@ def _attributes(f: pd.DataFrame, used: set[str]) -> list[dict[str, object] | Non
     for record in f[extra].to_dict("records"):
         kept = {}
         for k, v in record.items():
-            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v == "":
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
                 continue
-            kept[str(k)] = (
-                v
-                if isinstance(v, (str, int, float, bool))
-                else json.loads(json.dumps(v, default=str))
-            )
+            if isinstance(v, str) and v == "":  # a list property is an array: no == ""
+                continue
+            # Non-finite numbers (GeoJSON's Infinity) become their token text: jsonb has none.
+            kept[str(k)] = json_ready(v)
         rows.append(kept or None)
     return rows
 

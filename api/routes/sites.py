@@ -35,7 +35,8 @@ Perimeter = Annotated[Polygon | MultiPolygon, Field(discriminator="type")]
 class SiteUpdate(BaseModel):
     """The fields an editor may change; absent fields stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Python's JSON reader accepts NaN/Infinity tokens: refuse them here, by field name.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @field_validator("*", mode="after")
     @classmethod

@@ -7,6 +7,7 @@ CRS84, converted here with pyproj.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -188,3 +189,34 @@ def test_bad_places_are_400_and_change_nothing(
 def test_a_new_site_needs_a_place(client: TestClient, editor: dict[str, str]) -> None:
     r = client.post("/sites", json=new_site("site-test-nowhere"), headers=editor)
     assert r.status_code == 400 and "give lon and lat, or a perimeter" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "field, token",
+    [
+        ("prix_m2", "Infinity"),
+        ("surface_ha", "Infinity"),
+        ("surface_dispo_ha", "NaN"),
+        ("lon", "NaN"),
+        ("perimeter", "Infinity"),
+        ("perimeter", "NaN"),
+    ],
+)
+def test_non_finite_numbers_are_refused(
+    client: TestClient, editor: dict[str, str], engine: Engine, field: str, token: str
+) -> None:
+    # Python's JSON reader takes the NaN/Infinity tokens; no site may be stored with them.
+    body = new_site("site-test-nonfinite", **lonlat(651_050, Y_MID))
+    if field == "perimeter":
+        ring = outline(650_900, 6_844_700, 651_000, 6_844_800)
+        ring["coordinates"][0][1][0] = 0.5  # replaced by the token below
+        text_body = json.dumps({**body, "perimeter": ring}).replace("0.5", token)
+    else:
+        text_body = json.dumps({**body, field: 0.5}).replace("0.5", token)
+    r = client.post(
+        "/sites", content=text_body, headers={**editor, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"].startswith(f"{field}:"), r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert scalar(engine, "SELECT count(*) FROM site WHERE id = 'site-test-nonfinite'") == 0

@@ -19,6 +19,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -92,8 +93,11 @@ def _prepare(
     for load in loads:
         spec = load.spec
         mark_repeated_keys(load, seen.setdefault(spec.table, {}))
-        good = load.frame if load.ok.all() else load.frame.loc[load.ok]
-        held = load.frame.loc[~load.ok, list(spec.key)].dropna()
+        ok = load.ok
+        refused = np.flatnonzero(~ok)
+        # take() by position: several times cheaper than a boolean .loc on Arrow columns.
+        good = load.frame if not len(refused) else load.frame.take(np.flatnonzero(ok))
+        held = load.frame[list(spec.key)].take(refused).dropna()
         # A batch's COPY bytes are built here, in the worker; a whole big file read in one
         # piece is sent in chunks instead, so its bytes never all exist at once.
         into = direct.get(spec.table)

@@ -7,6 +7,7 @@ with a reason are quarantined by the loader; the others are loaded. Nothing is d
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -279,18 +280,18 @@ def mark_repeated_keys(load: TableLoad, seen: dict[str, int]) -> None:
         else ["/".join(map(str, p)) for p in zip(*parts, strict=True)]
     )
     first = load.frame["_feature_index"].to_numpy()[ok]
-    # Set and dict operations in C: a Python step per row only for the (rare) repeats.
+    # Set and dict operations in C: a Python step only for the (rare) repeated rows.
     # isdisjoint() builds no set: the usual case (no repeat) costs one lookup per key.
     if seen.keys().isdisjoint(labels_list):
         seen.update(zip(labels_list, first.tolist(), strict=True))
         return
-    repeated = seen.keys() & set(labels_list)
-    for pos, label, index in zip(ok.tolist(), labels_list, first.tolist(), strict=True):
-        if label not in repeated:
-            seen[label] = index
-            continue
-        earlier = seen[label]
-        load.problems[pos] = f"duplicate key {label}: already at feature {earlier}"
+    # Some repeat: the earlier feature indexes of those keys are kept over this batch's.
+    earlier = {k: seen[k] for k in seen.keys() & set(labels_list)}
+    seen.update(zip(labels_list, first.tolist(), strict=True))
+    seen.update(earlier)
+    hit = np.fromiter(map(earlier.__contains__, labels_list), dtype=bool, count=len(ok))
+    for pos, label in zip(ok[hit].tolist(), itertools.compress(labels_list, hit), strict=True):
+        load.problems[pos] = f"duplicate key {label}: already at feature {earlier[label]}"
         if load.repaired_rows is not None and load.repaired_rows[pos]:
             load.repaired -= 1
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -117,10 +118,14 @@ class Parcel(Provenance, Base):
     numero: Mapped[str] = mapped_column(String(4))
     contenance_m2: Mapped[int | None] = mapped_column(Integer)
     built: Mapped[bool | None] = mapped_column(Boolean)
-    # EDIGEO sheet (feuille) the parcel came from, e.g. 25354000AB01; NULL for Etalab files.
-    sheet: Mapped[str | None] = mapped_column(Text, index=True)
+    # EDIGEO sheet (feuille) the parcel came from, e.g. 25354000AB01; NULL for Etalab files,
+    # which the index leaves out (migration 0002).
+    sheet: Mapped[str | None] = mapped_column(Text)
     geom = multipolygon()
-    __table_args__ = (CheckConstraint("length(idu) = 14", name="idu_length"),)
+    __table_args__ = (
+        CheckConstraint("length(idu) = 14", name="idu_length"),
+        Index("ix_parcel_sheet", "sheet", postgresql_where=text("sheet IS NOT NULL")),
+    )
 
 
 class Building(Provenance, Base):
@@ -289,7 +294,9 @@ class ParcelScore(Base):
     breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSON)
     profile_version: Mapped[str] = mapped_column(Text)
     vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class SiteScore(Base):
@@ -306,7 +313,9 @@ class SiteScore(Base):
     breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSON)
     profile_version: Mapped[str] = mapped_column(Text)
     vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class ZanAccount(Base):
@@ -326,11 +335,14 @@ class ZanAccount(Base):
     pene_ha: Mapped[float | None] = mapped_column(Double)
     years: Mapped[dict[str, object]] = mapped_column(JSONB)
     vintage: Mapped[str | None] = mapped_column(Text)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class ScoreRun(Base):
-    """One ``foncier score`` run: its scope and the layer versions it saw (incremental re-scoring)."""
+    """One ``foncier score`` run: its scope and the layer versions it saw (incremental
+    re-scoring)."""
 
     __tablename__ = "score_run"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

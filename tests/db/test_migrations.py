@@ -50,3 +50,14 @@ def test_codes_are_text(engine: Engine) -> None:
             ).all()
         )
     assert types and all(t in ("character varying", "text") for t in types.values()), types
+
+
+def test_parcel_sheet_index_leaves_out_etalab_nulls(engine: Engine) -> None:
+    # Migration 0002: Etalab parcels (no sheet) are not in the index an EDIGEO reload uses.
+    with engine.connect() as conn:
+        definition = conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_parcel_sheet'")
+        ).scalar_one()
+    assert definition.endswith("WHERE (sheet IS NOT NULL)"), definition
+    index = next(i for i in metadata.tables["parcel"].indexes if i.name == "ix_parcel_sheet")
+    assert str(index.dialect_options["postgresql"]["where"]) == "sheet IS NOT NULL"

@@ -7,6 +7,7 @@ Exit codes: 0 loaded; 1 the file could not be loaded (nothing was merged); 2 bad
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +22,8 @@ from ingest.pipeline import IngestReport, run_ingest
 from ingest.sources import IngestOptions, get_layer, layers, sample_files
 
 log = logging.getLogger(__name__)
-console = Console(stderr=True)
+# Not a terminal (a log, CI): rich would assume 80 columns; the summary gets room instead.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -44,7 +46,9 @@ def summary_table(reports: list[IngestReport]) -> Table:
         "deleted",
         "s",
     ):
-        table.add_column(col, justify="right" if col not in ("layer", "file", "table") else "left")
+        # Folded, never cut with "…": a summary in a narrow terminal or a log keeps its figures.
+        justify = "right" if col not in ("layer", "file", "table") else "left"
+        table.add_column(col, justify=justify, overflow="fold")
     for r in reports:
         for t in r.tables:
             table.add_row(

@@ -391,6 +391,8 @@ def test_cli_exit_codes_and_summary(db_settings, tmp_path: Path) -> None:
     ok = _cli(["ingest", "epci", str(EPCI_SAMPLE)], url)
     assert ok.returncode == 0, ok.stderr
     assert "Ingest summary" in ok.stderr and "252" in ok.stderr
+    # A log (not a terminal) gets every column whole: file name and headers, no "…".
+    assert EPCI_SAMPLE.name in ok.stderr and "quarantined" in ok.stderr and "…" not in ok.stderr
     bad = write_geojson(
         tmp_path / "s.geojson", [feature(epci("200000009")), feature(epci("x"), [])]
     )

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from config import SAMPLES_DIR, get_database_settings
 from db import cluster
 from db.errors import DatabaseError
-from ingest.cli import ingest, ingest_help
+from ingest.cli import console, ingest, ingest_help
 
 app = typer.Typer(help="foncier: available industrial land in France.", no_args_is_help=True)
 db_app = typer.Typer(
@@ -24,7 +23,6 @@ app.add_typer(synth_app, name="synth")
 app.command("ingest", help=ingest_help())(ingest)
 apikey_app = typer.Typer(help="API keys for writing (stored hashed).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
-console = Console(stderr=True)
 
 
 @app.callback()

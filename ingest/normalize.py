@@ -32,7 +32,7 @@ from geo.geometry import (
 )
 from geo.wkb import reproject_wkb_polygons
 from ingest.errors import SourceError
-from ingest.jsonb import number_token
+from ingest.jsonb import NUL, number_token
 from ingest.read import GEOMETRY_PROBLEM, UNREADABLE_GEOMETRY
 
 SqlType = Literal["text", "integer", "smallint", "double precision", "boolean", "text[]", "jsonb"]
@@ -145,6 +145,18 @@ def _stripped_text(series: pd.Series) -> pd.Series | None:
     return pd.Series(pd.array(out, dtype="string"), index=series.index)
 
 
+def _refuse_nul(text: pd.Series, col: str, problems: np.ndarray) -> None:
+    """Refuse the rows whose ``col`` text holds a NUL character (U+0000): PostgreSQL's text
+    cannot store one, and COPY would fail the whole file on it.
+
+    One Arrow substring search over the column (the text is Arrow-backed), no Python step
+    per row; the message is the same for every such row, so none is built per row either.
+    """
+    nul = text.str.contains(NUL, regex=False).to_numpy(dtype=bool, na_value=False)
+    if nul.any():
+        add_problem(problems, nul, f"{col} contains a NUL character (U+0000)")
+
+
 _NAN_SPELLINGS = frozenset(("nan", "+nan", "-nan"))
 
 
@@ -175,7 +187,8 @@ def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.Dat
     """Coerce each column to its SQL type; a value that does not fit is a row problem.
 
     Numbers accept a French decimal comma; Infinity and NaN are refused ("not a finite
-    number"). Text is stripped; blank text becomes null.
+    number"). Text is stripped; blank text becomes null; text holding a NUL character is
+    refused ("nom contains a NUL character (U+0000)").
     """
     out = pd.DataFrame(index=frame.index)
     for col, sql_type in spec.columns.items():
@@ -184,6 +197,7 @@ def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.Dat
             continue
         s = frame[col]
         if sql_type == "text" and (text := _stripped_text(s)) is not None:
+            _refuse_nul(text, col, problems)
             out[col] = text
             continue
         blank = _blank(s)
@@ -238,6 +252,7 @@ def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.Dat
         else:
             text = s.astype("string").str.strip()
             text[blank] = pd.NA
+            _refuse_nul(text, col, problems)
             out[col] = text
     for col in spec.required + spec.key:
         if col in spec.columns:

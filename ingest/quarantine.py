@@ -15,7 +15,7 @@ import psycopg
 import shapely
 
 from geo.wkb import polygon_wkt
-from ingest.jsonb import json_ready, jsonb_text
+from ingest.jsonb import json_ready, jsonb_text, nul_free
 from ingest.normalize import TableLoad
 
 
@@ -98,8 +98,9 @@ def write_quarantine(
                     layer,
                     source,
                     r.feature_index,
-                    r.key,
-                    r.reason,
+                    # The key (and a reason quoting a cell) may hold the NUL that refused the row.
+                    None if r.key is None else nul_free(r.key),
+                    nul_free(r.reason),
                     None if r.raw is None else jsonb_text(r.raw),
                 )
             )

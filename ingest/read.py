@@ -4,6 +4,8 @@ Formats: GeoJSON (optionally gzipped), GeoPackage, Shapefile (plain or zipped), 
 lon/lat columns, or no geometry at all), DGFiP EDIGEO sheets (``.tar.bz2``).
 Every frame gets ``_feature_index`` (0-based position in the file) so errors can name the feature.
 A GeoJSON ``NaN`` token in a property is kept as the text ``"NaN"``: as a float it would be null.
+A string property holding a NUL character (U+0000) is kept whole, where GDAL would cut it short
+(:mod:`ingest.geojson_nul`); a CSV's NUL byte reaches pandas as it is.
 Large GDAL-readable files can also be read batch by batch (:func:`read_batches`), in Arrow
 record batches, so a million-feature file never sits whole in memory.
 """
@@ -24,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +39,7 @@ from pyproj import CRS
 
 from geo.geometry import wkb_problems, wkt_problem
 from ingest.errors import SourceError
+from ingest.geojson_nul import NulProperties, nul_in, nul_properties, restore_nul
 
 log = logging.getLogger(__name__)
 
@@ -113,25 +117,33 @@ def _check_compressed(path: Path) -> None:
         raise SourceError(f"{path}: corrupt or truncated compressed file ({exc})") from exc
 
 
-def _check_text(path: Path, encoding: str | None) -> bool:
+class TextScan(NamedTuple):
+    """What the pass over a text file found that the readers must handle."""
+
+    nan: bool  # the bytes ``NaN`` are somewhere (maybe GeoJSON's NaN token)
+    nul: bool  # a NUL character is somewhere, escaped (``\\u0000``) or bare
+
+
+def _check_text(path: Path, encoding: str | None) -> TextScan:
     """One pass over a text file (GeoJSON, CSV), gzipped or not, before GDAL or pandas read it.
 
     A truncated gzip fails here rather than half-loaded, and the text must be UTF-8 unless an
     encoding is given: the error names the first bad line.
 
     Returns:
-        Whether the text may hold GeoJSON's ``NaN`` token (the bytes ``NaN`` are somewhere;
-        always True when an encoding is given, as the text is not looked at then).
+        Whether the text may hold GeoJSON's ``NaN`` token and a NUL character (both always
+        True when an encoding is given, as the text is not looked at then).
     """
     if encoding is not None:
         _check_compressed(path)
-        return True
+        return TextScan(True, True)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    nan = False
+    nan = nul = False
     try:
         with opener(path, "rb") as fh:
             for lineno, line in enumerate(fh, start=1):
                 nan = nan or b"NaN" in line
+                nul = nul or nul_in(line)
                 try:
                     line.decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -142,7 +154,7 @@ def _check_text(path: Path, encoding: str | None) -> bool:
                     ) from exc
     except (EOFError, OSError, gzip.BadGzipFile) as exc:
         raise SourceError(f"{path}: corrupt or truncated compressed file ({exc})") from exc
-    return nan
+    return TextScan(nan, nul)
 
 
 def _read_ogr(path: Path | str, source: Path, **kwargs: object) -> gpd.GeoDataFrame:
@@ -198,13 +210,15 @@ def _with_unreadable(
 
 
 def _read_geojson(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
-    maybe_nan = _check_text(path, encoding)
+    scan = _check_text(path, encoding)
     vsi = f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path)
     kwargs: dict[str, object] = {}
     if encoding:
         kwargs["encoding"] = encoding
     frame = _read_ogr(vsi, path, **kwargs)
-    return _nan_tokens_kept(frame, vsi, path, **kwargs) if maybe_nan else frame
+    if scan.nul:  # GDAL cut those strings short at the NUL: put them back whole
+        frame = restore_nul(frame, nul_properties(path, encoding))
+    return _nan_tokens_kept(frame, vsi, path, **kwargs) if scan.nan else frame
 
 
 def _nan_tokens_kept(
@@ -481,17 +495,18 @@ def read_source(
 STREAM_FORMATS = ("geojson", "gpkg", "shp", "zip")
 
 
-def _ogr_path(path: Path, fmt: str, encoding: str | None) -> str:
-    """The GDAL path of a streamable file, after the checks :func:`read_source` makes."""
+def _ogr_path(path: Path, fmt: str, encoding: str | None) -> tuple[str, NulProperties]:
+    """The GDAL path of a streamable file, after the checks :func:`read_source` makes, and
+    a GeoJSON's string properties holding a NUL (see :mod:`ingest.geojson_nul`)."""
     if fmt == "geojson":
-        _check_text(path, encoding)
-        return f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path)
+        nul = nul_properties(path, encoding) if _check_text(path, encoding).nul else {}
+        return f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path), nul
     if fmt == "zip":
-        return _zip_member(path)[0]
+        return _zip_member(path)[0], {}
     if fmt == "shp":
         names = [p.name for p in path.parent.iterdir() if p.stem == path.stem]
         _check_shapefile_members(path, names, path.name)
-    return str(path)
+    return str(path), {}
 
 
 def _batch_frame(batch: pa.RecordBatch, geometry_name: str) -> pd.DataFrame:
@@ -546,7 +561,7 @@ def read_batches(
     fmt = detect_format(path)
     if fmt not in STREAM_FORMATS:
         raise SourceError(f"{path}: {fmt} files are not read in batches")
-    ogr_path = _ogr_path(path, fmt, encoding)
+    ogr_path, nul = _ogr_path(path, fmt, encoding)
     digest = sha256 or sha256_of(path)
     kwargs: dict[str, object] = {"batch_size": batch_size, "use_pyarrow": True}
     if encoding:
@@ -567,6 +582,8 @@ def read_batches(
             start = 0
             for batch in reader:
                 frame = _batch_frame(batch, geometry_name)
+                if nul:
+                    frame = restore_nul(frame, nul, start)
                 frame["_feature_index"] = np.arange(start, start + len(frame))
                 start += len(frame)
                 yield Source(path, frame, detected, digest, fmt, {})

@@ -13,6 +13,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from ingest.jsonb import NUL
 from ingest.normalize import TableLoad, TableSpec
 from ingest.quarantine import QuarantineRow, raw_record
 
@@ -230,6 +231,9 @@ def hold_keys(cur: psycopg.Cursor, spec: TableSpec, bad: pd.DataFrame) -> None:
     """Keys present in the file but quarantined keep their previous version (no deletion)."""
     if bad.empty:
         return
+    # A key holding a NUL matches no stored row (text cannot hold one), and COPY refuses it.
+    nul = bad.astype("string").apply(lambda c: c.str.contains(NUL, regex=False)).any(axis=1)
+    bad = bad[~nul.to_numpy(dtype=bool, na_value=False)]
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         sql.Identifier(f"held_{spec.table}"), sql.SQL(", ").join(map(sql.Identifier, spec.key))
     )

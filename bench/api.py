@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config import DatabaseSettings  # noqa: E402
+from db.create import create_database  # noqa: E402
 from db.engine import make_engine  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 
@@ -76,7 +77,6 @@ def prepare(url: str, n: int) -> None:
     """Create, migrate and fill the benchmark database unless it already holds ``n`` parcels."""
     dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
     name = dsn.rsplit("/", 1)[1]
-    admin = dsn.rsplit("/", 1)[0] + "/postgres"
     try:
         with psycopg.connect(dsn) as conn:
             if conn.execute("SELECT count(*) FROM parcel").fetchone()[0] == n:  # type: ignore[index]
@@ -84,9 +84,7 @@ def prepare(url: str, n: int) -> None:
                 return
     except psycopg.Error:
         pass
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    create_database(url, replace=True)
     engine = make_engine(DatabaseSettings(database_url=url))
     upgrade(engine)
     engine.dispose()

@@ -77,18 +77,11 @@ def _free_port() -> int:
 
 
 def _recreate(url: str) -> DatabaseSettings:
+    from db.create import create_database
     from db.engine import make_engine
     from db.migrate import upgrade
 
-    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    name = dsn.rsplit("/", 1)[1].split("?")[0]
-    with psycopg.connect(dsn.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                psycopg.sql.Identifier(name)
-            )
-        )
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+    create_database(url, replace=True)
     settings = DatabaseSettings(database_url=url)
     engine = make_engine(settings)
     upgrade(engine)

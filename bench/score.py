@@ -30,7 +30,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import psycopg
 from sqlalchemy.dialects.postgresql import JSONB
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -101,11 +100,9 @@ ANALYZE;
 
 
 def _recreate(url: str) -> None:
-    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    name = dsn.rsplit("/", 1)[1].split("?")[0]
-    with psycopg.connect(dsn.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    from db.create import create_database
+
+    create_database(url, replace=True)
 
 
 def build(settings: DatabaseSettings, n: int, constraints: int) -> float:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from config import DatabaseSettings
+from db.create import CREATE_OPTIONS
 from db.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ def _ensure_role_and_database(settings: DatabaseSettings, name: str) -> None:
         # Superuser on a loopback-only development cluster: tests create databases and extensions.
         _psql(settings, f"CREATE ROLE {name} LOGIN SUPERUSER")
     if _psql(settings, f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
-        _psql(settings, f"CREATE DATABASE {name} OWNER {name}")
+        _psql(settings, f"CREATE DATABASE {name} OWNER {name} {CREATE_OPTIONS}")
 
 
 def reset(settings: DatabaseSettings) -> None:

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from config import ROOT, ApiSettings, DatabaseSettings, IngestSettings
+from db.create import create_database
 from db.engine import make_engine
 from db.migrate import upgrade
 from ingest.pipeline import IngestReport, run_ingest
@@ -36,12 +37,7 @@ def _test_url() -> str:
 
 
 def _recreate(url: str) -> None:
-    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    name = dsn.rsplit("/", 1)[1].split("?")[0]
-    admin = dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    create_database(url, replace=True)
 
 
 @pytest.fixture(scope="session")

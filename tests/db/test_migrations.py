@@ -61,3 +61,21 @@ def test_parcel_sheet_index_leaves_out_etalab_nulls(engine: Engine) -> None:
     assert definition.endswith("WHERE (sheet IS NOT NULL)"), definition
     index = next(i for i in metadata.tables["parcel"].indexes if i.name == "ix_parcel_sheet")
     assert str(index.dialect_options["postgresql"]["where"]) == "sheet IS NOT NULL"
+
+
+def test_databases_are_created_with_the_c_collation(engine: Engine) -> None:
+    # db/create.py: codes sort by bytes (as the cluster's C.UTF-8 already did) with memcmp and
+    # abbreviated keys; upper/lower keep the cluster's character classes.
+    with engine.connect() as conn:
+        collate, ctype = conn.execute(
+            text("SELECT datcollate, datctype FROM pg_database WHERE datname = current_database()")
+        ).one()
+        assert collate == "C" and ctype.endswith("UTF-8"), (collate, ctype)
+        assert conn.execute(text("SELECT upper('île-de-france')")).scalar() == "ÎLE-DE-FRANCE"
+        ordered = conn.execute(
+            text(
+                "SELECT array_agg(x ORDER BY x) "
+                "FROM unnest(ARRAY['Île', 'Isère', 'Ain', '2A004', '01001']) x"
+            )
+        ).scalar()
+    assert ordered == ["01001", "2A004", "Ain", "Isère", "Île"]

@@ -1,0 +1,40 @@
+"""Creating the project's databases: one place that says how.
+
+Databases are created from ``template0`` with the ``C`` collation. Codes (INSEE, SIREN, IDU)
+are ASCII and the cluster's ``C.UTF-8`` already sorts by code point, which for UTF-8 is the
+byte order ``C`` uses: no result changes. But PostgreSQL compares ``C`` text with memcmp and
+abbreviated keys, while ``C.UTF-8`` goes through the C library, so building the btrees of a
+million parcels (primary key, commune) is about a third faster. The character classes
+(``LC_CTYPE``: upper/lower, ILIKE) stay the cluster's.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+CREATE_OPTIONS = "TEMPLATE template0 LC_COLLATE 'C'"
+
+
+def libpq_dsn(url: str) -> str:
+    """A SQLAlchemy URL (``postgresql+psycopg://``) as a libpq one."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def create_database(url: str, *, replace: bool = False) -> bool:
+    """Create the database ``url`` names (dropping it first if ``replace``).
+
+    Connects to the ``postgres`` database of the same server. Returns whether a database was
+    created (False: it existed and ``replace`` was not asked).
+    """
+    dsn = libpq_dsn(url)
+    base, name = dsn.rsplit("/", 1)
+    name = name.split("?")[0]
+    ident = sql.Identifier(name)
+    with psycopg.connect(base + "/postgres", autocommit=True, connect_timeout=5) as conn:
+        if replace:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+        elif conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {} " + CREATE_OPTIONS).format(ident))
+    return True

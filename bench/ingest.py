@@ -8,10 +8,11 @@
    bow-ties, missing geometries) so repair and quarantine are part of the measured path.
 2. Loads it with ``run_ingest("parcels", ...)`` (read, validation, quarantine, COPY, SQL checks,
    merge) into the emptied ``parcel`` table, in a child process whose peak RSS is measured.
-3. Loads the same file with ``ogr2ogr -f PostgreSQL`` (``PG_USE_COPY=YES``, reprojected to
+3. Vacuums and analyses our parcels (untimed), so autovacuum does not run during the peer.
+4. Loads the same file with ``ogr2ogr -f PostgreSQL`` (``PG_USE_COPY=YES``, reprojected to
    EPSG:2154, promoted to Multi, GiST index: the same table shape) into the schema
    ``bench_peer``, dropped first.
-4. Prints rows/s for both, the ratio, and our peak memory.
+5. Prints rows/s for both, the ratio, and our peak memory.
 
 The file is a GeoPackage rather than Etalab's GeoJSON: both loaders then read it through GDAL
 at little cost, so the figures compare the loading work itself instead of two JSON parsers.

@@ -11,7 +11,8 @@
 3. Vacuums and analyses our parcels (untimed), so autovacuum does not run during the peer.
 4. Loads the same file with ``ogr2ogr -f PostgreSQL`` (``PG_USE_COPY=YES``, reprojected to
    EPSG:2154, promoted to Multi, GiST index: the same table shape) into the schema
-   ``bench_peer``, dropped first.
+   ``bench_peer``, dropped first. GDAL creates that index before its COPY (its default) and
+   keeps a serial primary key; ours builds its indexes after the last batch.
 5. Prints rows/s for both, the ratio, and our peak memory.
 
 The file is a GeoPackage rather than Etalab's GeoJSON: both loaders then read it through GDAL

@@ -36,8 +36,11 @@ def _test_url() -> str:
     return base.rsplit("/", 1)[0] + "/" + TEST_DB
 
 
-def _recreate(url: str) -> None:
-    create_database(url, replace=True)
+def service_unavailable(message: str) -> None:
+    """A service the tests need (PostGIS, Chromium) is missing: skip locally, fail in CI."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -45,12 +48,11 @@ def db_settings() -> DatabaseSettings:
     """Settings pointing at a freshly migrated test database with PostGIS."""
     url = _test_url()
     try:
-        _recreate(url)
+        create_database(url, replace=True)
     except psycopg.OperationalError as exc:
-        message = f"PostGIS not reachable at {url}: {exc}. Run `foncier db up` (scripts/test does)."
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        service_unavailable(
+            f"PostGIS not reachable at {url}: {exc}. Run `foncier db up` (scripts/test does)."
+        )
     settings = DatabaseSettings(database_url=url)
     engine = make_engine(settings)
     upgrade(engine)

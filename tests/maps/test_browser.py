@@ -8,7 +8,6 @@ Annemasse, two sites). Screenshots go to tests/artifacts/. In CI a missing Chrom
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from sqlalchemy import Engine
 from config import ROOT, DatabaseSettings, IngestSettings
 from ingest.pipeline import run_ingest
 from ingest.sources import SAMPLES
-from tests.conftest import FIXTURES, _truncate_all
+from tests.conftest import FIXTURES, _truncate_all, service_unavailable
 from tests.conftest import SAMPLES as SAMPLES_DIR
 from tests.live_server import live_server
 
@@ -64,10 +63,7 @@ def app_url(engine: Engine, db_settings: DatabaseSettings) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} missing: scripts/setup installs Debian's chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        service_unavailable(f"{CHROMIUM} missing: scripts/setup installs Debian's chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

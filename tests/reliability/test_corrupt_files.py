@@ -38,10 +38,15 @@ def restore(rel_db: DatabaseSettings, engine: Engine) -> Iterator[None]:
     load_fixture_data(rel_db, engine)
 
 
-def ingest(db: DatabaseSettings, layer: str, path: Path, **options: object) -> IngestReport:
-    return run_ingest(
-        layer, path, IngestOptions(**options), db, IngestSettings(copy_chunk_rows=500)
-    )  # type: ignore[arg-type]
+def ingest(
+    db: DatabaseSettings,
+    layer: str,
+    path: Path,
+    batch_rows: int = IngestSettings().batch_rows,
+    **options: object,
+) -> IngestReport:
+    settings = IngestSettings(copy_chunk_rows=500, batch_rows=batch_rows)
+    return run_ingest(layer, path, IngestOptions(**options), db, settings)  # type: ignore[arg-type]
 
 
 def square(i: int, size: float = 0.0005) -> list[list[list[float]]]:

@@ -16,9 +16,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy import text as sql_text
 
-from config import DatabaseSettings, IngestSettings
-from ingest.pipeline import run_ingest
-from ingest.sources import IngestOptions
+from config import DatabaseSettings
 from tests.reliability.conftest import load_fixture_data
 from tests.reliability.test_corrupt_files import (  # noqa: F401 - the fixtures are used by name
     INSEE,
@@ -168,13 +166,7 @@ def test_parcels_infinity_and_nan_contenance_quarantine_the_parcel(
         features[i]["properties"]["contenance"] = value
     (tmp_path / "v2").mkdir()
     path = etalab(tmp_path / f"v2/cadastre-{INSEE}-parcelles.json.gz", features)
-    report = run_ingest(
-        "parcels",
-        path,
-        IngestOptions(vintage="v2"),
-        rel_db,
-        IngestSettings(copy_chunk_rows=500, batch_rows=10),
-    )
+    report = ingest(rel_db, "parcels", path, batch_rows=10, vintage="v2")
     assert (report.rows_read, report.loaded, report.quarantined) == (30, 26, 4)
     idu = f"{INSEE}000ZZ"
     finite = "is not a finite number"

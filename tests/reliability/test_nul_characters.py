@@ -16,9 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from config import DatabaseSettings, IngestSettings
-from ingest.pipeline import run_ingest
-from ingest.sources import IngestOptions
+from config import DatabaseSettings
 from tests.reliability.conftest import load_fixture_data
 from tests.reliability.test_corrupt_files import (  # noqa: F401 - the fixtures are used by name
     INSEE,
@@ -137,13 +135,7 @@ def test_parcels_streamed_nul_in_id_and_commune(
     (tmp_path / "v2").mkdir()
     path = etalab(tmp_path / f"v2/cadastre-{INSEE}-parcelles.json", features)
     path.write_bytes(path.read_bytes().replace(BARE.encode(), b"\x00"))
-    report = run_ingest(
-        "parcels",
-        path,
-        IngestOptions(vintage="v2"),
-        rel_db,
-        IngestSettings(copy_chunk_rows=500, batch_rows=10),
-    )
+    report = ingest(rel_db, "parcels", path, batch_rows=10, vintage="v2")
     assert (report.rows_read, report.loaded, report.quarantined) == (30, 27, 3)
     idu = f"{INSEE}000ZZ"
     got = reasons(engine, report.run_id)

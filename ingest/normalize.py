@@ -360,9 +360,9 @@ def polygons_ewkb(
     if not len(rest):
         return Repaired(res.ewkb, repaired, res.problems)
     if arrow:  # rare (odd rings, Z, collections): the shapely path works on objects
-        values = np.array([*values.to_pylist()], dtype=object)
+        values = objects(values)
         shapes = np.zeros(len(values), dtype=bool)
-        res.ewkb = np.array([*res.ewkb.to_pylist()], dtype=object)
+        res.ewkb = objects(res.ewkb)
     others = values[rest].copy()
     raw = ~shapes[rest]
     others[raw] = shapely.from_wkb(others[raw], on_invalid="fix")
@@ -411,7 +411,7 @@ def finish(
     for col, gtype in spec.geometries.items():
         arrow = col in frame and isinstance(frame[col].dtype, pd.ArrowDtype)
         if arrow:  # WKB read in batches, kept in Arrow (see polygons_ewkb)
-            geoms: np.ndarray | pa.ChunkedArray = _arrow(frame[col])
+            geoms: np.ndarray | pa.ChunkedArray = arrow_column(frame[col])
         elif col in frame:
             geoms = np.asarray(frame[col].to_numpy(), dtype=object)
         else:
@@ -428,7 +428,7 @@ def finish(
                 if optional:
                     res.problems[res.problems == "missing geometry"] = None
             else:
-                values = _objects(geoms.slice(start, GEOMETRY_BATCH_ROWS)) if arrow else geoms[part]
+                values = objects(geoms.slice(start, GEOMETRY_BATCH_ROWS)) if arrow else geoms[part]
                 res = clean_points(to_lambert93(values, crs, source), allow_missing=optional)
             add_problem(problems[part], res.problems != None, res.problems)  # noqa: E711
             repaired[part] |= res.repaired
@@ -466,13 +466,13 @@ def _unreadable_geometries(raw: pd.DataFrame, problems: np.ndarray) -> pd.DataFr
     return raw
 
 
-def _arrow(series: pd.Series) -> pa.ChunkedArray:
+def arrow_column(series: pd.Series) -> pa.ChunkedArray:
     """The Arrow data behind an Arrow-backed column (no copy)."""
     values = pa.array(series.array)  # through __arrow_array__
     return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
 
 
-def _objects(values: pa.ChunkedArray) -> np.ndarray:
+def objects(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """An Arrow column as an object array (bytes, None for null)."""
     return np.array([*values.to_pylist()], dtype=object)
 
@@ -487,7 +487,7 @@ def _geometry_column(
     cleaned = np.empty(rows, dtype=object)
     start = 0
     for p in parts:
-        values = np.array([*p.to_pylist()], dtype=object) if isinstance(p, pa.Array) else p
+        values = objects(p) if isinstance(p, pa.Array) else p
         cleaned[start : start + len(values)] = values
         start += len(values)
     return cleaned

@@ -20,7 +20,7 @@ import shapely
 from psycopg import sql
 
 from ingest.jsonb import jsonb_text
-from ingest.normalize import TableSpec
+from ingest.normalize import TableSpec, arrow_column
 from ingest.staging import stage_name
 
 Progress = Callable[[int], None]
@@ -168,10 +168,7 @@ def _text_array(series: pd.Series) -> pa.Array:
 def _geometry_array(series: pd.Series) -> pa.Array:
     """A geometry column as EWKB in one Arrow array (as is when it is Arrow-backed EWKB)."""
     if isinstance(series.dtype, pd.ArrowDtype):  # polygons read in batches: EWKB already
-        values = pa.array(series.array)
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        return values.cast(pa.binary())
+        return arrow_column(series).combine_chunks().cast(pa.binary())
     return pa.array(ewkb(series.to_numpy()), type=pa.binary())
 
 

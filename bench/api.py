@@ -75,7 +75,7 @@ def _free_port() -> int:
 
 def prepare(url: str, n: int) -> None:
     """Create, migrate and fill the benchmark database unless it already holds ``n`` parcels."""
-    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    dsn = DatabaseSettings(database_url=url).psycopg_dsn
     name = dsn.rsplit("/", 1)[1]
     try:
         with psycopg.connect(dsn) as conn:
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         or DatabaseSettings().database_url.rsplit("/", 1)[0] + "/foncier_bench_api"
     )
     prepare(url, args.n)
-    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    dsn = DatabaseSettings(database_url=url).psycopg_dsn
     work = workload(args.n, args.requests)
     py = sys.executable
     servers = {}

@@ -48,7 +48,7 @@ DEFECT_SHARE = 0.001
 
 
 def _dsn(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return DatabaseSettings(database_url=url).psycopg_dsn
 
 
 def _ensure_database(url: str) -> None:

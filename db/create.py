@@ -13,12 +13,9 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from config import DatabaseSettings
+
 CREATE_OPTIONS = "TEMPLATE template0 LC_COLLATE 'C'"
-
-
-def libpq_dsn(url: str) -> str:
-    """A SQLAlchemy URL (``postgresql+psycopg://``) as a libpq one."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def create_database(url: str, *, replace: bool = False) -> bool:
@@ -27,7 +24,7 @@ def create_database(url: str, *, replace: bool = False) -> bool:
     Connects to the ``postgres`` database of the same server. Returns whether a database was
     created (False: it existed and ``replace`` was not asked).
     """
-    dsn = libpq_dsn(url)
+    dsn = DatabaseSettings(database_url=url).psycopg_dsn
     base, name = dsn.rsplit("/", 1)
     name = name.split("?")[0]
     ident = sql.Identifier(name)

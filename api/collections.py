@@ -88,7 +88,7 @@ def _p(name: str, alias: str, type_: str = STRING, title: str = "", **kw: bool) 
 _SITE_SCORE = (
     Prop("score", "sc.score", NUMBER, "Score de disponibilité 0-100"),
     Prop("excluded", "sc.excluded", BOOLEAN, "Exclu par une contrainte forte"),
-    Prop("zan_status", "sc.zan_status", STRING, "Statut ZAN (artificialisé ou ENAF)"),
+    Prop("land_status", "sc.land_status", STRING, "Statut ZAN (artificialisé ou ENAF)"),
     Prop("zan_cost_ha", "sc.zan_cost_ha", NUMBER, "Coût ZAN : hectares d'ENAF consommés"),
     Prop("envelope_share", "sc.envelope_share", NUMBER, "Part de l'enveloppe ZAN restante"),
     Prop("contiguous_ha", "sc.contiguous_ha", NUMBER, "Plus grande surface contiguë (ha)"),
@@ -100,7 +100,7 @@ _SITE_SCORE = (
 _PARCEL_SCORE = (
     Prop("score", "ps.score", NUMBER, "Score de disponibilité 0-100"),
     Prop("excluded", "ps.excluded", BOOLEAN, "Exclu par une contrainte forte"),
-    Prop("zan_status", "ps.zan_status", STRING, "Statut ZAN (artificialisé ou ENAF)"),
+    Prop("land_status", "ps.land_status", STRING, "Statut ZAN (artificialisé ou ENAF)"),
     Prop("zan_cost_ha", "ps.zan_cost_ha", NUMBER, "Coût ZAN : hectares d'ENAF consommés"),
     Prop(
         "envelope_share",

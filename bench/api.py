@@ -60,7 +60,7 @@ SELECT '91' || lpad((i / 10000)::text, 3, '0') || '000'
                                 %(x0)s + (i %% %(side)s + 1) * %(m)s,
                                 %(y0)s + (i / %(side)s + 1) * %(m)s, 2154))
 FROM generate_series(0, %(n)s - 1) i;
-INSERT INTO parcel_score (idu, insee, score, excluded, zan_status, zan_cost_ha, envelope_share,
+INSERT INTO parcel_score (idu, insee, score, excluded, land_status, zan_cost_ha, envelope_share,
                           breakdown, profile_version, vintages)
 SELECT idu, insee, (hashtext(idu) & 100)::float, false, 'enaf', 0.25, 0.001, '[]', 'bench', '{}'
 FROM parcel;

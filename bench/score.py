@@ -232,9 +232,9 @@ def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float, dict[str
     w = profile.weights
     zoning = df["zone_class"].fillna("none").map(profile.zoning)
     urban = df["zone_class"].isin(["urban", "activity"]) | df["built"]
-    df["zan_status"] = "enaf"
-    df.loc[df["zone_class"].isin(["urban", "activity"]), "zan_status"] = "urban_zone"
-    df.loc[df["built"], "zan_status"] = "built"
+    df["land_status"] = "enaf"
+    df.loc[df["zone_class"].isin(["urban", "activity"]), "land_status"] = "urban_zone"
+    df.loc[df["built"], "land_status"] = "built"
     cost = (~urban) * df["area_m2"] / 10_000
     envelope_share = (cost / df["remaining_ha"]).where(cost > 0, 0.0)
     zan = (1 - envelope_share / profile.zan["full_penalty_share"]).clip(lower=0)
@@ -265,7 +265,7 @@ def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float, dict[str
                 "pene": False,
             }
             for s, c, r, e in zip(
-                df["zan_status"], cost, df["remaining_ha"], envelope_share, strict=True
+                df["land_status"], cost, df["remaining_ha"], envelope_share, strict=True
             )
         ],
         "size": df["contiguous_ha"].round(4),
@@ -300,7 +300,7 @@ def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float, dict[str
             "insee",
             "score",
             "excluded",
-            "zan_status",
+            "land_status",
             "zan_cost_ha",
             "envelope_share",
             "unit_id",

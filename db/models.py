@@ -80,7 +80,47 @@ class Commune(Provenance, Base):
     reg: Mapped[str | None] = mapped_column(String(2))
     siren_epci: Mapped[str | None] = mapped_column(String(9), index=True)
     population: Mapped[int | None] = mapped_column(Integer)
+    # COG edition the commune's code, name and EPCI follow (merged communes are dissolved into
+    # the current one, see CommuneAncienne).
+    cog_vintage: Mapped[str | None] = mapped_column(Text)
+    # The commune's own SIREN (Territoires d'industrie name commune members by it).
+    siren: Mapped[str | None] = mapped_column(String(9), index=True)
     geom = multipolygon()
+
+
+class Region(Provenance, Base):
+    """A region of the official COG list (code INSEE, 2 characters)."""
+
+    __tablename__ = "region"
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+
+
+class Departement(Provenance, Base):
+    """A département of the official COG list (code INSEE: 01..95, 2A, 2B, 971..976)."""
+
+    __tablename__ = "departement"
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    reg: Mapped[str | None] = mapped_column(String(2))
+
+
+class CommuneAncienne(Provenance, Base):
+    """COG history: a commune merged since (commune déléguée or associée) -> the current one."""
+
+    __tablename__ = "commune_ancienne"
+    insee_ancienne: Mapped[str] = mapped_column(String(5), primary_key=True)
+    insee: Mapped[str] = mapped_column(String(5), index=True)
+    nom: Mapped[str | None] = mapped_column(Text)
+
+
+class ScotMembre(Provenance, Base):
+    """Commune -> SCoT membership (territorialised ZAN targets, SCoT accounts)."""
+
+    __tablename__ = "scot_membre"
+    scot_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    insee: Mapped[str] = mapped_column(String(5), primary_key=True, index=True)
+    nom_scot: Mapped[str | None] = mapped_column(Text)
 
 
 class Territoire(Provenance, Base):
@@ -133,6 +173,8 @@ class Building(Provenance, Base):
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     insee: Mapped[str] = mapped_column(String(5), index=True)
     sheet: Mapped[str | None] = mapped_column(Text, index=True)
+    # The source's own building class where it has one (Etalab `type`: 01 hard, 02 light).
+    kind: Mapped[str | None] = mapped_column(Text)
     geom = multipolygon()
 
 
@@ -283,19 +325,33 @@ class ParcelScore(Base):
     insee: Mapped[str] = mapped_column(String(5), index=True)
     score: Mapped[float] = mapped_column(Double)
     excluded: Mapped[bool] = mapped_column(Boolean)
-    zan_status: Mapped[str] = mapped_column(Text)
-    zan_cost_ha: Mapped[float] = mapped_column(Double)
+    # artificialised | enaf | unknown, from evidence only (land_evidence); zoning never sets it.
+    land_status: Mapped[str] = mapped_column(Text)
+    land_evidence: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    # ENAF hectares developing it would consume: NULL when not known, zan_cost_max_ha its bound.
+    zan_cost_ha: Mapped[float | None] = mapped_column(Double)
+    zan_cost_max_ha: Mapped[float | None] = mapped_column(Double)
+    # Score criteria whose input is known (of the profile's seven).
+    known_inputs: Mapped[int | None] = mapped_column(SmallInteger)
     envelope_share: Mapped[float | None] = mapped_column(Double)
     land_unit_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     zone_class: Mapped[str | None] = mapped_column(Text)
     constrained_share: Mapped[float | None] = mapped_column(Double)
     contiguous_ha: Mapped[float | None] = mapped_column(Double)
+    # Candidate land (activity zone, site or brownfield); available = candidate, known status,
+    # unbuilt or brownfield, not excluded; to_qualify = could be available, an input unknown.
+    candidate: Mapped[bool | None] = mapped_column(Boolean)
+    available: Mapped[bool | None] = mapped_column(Boolean)
+    to_qualify: Mapped[bool | None] = mapped_column(Boolean)
     # json, not jsonb: written once from a format() template, read whole (no operator on it)
     breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSON)
     profile_version: Mapped[str] = mapped_column(Text)
     vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
     computed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+    __table_args__ = (
+        CheckConstraint("land_status IN ('artificialised', 'enaf', 'unknown')", name="land_status"),
     )
 
 
@@ -304,8 +360,14 @@ class SiteScore(Base):
     site_id: Mapped[str] = mapped_column(Text, primary_key=True)
     score: Mapped[float] = mapped_column(Double)
     excluded: Mapped[bool] = mapped_column(Boolean)
-    zan_status: Mapped[str] = mapped_column(Text)
-    zan_cost_ha: Mapped[float] = mapped_column(Double)
+    # artificialised | enaf | unknown, from evidence only (land_evidence); zoning never sets it.
+    land_status: Mapped[str] = mapped_column(Text)
+    land_evidence: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    # ENAF hectares developing it would consume: NULL when not known, zan_cost_max_ha its bound.
+    zan_cost_ha: Mapped[float | None] = mapped_column(Double)
+    zan_cost_max_ha: Mapped[float | None] = mapped_column(Double)
+    # Score criteria whose input is known (of the profile's seven).
+    known_inputs: Mapped[int | None] = mapped_column(SmallInteger)
     envelope_share: Mapped[float | None] = mapped_column(Double)
     contiguous_ha: Mapped[float | None] = mapped_column(Double)
     zone_class: Mapped[str | None] = mapped_column(Text)
@@ -315,6 +377,9 @@ class SiteScore(Base):
     vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
     computed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+    __table_args__ = (
+        CheckConstraint("land_status IN ('artificialised', 'enaf', 'unknown')", name="land_status"),
     )
 
 
@@ -325,12 +390,23 @@ class ZanAccount(Base):
     nom: Mapped[str | None] = mapped_column(Text)
     reference_ha: Mapped[float] = mapped_column(Double)
     reduction_pct: Mapped[float] = mapped_column(Double)
+    # The reference tool's envelope (Mon Diagnostic Artificialisation): the territory's own
+    # reference x (1 - reduction), raised to 1 ha only when below 1 ha (then `guaranteed`).
     envelope_ha: Mapped[float] = mapped_column(Double)
+    # The 2023 law's communal guarantee pooled: the sum of the member communes' envelopes, each
+    # raised to 1 ha (equal to envelope_ha for a commune).
+    envelope_with_commune_guarantees_ha: Mapped[float | None] = mapped_column(Double)
     consumed_ha: Mapped[float] = mapped_column(Double)
     remaining_ha: Mapped[float] = mapped_column(Double)
     projection_2031_ha: Mapped[float | None] = mapped_column(Double)
-    # True where the 1 ha communal guarantee (loi du 20 juillet 2023) raised the envelope.
     guaranteed: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # Coverage: member communes, those with ENAF flows loaded, the flows' sources and vintages.
+    communes: Mapped[int | None] = mapped_column(Integer)
+    communes_with_flows: Mapped[int | None] = mapped_column(Integer)
+    last_year: Mapped[int | None] = mapped_column(SmallInteger)
+    sources: Mapped[list[dict[str, object]] | None] = mapped_column(JSONB)
+    # The reduction applied and where it comes from (a territorialised target or the law).
+    target: Mapped[dict[str, object] | None] = mapped_column(JSONB)
     # ENAF of "projets d'envergure nationale ou européenne" sites: national envelope, not ours.
     pene_ha: Mapped[float | None] = mapped_column(Double)
     years: Mapped[dict[str, object]] = mapped_column(JSONB)

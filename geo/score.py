@@ -393,10 +393,10 @@ def score(
         cur.execute("DELETE FROM parcel_score WHERE insee IN (SELECT insee FROM score_scope)")
         cur.execute(
             """
-            INSERT INTO parcel_score (idu, insee, score, excluded, zan_status, zan_cost_ha,
+            INSERT INTO parcel_score (idu, insee, score, excluded, land_status, zan_cost_ha,
                 envelope_share, land_unit_id, zone_class, constrained_share, contiguous_ha,
                 breakdown, profile_version, vintages)
-            SELECT idu, insee, score, excluded, zan_status, cost_ha, envelope_share, unit_id,
+            SELECT idu, insee, score, excluded, land_status, cost_ha, envelope_share, unit_id,
                 zone_class, constrained_share, contiguous_ha, breakdown, %(version)s,
                 %(vintages)s::jsonb
             FROM parcel_scored
@@ -420,9 +420,9 @@ def score(
         )
         cur.execute(
             """
-            INSERT INTO site_score (site_id, score, excluded, zan_status, zan_cost_ha,
+            INSERT INTO site_score (site_id, score, excluded, land_status, zan_cost_ha,
                 envelope_share, contiguous_ha, zone_class, breakdown, profile_version, vintages)
-            SELECT key, score, excluded, zan_status, cost_ha, envelope_share, contiguous_ha,
+            SELECT key, score, excluded, land_status, cost_ha, envelope_share, contiguous_ha,
                 zone_class, breakdown, %(version)s, %(vintages)s::jsonb
             FROM site_scored
             """,

@@ -203,7 +203,7 @@ async def compare(
     query = sql.SQL(
         "SELECT s.id, s.nom, s.insee, s.lib_com, s.surface_ha, s.surface_dispo_ha, s.maturite, "
         "s.cle_en_main, s.maitrise_fonciere, s.friche, s.pene, sc.score, sc.excluded, "
-        "sc.zan_status, sc.zan_cost_ha, sc.envelope_share, sc.contiguous_ha, sc.zone_class, "
+        "sc.land_status, sc.zan_cost_ha, sc.envelope_share, sc.contiguous_ha, sc.zone_class, "
         "sc.profile_version, sc.breakdown, "
         "ARRAY(SELECT sp.idu FROM site_parcel sp WHERE sp.site_id = s.id ORDER BY sp.idu) "
         "AS parcels{restricted} "

@@ -65,7 +65,7 @@ SELECT x.*,
     CASE WHEN x.built THEN 'built'
          WHEN x.brownfield THEN 'brownfield'
          WHEN x.zone_class IN ('urban', 'activity') THEN 'urban_zone'
-         ELSE 'enaf' END AS zan_status,
+         ELSE 'enaf' END AS land_status,
     CASE WHEN x.built OR x.brownfield OR x.zone_class IN ('urban', 'activity') THEN 0
          ELSE x.area_m2 / %(m2_per_ha)s END AS cost_ha,
     a.remaining_ha,

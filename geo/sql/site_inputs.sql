@@ -34,7 +34,7 @@ SELECT x.*,
          WHEN x.n_parcels > 0 AND x.parcel_cost_ha = 0 THEN 'artificialised'
          WHEN x.n_parcels > 0 THEN 'enaf'
          WHEN x.zone_class IN ('urban', 'activity') THEN 'urban_zone'
-         ELSE 'enaf' END AS zan_status,
+         ELSE 'enaf' END AS land_status,
     CASE WHEN x.brownfield THEN 0
          WHEN x.n_parcels > 0 THEN x.parcel_cost_ha
          WHEN x.zone_class IN ('urban', 'activity') THEN 0

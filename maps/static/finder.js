@@ -116,7 +116,7 @@
     compareBox.innerHTML = t("loading");
     F.getJSON(COMPARE_URL + "?ids=" + ids.map(encodeURIComponent).join(",")).then(function (data) {
       var rows = normalize(data);
-      var keys = ["score", "surface_ha", "surface_dispo_ha", "contiguous_ha", "zan_cost_ha", "zan_status",
+      var keys = ["score", "surface_ha", "surface_dispo_ha", "contiguous_ha", "zan_cost_ha", "land_status",
         "maturite", "cle_en_main", "friche", "lib_com"];
       var cell = function (p, k) { return k === "score" ? F.scoreHtml(p) : typeof p[k] === "boolean" ? (p[k] ? "✓" : "–") : F.num(p[k]); };
       compareBox.innerHTML = '<button type="button" class="close">×</button><h2>' + t("compare") + "</h2><table><thead><tr><th></th>" +

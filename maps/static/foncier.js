@@ -62,7 +62,7 @@
   };
 
   /* --- HTML of a feature's facts --- */
-  var FACTS = ["score", "zan_cost_ha", "zan_status", "envelope_share", "surface_ha", "surface_dispo_ha",
+  var FACTS = ["score", "zan_cost_ha", "land_status", "envelope_share", "surface_ha", "surface_dispo_ha",
     "contiguous_ha", "contenance_m2", "maturite", "cle_en_main", "friche", "maitrise_fonciere", "lib_com"];
   F.scoreHtml = function (p) {
     if (p.excluded === true) return '<span class="score-badge excluded">' + F.t("excluded") + "</span>";

@@ -13,7 +13,7 @@ def _score(db_settings, idu: str) -> dict[str, Any]:  # type: ignore[no-untyped-
     cols = (
         "score",
         "excluded",
-        "zan_status",
+        "land_status",
         "zan_cost_ha",
         "envelope_share",
         "land_unit_id",
@@ -56,11 +56,11 @@ def test_hard_exclusion_scores_zero_with_its_reason(db_settings) -> None:  # typ
 @pytest.mark.usefixtures("scored")
 def test_brownfield_costs_no_enaf_and_enaf_parcel_costs_its_area(db_settings) -> None:  # type: ignore[no-untyped-def]
     p3 = _score(db_settings, "01001000AA0003")
-    assert (p3["zan_status"], p3["zan_cost_ha"], p3["envelope_share"]) == ("brownfield", 0, 0)
+    assert (p3["land_status"], p3["zan_cost_ha"], p3["envelope_share"]) == ("brownfield", 0, 0)
     assert p3["by"]["brownfield"]["contribution"] == 5
     p4 = _score(db_settings, "01001000AA0004")
     # 1 ha of agricultural land; the EPCI has 11 - 1 = 10 ha left: a 10% share, value 0.
-    assert (p4["zan_status"], p4["zan_cost_ha"]) == ("enaf", 1.0)
+    assert (p4["land_status"], p4["zan_cost_ha"]) == ("enaf", 1.0)
     assert p4["envelope_share"] == pytest.approx(0.1)
     assert p4["by"]["zan"]["value"] == 0 and p4["by"]["zoning"]["input"] == "agricultural"
 
@@ -79,7 +79,7 @@ def test_turnkey_parcel_in_a_land_unit_scores_by_hand(db_settings) -> None:  # t
     # zoning 30 (activity) + constraints 20 + zan 20 (urban zone: no ENAF) + size 15 x (2 - 0.5)
     # / (10 - 0.5) = 2.37 + turnkey 5 + maturity 5 ("Disponible ...").
     assert p5["score"] == pytest.approx(30 + 20 + 20 + 2.37 + 5 + 5)
-    assert p5["contiguous_ha"] == 2.0 and p5["zan_status"] == "urban_zone"
+    assert p5["contiguous_ha"] == 2.0 and p5["land_status"] == "urban_zone"
     p1 = _score(db_settings, "01001000AA0001")
     assert p1["score"] == pytest.approx(9 + 14 + 0 + 0.79)  # no PLU 0.3 x 30, ZAN 10% share
 

@@ -39,6 +39,10 @@ class Profile:
     size_target_ha: float
     maturity_patterns: tuple[tuple[str, float], ...]
     maturity_unknown: float
+    curtilage_m: float
+    candidate_zone_classes: tuple[str, ...]
+    unknown: dict[str, float]
+    site_brownfield_pattern: str
 
     def kind_table(self) -> tuple[list[str], list[bool], list[float]]:
         """Parallel arrays (kind, hard, weight) for every kind the profile scores."""
@@ -106,9 +110,26 @@ def load_profile(path: Path | None = None) -> Profile:
     size = data.get("size", {})
     maturity = data.get("maturity", {})
     patterns = tuple((str(p), float(v)) for p, v in maturity.get("patterns", []))
-    values = [*soft.values(), *zoning.values(), *(v for _, v in patterns)]
+    land = data.get("land", {})
+    candidate = tuple(str(c) for c in land.get("candidate_zone_classes", []))
+    for cls in candidate:
+        if cls not in ZONE_CLASSES[:-1]:
+            raise ProfileError(f"{where} [land]: unknown zone class {cls!r} in candidate_zone_classes")
+    unknown = {
+        k: _number(data.get("unknown", {}), k, f"{where} [unknown]")
+        for k in ("constraints", "size", "size_cap")
+    }
+    values = [*soft.values(), *zoning.values(), *(v for _, v in patterns), *unknown.values()]
     if any(not 0.0 <= v <= 1.0 for v in values):
-        raise ProfileError(f"{where}: soft weights, zoning and maturity values must lie in 0-1")
+        raise ProfileError(
+            f"{where}: soft weights, zoning, maturity and unknown values must lie in 0-1"
+        )
+    # An unknown input is worth no more than a known average one (0.5 of the criterion).
+    if any(v > 0.5 for v in (*unknown.values(), zoning["none"], zan["unknown_value"])):
+        raise ProfileError(
+            f"{where}: a value for an unknown input (zoning.none, zan.unknown_value, [unknown]) "
+            "must not exceed 0.5: unknown land never beats known land"
+        )
     profile = Profile(
         path=path,
         version=version,
@@ -122,6 +143,10 @@ def load_profile(path: Path | None = None) -> Profile:
         size_target_ha=_number(size, "target_ha", f"{where} [size]"),
         maturity_patterns=patterns,
         maturity_unknown=_number(maturity, "unknown", f"{where} [maturity]"),
+        curtilage_m=_number(land, "curtilage_m", f"{where} [land]"),
+        candidate_zone_classes=candidate,
+        unknown=unknown,
+        site_brownfield_pattern=str(data.get("brownfield", {}).get("site_name_pattern", "")),
     )
     if profile.size_target_ha <= profile.size_min_ha:
         raise ProfileError(f"{where} [size]: target_ha must be above min_ha")

@@ -48,6 +48,7 @@ WORK_TABLES = (
     "score_extent",
     "score_piece",
     "score_base",
+    "score_built",
     "score_zone",
     "score_overlap",
     "score_brownfield",
@@ -62,14 +63,16 @@ WORK_TABLES = (
 # the parcel-score phase), and nothing queries inside a breakdown.
 # Passed as a bound parameter: its braces and %s would clash with the SQL file's placeholders.
 BREAKDOWN_FORMAT = (
-    '[{"criterion":"zoning","input":%s,"value":%s,"weight":%s,"contribution":%s},'
-    '{"criterion":"constraints","input":%s,"value":%s,"weight":%s,"contribution":%s},'
-    '{"criterion":"zan","input":{"status":%s,"cost_ha":%s,"remaining_epci_ha":%s,'
-    '"envelope_share":%s,"pene":%s},"value":%s,"weight":%s,"contribution":%s},'
-    '{"criterion":"size","input":%s,"value":%s,"weight":%s,"contribution":%s},'
-    '{"criterion":"brownfield","input":%s,"value":%s,"weight":%s,"contribution":%s},'
-    '{"criterion":"turnkey","input":%s,"value":%s,"weight":%s,"contribution":%s},'
-    '{"criterion":"maturity","input":%s,"value":%s,"weight":%s,"contribution":%s}%s]'
+    '[{"criterion":"zoning","input":%s,"known":%s,"value":%s,"weight":%s,"contribution":%s},'
+    '{"criterion":"constraints","input":%s,"known":%s,"value":%s,"weight":%s,"contribution":%s},'
+    '{"criterion":"zan","input":{"status":%s,"cost_ha":%s,"cost_max_ha":%s,'
+    '"remaining_epci_ha":%s,"envelope_share":%s,"pene":%s},"known":%s,"value":%s,"weight":%s,'
+    '"contribution":%s},'
+    '{"criterion":"size","input":%s,"known":%s,"value":%s,"weight":%s,"contribution":%s},'
+    '{"criterion":"brownfield","input":%s,"known":true,"value":%s,"weight":%s,'
+    '"contribution":%s},'
+    '{"criterion":"turnkey","input":%s,"known":true,"value":%s,"weight":%s,"contribution":%s},'
+    '{"criterion":"maturity","input":%s,"known":%s,"value":%s,"weight":%s,"contribution":%s}%s]'
 )
 EXCLUSION_FORMAT = ',{"criterion":"exclusion","input":%s,"value":1,"weight":null,"contribution":0}'
 
@@ -124,6 +127,12 @@ def profile_params(profile: Profile) -> dict[str, object]:
         "zone_values": [profile.zoning[c] for c in ZONE_CLASSES],
         "zoning_none": profile.zoning["none"],
         "zan_unknown": profile.zan["unknown_value"],
+        "curtilage_m": profile.curtilage_m,
+        "candidate_zone_classes": list(profile.candidate_zone_classes),
+        "unknown_constraints": profile.unknown["constraints"],
+        "unknown_size": profile.unknown["size"],
+        "unknown_size_cap": profile.unknown["size_cap"],
+        "site_brownfield_pattern": profile.site_brownfield_pattern or "$^",
         "full_penalty_share": profile.zan["full_penalty_share"],
         "size_min_ha": profile.size_min_ha,
         "size_target_ha": profile.size_target_ha,
@@ -164,26 +173,10 @@ def run_file(cur: psycopg.Cursor, name: str, params: dict[str, object], **idents
         log.debug("%s: %.2f s: %s", name, time.monotonic() - t0, " ".join(stmt.split())[:70])
 
 
-_SCOPES: dict[str, str] = {
-    "epci": "SELECT insee FROM commune WHERE siren_epci = %(code)s",
-    "commune": "SELECT %(code)s::text AS insee",
-    "departement": (
-        "SELECT insee FROM commune WHERE dep = %(code)s UNION "
-        "SELECT DISTINCT insee FROM parcel WHERE left(insee, length(%(code)s)) = %(code)s"
-    ),
-    "region": "SELECT insee FROM commune WHERE reg = %(code)s",
-    "territoire-2018": (
-        "SELECT c.insee FROM territoire_membre m JOIN commune c ON c.siren_epci = m.siren "
-        "WHERE m.programme = 2018 AND m.id_ti = %(code)s"
-    ),
-    "territoire-2023": (
-        "SELECT c.insee FROM territoire_membre m JOIN commune c ON c.siren_epci = m.siren "
-        "WHERE m.programme = 2023 AND m.id_ti = %(code)s"
-    ),
-    "all": (
-        "SELECT DISTINCT insee FROM parcel UNION SELECT insee FROM site WHERE insee IS NOT NULL"
-    ),
-}
+# A territory's communes come from the one membership rule (the view territory_commune, migration
+# 0003), shared with the ZAN accounts, /territories and /search.
+_TERRITORY_SCOPE = "SELECT insee FROM territory_commune WHERE kind = %(kind)s AND code = %(code)s"
+_ALL_SCOPE = "SELECT DISTINCT insee FROM parcel UNION SELECT insee FROM site WHERE insee IS NOT NULL"
 
 
 def parse_territory(territory: str | None) -> tuple[str, str | None]:
@@ -206,6 +199,7 @@ def parse_territory(territory: str | None) -> tuple[str, str | None]:
             "commune": "commune",
             "ti2018": "territoire-2018",
             "ti2023": "territoire-2023",
+            "scot": "scot",
         }
         if prefix.lower() not in kinds:
             raise ScoreError(f"unknown territory prefix {prefix!r}; use {', '.join(kinds)}")
@@ -341,11 +335,12 @@ def score(
                 return report
         if mode != "local":
             kind, code = parse_territory(territory if mode == "territory" else None)
+            scope = _ALL_SCOPE if kind == "all" else _TERRITORY_SCOPE
             cur.execute(
                 sql.SQL("CREATE UNLOGGED TABLE score_scope AS {}").format(
-                    sql.SQL(_SCOPES[kind])  # type: ignore[arg-type]
+                    sql.SQL(scope)  # type: ignore[arg-type]
                 ),
-                {"code": code},
+                {"kind": kind, "code": code},
             )
         cur.execute("DELETE FROM score_scope WHERE insee IS NULL")
         cur.execute("ALTER TABLE score_scope ADD PRIMARY KEY (insee)")
@@ -385,20 +380,26 @@ def score(
             params,
             out="parcel_scored",
             metrics=(
-                "(SELECT i.*, m.unit_id, coalesce(m.unit_ha, i.area_m2 / 10000.0) AS contiguous_ha"
+                # A built parcel earns no size points; one of unknown status is sized on its own
+                # area, capped (it is in no land unit: units are made of available land).
+                "(SELECT i.*, m.unit_id, coalesce(m.unit_ha, i.area_m2 / {m2_per_ha}) AS contiguous_ha,"
+                " CASE WHEN i.built AND NOT i.brownfield THEN 'built'"
+                " WHEN i.land_status = 'unknown' THEN 'capped' ELSE 'known' END AS size_state"
                 " FROM score_input i LEFT JOIN score_unit_member m ON m.idu = i.idu)"
-            ),
+            ).format(m2_per_ha=M2_PER_HA),
         )
         vintages = _vintages(cur, profile)
         cur.execute("DELETE FROM parcel_score WHERE insee IN (SELECT insee FROM score_scope)")
         cur.execute(
             """
-            INSERT INTO parcel_score (idu, insee, score, excluded, land_status, zan_cost_ha,
-                envelope_share, land_unit_id, zone_class, constrained_share, contiguous_ha,
+            INSERT INTO parcel_score (idu, insee, score, excluded, land_status, land_evidence,
+                zan_cost_ha, zan_cost_max_ha, known_inputs, envelope_share, land_unit_id,
+                zone_class, constrained_share, contiguous_ha, candidate, available, to_qualify,
                 breakdown, profile_version, vintages)
-            SELECT idu, insee, score, excluded, land_status, cost_ha, envelope_share, unit_id,
-                zone_class, constrained_share, contiguous_ha, breakdown, %(version)s,
-                %(vintages)s::jsonb
+            SELECT idu, insee, score, excluded, land_status, land_evidence, cost_ha, cost_max_ha,
+                known_inputs, envelope_share, unit_id, zone_class, constrained_share,
+                CASE WHEN size_state = 'built' THEN NULL ELSE contiguous_ha END, place_ok,
+                available, to_qualify, breakdown, %(version)s, %(vintages)s::jsonb
             FROM parcel_scored
             """,
             {"version": profile.version, "vintages": json.dumps(vintages)},
@@ -420,10 +421,12 @@ def score(
         )
         cur.execute(
             """
-            INSERT INTO site_score (site_id, score, excluded, land_status, zan_cost_ha,
-                envelope_share, contiguous_ha, zone_class, breakdown, profile_version, vintages)
-            SELECT key, score, excluded, land_status, cost_ha, envelope_share, contiguous_ha,
-                zone_class, breakdown, %(version)s, %(vintages)s::jsonb
+            INSERT INTO site_score (site_id, score, excluded, land_status, land_evidence,
+                zan_cost_ha, zan_cost_max_ha, known_inputs, envelope_share, contiguous_ha,
+                zone_class, breakdown, profile_version, vintages)
+            SELECT key, score, excluded, land_status, land_evidence, cost_ha, cost_max_ha,
+                known_inputs, envelope_share, contiguous_ha, zone_class, breakdown, %(version)s,
+                %(vintages)s::jsonb
             FROM site_scored
             """,
             {"version": profile.version, "vintages": json.dumps(vintages)},

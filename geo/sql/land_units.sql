@@ -1,5 +1,7 @@
--- Contiguous land units: adjacent (touching, eps 0) unbuilt, non-excluded parcels of one PLU zone
--- (or of one commune where no PLU is loaded). Partitioning by commune keeps a re-scoring of one
+-- Contiguous land units: adjacent (touching, eps 0) available parcels (candidate land of known
+-- status, unbuilt or brownfield, not excluded: score_input.available) of one PLU zone (or of one
+-- commune where the parcels are candidates through a site or a brownfield). Land of unknown
+-- status never joins a unit: a 9 m2 parcel of unknown use is no part of a "contiguous" 16 ha. Partitioning by commune keeps a re-scoring of one
 -- territory from touching the units of another. The cluster ids are cheap; the union geometry is
 -- the cost: geo/land_units.py dissolves the multi-parcel units between this file and
 -- land_unit_rows.sql.
@@ -11,7 +13,7 @@ SELECT i.idu, i.insee, i.zone_id, i.zone_class, i.area_m2,
     ST_ClusterDBSCAN(p.geom, 0, 1) OVER (PARTITION BY i.insee, i.zone_id) AS cid
 FROM score_input i
 JOIN parcel p ON p.idu = i.idu
-WHERE NOT i.built AND NOT i.excluded;
+WHERE i.available;
 
 -- Parcels tile the ground, so a unit's area is the sum of its parcels' areas.
 CREATE UNLOGGED TABLE score_unit AS

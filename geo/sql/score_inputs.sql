@@ -19,15 +19,27 @@ CREATE INDEX ON score_piece USING gist (geom);
 
 ANALYZE score_piece;
 
+-- built: NULL where no building layer covers the parcel (Etalab parcels alone): unknown land.
 CREATE UNLOGGED TABLE score_base AS
-SELECT p.idu, p.insee, coalesce(p.built, false) AS built, ST_Area(p.geom) AS area_m2,
-    ST_PointOnSurface(p.geom) AS pt
+SELECT p.idu, p.insee, p.built, p.sheet IS NOT NULL AS from_sheet,
+    foncier_area_m2(p.geom) AS area_m2, ST_PointOnSurface(p.geom) AS pt
 FROM parcel p
 JOIN score_scope s ON s.insee = p.insee;
 
 CREATE INDEX ON score_base USING gist (pt);
 
 ANALYZE score_base;
+
+-- Built parcels: their buildings' footprint and the part of the parcel beyond the buildings'
+-- curtilage, which developing the parcel would still take from ENAF land.
+CREATE UNLOGGED TABLE score_built AS
+SELECT b.idu, sum(ST_Area(ST_Intersection(p.geom, bl.geom))) AS built_m2,
+    ST_Area(ST_Difference(p.geom, ST_Buffer(ST_Union(bl.geom), %(curtilage_m)s))) AS beyond_m2
+FROM score_base b
+JOIN parcel p ON p.idu = b.idu
+JOIN building bl ON bl.geom && p.geom AND ST_Intersects(bl.geom, p.geom)
+WHERE b.built
+GROUP BY b.idu, p.geom;
 
 -- The PLU zone under each parcel's point (the first by id where zones overlap). Driven by the
 -- zones, each probing the points' index: one index scan per zone instead of a sorted lateral
@@ -54,27 +66,55 @@ GROUP BY p.idu, c.kind;
 ANALYZE score_overlap;
 
 CREATE UNLOGGED TABLE score_brownfield AS
-SELECT DISTINCT unnest(parcel_ids) AS idu FROM friche WHERE parcel_ids IS NOT NULL;
+SELECT DISTINCT ON (idu) idu, site_id FROM (
+    SELECT unnest(parcel_ids) AS idu, site_id FROM friche WHERE parcel_ids IS NOT NULL
+) f ORDER BY idu, site_id;
 
 CREATE INDEX ON score_brownfield (idu);
 
--- ZAN status: already artificialised (built, brownfield, or in an urban/activity zone) or ENAF.
+-- Land status from evidence only (a brownfield, a building footprint, a building layer that
+-- shows none), never from zoning. The cost is the ENAF hectares developing the parcel would
+-- consume: NULL when the status is unknown (its bound, the whole parcel, in cost_max_ha).
 CREATE UNLOGGED TABLE score_input AS
+SELECT y.*,
+    y.place_ok AND NOT y.excluded AND (y.land_status = 'enaf' OR y.brownfield) AS available,
+    NOT y.excluded AND NOT (y.place_ok AND (y.land_status = 'enaf' OR y.brownfield))
+        AND (y.place_ok OR y.zone_class IS NULL)
+        AND (y.land_status <> 'artificialised' OR y.brownfield) AS to_qualify
+FROM (
 SELECT x.*,
     cardinality(x.hard_kinds) > 0 AS excluded,
-    CASE WHEN x.built THEN 'built'
-         WHEN x.brownfield THEN 'brownfield'
-         WHEN x.zone_class IN ('urban', 'activity') THEN 'urban_zone'
+    CASE WHEN x.brownfield OR x.built THEN 'artificialised'
+         WHEN x.built IS NULL THEN 'unknown'
          ELSE 'enaf' END AS land_status,
-    CASE WHEN x.built OR x.brownfield OR x.zone_class IN ('urban', 'activity') THEN 0
+    CASE WHEN x.brownfield THEN jsonb_build_object('evidence', 'brownfield', 'friche', x.friche_id)
+         WHEN x.built THEN jsonb_build_object('evidence', 'building',
+             'source', CASE WHEN x.from_sheet THEN 'edigeo' ELSE 'buildings' END,
+             'built_m2', round(x.built_m2::numeric, 1), 'curtilage_m', %(curtilage_m)s)
+         WHEN x.built IS NULL THEN jsonb_build_object('evidence', 'none')
+         ELSE jsonb_build_object('evidence', 'no_building',
+             'source', CASE WHEN x.from_sheet THEN 'edigeo' ELSE 'buildings' END) END
+        AS land_evidence,
+    CASE WHEN x.brownfield THEN 0
+         WHEN x.built THEN x.beyond_m2 / %(m2_per_ha)s
+         WHEN x.built IS NULL THEN NULL
          ELSE x.area_m2 / %(m2_per_ha)s END AS cost_ha,
+    CASE WHEN x.brownfield THEN 0
+         WHEN x.built THEN coalesce(x.beyond_m2, x.area_m2) / %(m2_per_ha)s
+         ELSE x.area_m2 / %(m2_per_ha)s END AS cost_max_ha,
+    coalesce(x.zone_class = ANY(%(candidate_zone_classes)s::text[]), false)
+        OR x.site_id IS NOT NULL OR x.brownfield AS place_ok,
     a.remaining_ha,
+    true AS constraints_known,
     CASE WHEN x.site_id IS NULL THEN 0.0 ELSE coalesce(mat.value, %(maturity_unknown)s) END
-        AS maturity_value
+        AS maturity_value,
+    x.site_id IS NULL OR mat.value IS NOT NULL AS maturity_known
 FROM (
-    SELECT b.idu AS key, b.idu, b.insee, cm.siren_epci, b.built, b.area_m2,
+    SELECT b.idu AS key, b.idu, b.insee, cm.siren_epci, b.built, b.from_sheet, b.area_m2,
+        bu.built_m2, bu.beyond_m2,
         z.id AS zone_id, z.zone_class,
         (bf.idu IS NOT NULL OR fr.site_id IS NOT NULL) AS brownfield,
+        coalesce(bf.site_id, fr.site_id) AS friche_id,
         st.id AS site_id, coalesce(st.cle_en_main, false) AS turnkey, st.maturite,
         coalesce(st.pene, false) AS pene,
         coalesce(o.shares, '{}'::jsonb) AS shares,
@@ -83,6 +123,7 @@ FROM (
         coalesce(o.penalty, 0) AS penalty
     FROM score_base b
     LEFT JOIN commune cm ON cm.insee = b.insee
+    LEFT JOIN score_built bu ON bu.idu = b.idu
     LEFT JOIN score_zone z ON z.idu = b.idu
     LEFT JOIN score_brownfield bf ON bf.idu = b.idu
     LEFT JOIN LATERAL (
@@ -111,7 +152,8 @@ LEFT JOIN LATERAL (
     SELECT m.value FROM unnest(%(maturity_patterns)s::text[], %(maturity_values)s::float8[])
         WITH ORDINALITY AS m(pattern, value, n)
     WHERE x.maturite ~* m.pattern ORDER BY m.n LIMIT 1
-) mat ON x.site_id IS NOT NULL;
+) mat ON x.site_id IS NOT NULL
+) y;
 
 -- No key index: score_input is only scanned and hash-joined (its key is unique by construction).
 ANALYZE score_input;

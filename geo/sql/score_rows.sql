@@ -10,19 +10,30 @@ CREATE TEMP VIEW {out} AS
 WITH v AS (
     SELECT m.*,
         coalesce(zv.value, %(zoning_none)s) AS zoning_v,
-        1.0 - least(1.0, m.penalty) AS constraints_v,
-        CASE WHEN m.cost_ha = 0 OR m.pene THEN 1.0
+        CASE WHEN m.constraints_known THEN 1.0 - least(1.0, m.penalty)
+             ELSE %(unknown_constraints)s END AS constraints_v,
+        CASE WHEN m.pene THEN 1.0
+             WHEN m.cost_ha IS NULL THEN %(zan_unknown)s
+             WHEN m.cost_ha = 0 THEN 1.0
              WHEN m.remaining_ha IS NULL THEN %(zan_unknown)s
              WHEN m.remaining_ha <= 0 THEN 0.0
              ELSE greatest(0.0, 1.0 - m.cost_ha / m.remaining_ha / %(full_penalty_share)s) END
             AS zan_v,
-        least(1.0, greatest(0.0, (m.contiguous_ha - %(size_min_ha)s)
-            / (%(size_target_ha)s - %(size_min_ha)s))) AS size_v,
+        CASE m.size_state
+            WHEN 'built' THEN 0.0
+            WHEN 'unknown' THEN %(unknown_size)s
+            ELSE least(CASE WHEN m.size_state = 'capped' THEN %(unknown_size_cap)s ELSE 1.0 END,
+                greatest(0.0, (m.contiguous_ha - %(size_min_ha)s)
+                    / (%(size_target_ha)s - %(size_min_ha)s))) END AS size_v,
         CASE WHEN m.brownfield THEN 1.0 ELSE 0.0 END AS brownfield_v,
         CASE WHEN m.turnkey THEN 1.0 ELSE 0.0 END AS turnkey_v,
         m.maturity_value AS maturity_v,
         CASE WHEN m.pene OR m.cost_ha = 0 THEN 0.0
-             WHEN m.remaining_ha > 0 THEN m.cost_ha / m.remaining_ha END AS envelope_share
+             WHEN m.remaining_ha > 0 THEN m.cost_ha / m.remaining_ha END AS envelope_share,
+        m.zone_class IS NOT NULL AS zoning_known,
+        m.pene OR (m.cost_ha IS NOT NULL AND (m.cost_ha = 0 OR m.remaining_ha IS NOT NULL))
+            AS zan_known,
+        m.size_state IN ('known', 'built') AS size_known
     FROM {metrics} m
     LEFT JOIN unnest(%(zone_classes)s::text[], %(zone_values)s::float8[]) AS zv(cls, value)
         ON zv.cls = m.zone_class
@@ -91,6 +102,7 @@ WITH v AS (
         CASE WHEN abs(abs(cost_ha * 1e4 - trunc(cost_ha * 1e4)) - 0.5) < 1e-7
             THEN round(cost_ha::numeric, 4)::float8 ELSE round(cost_ha * 1e4) / 1e4 END
             AS r_cost_ha,
+        round(cost_max_ha * 1e4) / 1e4 AS r_cost_max_ha,
         CASE WHEN abs(abs(remaining_ha * 1e2 - trunc(remaining_ha * 1e2)) - 0.5) < 1e-7
             THEN round(remaining_ha::numeric, 2)::float8 ELSE round(remaining_ha * 1e2) / 1e2 END
             AS r_remaining_ha,
@@ -112,23 +124,28 @@ WITH v AS (
 SELECT c.*,
     (k_zoning + k_constraints + k_zan + k_size + k_brownfield + k_turnkey + k_maturity) / 100
         AS score,
+    (zoning_known::int + constraints_known::int + zan_known::int + size_known::int + 2
+        + maturity_known::int) AS known_inputs,
     -- BREAKDOWN_FORMAT (geo/score.py): each placeholder gets JSON text ('null' for a NULL).
     format(%(breakdown_format)s,
-        to_json(coalesce(zone_class, 'none')), r_zoning,
+        to_json(coalesce(zone_class, 'unknown')), zoning_known::text, r_zoning,
         %(w_zoning)s, c_zoning,
-        shares, r_constraints, %(w_constraints)s, c_constraints,
-        to_json(land_status), r_cost_ha,
+        CASE WHEN constraints_known THEN shares::text ELSE '"unknown"' END, constraints_known::text,
+        r_constraints, %(w_constraints)s, c_constraints,
+        to_json(land_status), coalesce(r_cost_ha::text, 'null'),
+        coalesce(r_cost_max_ha::text, 'null'),
         coalesce(r_remaining_ha::text, 'null'),
         coalesce(r_envelope_share::text, 'null'),
-        coalesce(to_json(pene)::text, 'null'),
+        coalesce(to_json(pene)::text, 'null'), zan_known::text,
         r_zan, %(w_zan)s, c_zan,
-        coalesce(r_contiguous_ha::text, 'null'), r_size,
+        CASE size_state WHEN 'built' THEN '"built"' WHEN 'unknown' THEN '"unknown"'
+             ELSE coalesce(r_contiguous_ha::text, 'null') END, size_known::text, r_size,
         %(w_size)s, c_size,
         coalesce(to_json(brownfield)::text, 'null'), brownfield_v, %(w_brownfield)s,
         c_brownfield,
         coalesce(to_json(turnkey)::text, 'null'), turnkey_v, %(w_turnkey)s, c_turnkey,
-        coalesce(to_json(maturite)::text, 'null'), coalesce(maturity_v::text, 'null'),
-        %(w_maturity)s, c_maturity,
+        coalesce(to_json(maturite)::text, 'null'), maturity_known::text,
+        coalesce(maturity_v::text, 'null'), %(w_maturity)s, c_maturity,
         CASE WHEN excluded THEN format(%(exclusion_format)s, to_jsonb(hard_kinds)) ELSE '' END
     )::json AS breakdown
 FROM c;

@@ -10,6 +10,7 @@ from tests.conftest import SAMPLES
 from tests.geo.conftest import rows
 
 RIVES = SAMPLES / "zan" / "conso_enaf_2009_2024_scot_rives_du_rhone.csv"
+LYON = SAMPLES / "zan" / "conso_enaf_annuelle_2009_2023_metropole_lyon.csv"
 
 
 def _account(db_settings, kind: str, code: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -22,6 +23,12 @@ def _account(db_settings, kind: str, code: str) -> dict[str, object]:  # type: i
         "projection_2031_ha",
         "guaranteed",
         "years",
+        "envelope_with_commune_guarantees_ha",
+        "communes",
+        "communes_with_flows",
+        "last_year",
+        "sources",
+        "target",
     )
     (row,) = rows(
         db_settings,
@@ -77,18 +84,82 @@ def test_fixture_accounts_aggregate_and_targets(sql_fixture, run_score, db_setti
     assert alpha["remaining_ha"] == 9 and alpha["projection_2031_ha"] == 5  # 0.5 ha/yr x 10
     beta = _account(db_settings, "commune", "01002")
     assert beta["envelope_ha"] == 1 and beta["guaranteed"] is True
+    # Above 1 ha, the reference method: the EPCI's own 21 ha x 50% = 10.5 ha, not raised (not
+    # the 10 + 1 ha of its communes' envelopes: that pooled figure is reported beside it).
     epci = _account(db_settings, "epci", "200000001")
-    assert (epci["reference_ha"], epci["envelope_ha"], epci["remaining_ha"]) == (21, 11, 10)
-    assert _account(db_settings, "departement", "01")["envelope_ha"] == 11
-    # A territorialised target of the EPCI (70%) replaces the default 50%.
+    assert (epci["reference_ha"], epci["envelope_ha"], epci["remaining_ha"]) == (21, 10.5, 9.5)
+    assert epci["guaranteed"] is False and epci["envelope_with_commune_guarantees_ha"] == 11
+    assert epci["target"]["source"] == "law" and epci["target"]["reduction_pct"] == 50
+    assert (epci["communes"], epci["communes_with_flows"], epci["last_year"]) == (2, 2, 2022)
+    assert _account(db_settings, "departement", "01")["envelope_ha"] == 10.5
+    # A territorialised target of the EPCI (70%) replaces the default 50%, for the EPCI and for
+    # its communes without a target of their own, and the account names it.
     with __import__("psycopg").connect(db_settings.psycopg_dsn) as conn:
         conn.execute(
-            "INSERT INTO zan_target (territory_type, territory_code, reduction_pct)"
-            " VALUES ('epci', '200000001', 70)"
+            "INSERT INTO zan_target (territory_type, territory_code, reduction_pct, document)"
+            " VALUES ('epci', '200000001', 70, 'PLUi fixture')"
         )
     run_score()
     alpha = _account(db_settings, "commune", "01001")
     assert alpha["envelope_ha"] == pytest.approx(6.0) and alpha["reduction_pct"] == 70
+    assert alpha["target"] == {
+        "reduction_pct": 70.0,
+        "source": "zan_target",
+        "territory_type": "epci",
+        "territory_code": "200000001",
+        "document": "PLUi fixture",
+    }
+    assert _account(db_settings, "epci", "200000001")["envelope_ha"] == pytest.approx(21 * 0.3)
+
+
+def test_aggregate_below_one_hectare_is_raised_and_scot_targets_apply(sql_fixture, run_score, db_settings) -> None:  # type: ignore[no-untyped-def]
+    sql_fixture("score_fixture.sql")
+    with __import__("psycopg").connect(db_settings.psycopg_dsn) as conn:
+        # A SCoT of Beta alone (reference 1 ha: 50% = 0.5 ha < 1 ha) and a SCoT target of 60%.
+        conn.execute(
+            "INSERT INTO scot_membre (scot_id, insee, nom_scot) VALUES ('scot-b', '01002', 'SCoT B')"
+        )
+        conn.execute(
+            "INSERT INTO zan_target (territory_type, territory_code, reduction_pct)"
+            " VALUES ('scot', 'scot-b', 60)"
+        )
+    run_score()
+    scot = _account(db_settings, "scot", "scot-b")
+    assert scot["reference_ha"] == pytest.approx(1.0) and scot["reduction_pct"] == 60
+    # 1 ha x 40% = 0.4 ha, below 1 ha: raised to 1 ha, and `guaranteed` says so.
+    assert scot["envelope_ha"] == 1.0 and scot["guaranteed"] is True
+    beta = _account(db_settings, "commune", "01002")
+    assert beta["reduction_pct"] == 60 and beta["target"]["territory_type"] == "scot"
+
+
+def test_every_sample_account_adds_up_and_states_its_coverage(load, run_score, db_settings) -> None:  # type: ignore[no-untyped-def]
+    load("communes", SAMPLES / "admin" / "communes_2022_sample.geojson.gz")
+    load("communes", SAMPLES / "admin" / "communes_2026_epci_sample.csv")
+    load("enaf", RIVES, vintage="Cerema 2024")
+    load("enaf", LYON, vintage="Cerema 2023")
+    run_score()
+    accounts = rows(
+        db_settings,
+        "SELECT territory_type, territory_code, reference_ha, consumed_ha, years FROM zan_account",
+    )
+    assert len(accounts) > 200
+    for kind, code, reference, consumed, years in accounts:
+        ref_years = sum(float(v) for y, v in years.items() if 2011 <= int(y) <= 2020)
+        since = sum(float(v) for y, v in years.items() if int(y) >= 2021)
+        # Each year is rounded to 1 m2 (4 decimals of a hectare): ten of them stay within 1e-3.
+        assert ref_years == pytest.approx(reference, abs=1e-3), (kind, code)
+        assert since == pytest.approx(consumed, abs=1e-3), (kind, code)
+    lyon = _account(db_settings, "epci", "200046977")
+    # Métropole de Lyon: the reference tool's 827.75 ha x 50% = 413.87 ha, not raised.
+    assert lyon["reference_ha"] == pytest.approx(827.7454, abs=1e-4)
+    assert lyon["envelope_ha"] == pytest.approx(413.8727, abs=1e-4)
+    assert lyon["guaranteed"] is False
+    assert (lyon["communes"], lyon["communes_with_flows"]) == (58, 58)
+    region = _account(db_settings, "region", "84")
+    # Flows are loaded for the SCoT des Rives du Rhône and the Métropole only: a partial sum,
+    # and the account says so.
+    assert region["communes_with_flows"] == 210 and region["communes"] > 4000
+    assert {s["name"] for s in region["sources"]} == {RIVES.name, LYON.name}
 
 
 def test_territoire_accounts_use_the_api_kinds(sql_fixture, run_score, db_settings) -> None:  # type: ignore[no-untyped-def]
@@ -108,6 +179,6 @@ def test_territoire_accounts_use_the_api_kinds(sql_fixture, run_score, db_settin
     run_score()
     # One spelling on both sides: /territories/territoire-2023/ti-0101 reads this row as is.
     assert "territoire-2023" in get_args(Kind)
-    assert _account(db_settings, "territoire-2023", "ti-0101")["envelope_ha"] == 11
+    assert _account(db_settings, "territoire-2023", "ti-0101")["envelope_ha"] == 10.5
     kinds = {k for (k,) in rows(db_settings, "SELECT DISTINCT territory_type FROM zan_account")}
     assert kinds <= {"commune", *get_args(Kind)}

@@ -6,101 +6,126 @@ from typing import Literal
 
 import orjson
 from fastapi import APIRouter, Response
-from psycopg import sql
 
 from api.db import PoolDep
 from db.errors import NotFound
 
 router = APIRouter(tags=["Territories"])
 
-Kind = Literal["epci", "territoire-2023", "territoire-2018", "departement", "region"]
+Kind = Literal["epci", "scot", "territoire-2023", "territoire-2018", "departement", "region"]
 M2_PER_HA = 10_000.0
 
-# The communes of a territory, by kind (a territoire: member EPCIs, or communes inside it).
-_COMMUNES = {
-    "epci": "SELECT insee FROM commune WHERE siren_epci = %(code)s",
-    "departement": "SELECT insee FROM commune WHERE dep = %(code)s",
-    "region": "SELECT insee FROM commune WHERE reg = %(code)s",
-    "territoire": (
-        "SELECT c.insee FROM commune c WHERE c.siren_epci IN (SELECT siren FROM territoire_membre"
-        " WHERE programme = %(programme)s AND id_ti = %(code)s) OR EXISTS (SELECT 1 FROM "
-        "territoire t WHERE t.programme = %(programme)s AND t.id_ti = %(code)s AND "
-        "ST_Intersects(t.geom, ST_PointOnSurface(c.geom)))"
-    ),
-}
+# The one membership rule (view territory_commune, migration 0003): the ZAN accounts, the score
+# scopes and /search read the same one.
+_COMMUNES = "SELECT insee FROM territory_commune WHERE kind = %(kind)s AND code = %(code)s"
 _NAME = {
     "epci": "SELECT nom FROM epci WHERE siren = %(code)s",
+    "scot": "SELECT max(nom_scot) FROM scot_membre WHERE scot_id = %(code)s HAVING count(*) > 0",
     "territoire": "SELECT lib FROM territoire WHERE programme = %(programme)s AND id_ti = %(code)s",
-    "departement": "SELECT %(code)s::text FROM commune WHERE dep = %(code)s LIMIT 1",
-    "region": "SELECT %(code)s::text FROM commune WHERE reg = %(code)s LIMIT 1",
+    "departement": (
+        "SELECT coalesce((SELECT nom FROM departement WHERE code = %(code)s), %(code)s) "
+        "WHERE EXISTS (SELECT 1 FROM departement WHERE code = %(code)s) "
+        "OR EXISTS (SELECT 1 FROM commune WHERE dep = %(code)s)"
+    ),
+    "region": (
+        "SELECT coalesce((SELECT nom FROM region WHERE code = %(code)s), %(code)s) "
+        "WHERE EXISTS (SELECT 1 FROM region WHERE code = %(code)s) "
+        "OR EXISTS (SELECT 1 FROM commune WHERE reg = %(code)s)"
+    ),
 }
+_ACCOUNT = (
+    "SELECT nom, reference_ha, reduction_pct, envelope_ha, envelope_with_commune_guarantees_ha, "
+    "consumed_ha, remaining_ha, projection_2031_ha, guaranteed, pene_ha, years, vintage, "
+    "communes, communes_with_flows, last_year, sources, target, computed_at::text "
+    "FROM zan_account WHERE territory_type = %(kind)s AND territory_code = %(code)s"
+)
+# Available land: candidate land (activity zone, site, brownfield) of known status, unbuilt or
+# brownfield, not excluded (parcel_score.available); land whose status or zoning is unknown is
+# counted apart (to_qualify), never in the total.
+_LAND = (
+    "WITH com AS (" + _COMMUNES + ") "
+    "SELECT ps.available, coalesce(ps.zone_class, 'unknown'), "
+    "CASE WHEN ps.score < 25 THEN '0-25' WHEN ps.score < 50 THEN '25-50' "
+    "WHEN ps.score < 75 THEN '50-75' ELSE '75-100' END, "
+    "ps.land_status, sum(foncier_area_m2(p.geom)) / %(m2_per_ha)s, count(*) "
+    "FROM parcel p JOIN parcel_score ps ON ps.idu = p.idu "
+    "WHERE p.insee IN (SELECT insee FROM com) AND (ps.available OR ps.to_qualify) "
+    "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+)
+_SITES = (
+    "WITH com AS (" + _COMMUNES + ") "
+    "SELECT s.id, s.nom, s.insee, s.lib_com, s.surface_ha, s.cle_en_main, s.friche, "
+    "s.location_precision, sc.score, sc.excluded, sc.land_status, sc.zan_cost_ha, "
+    "sc.zan_cost_max_ha, sc.known_inputs, sc.zone_class FROM site s "
+    "LEFT JOIN site_score sc ON sc.site_id = s.id WHERE s.insee IN "
+    "(SELECT insee FROM com) ORDER BY sc.score DESC NULLS LAST, s.id LIMIT 500"
+)
+# Projection of the reference tool (MTES-MCT/sparte, land_trajectoires): the pace since 2021
+# times 9; ours (projection_2031_ha) times the 10 years of 2021-2030.
+_REFERENCE_PROJECTION_YEARS = 9
 
 
 @router.get("/territories/{kind}/{code}", summary="ZAN and land figures of a territory")
 async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
-    """For an EPCI (SIREN), a Territoire d'industrie (id_ti), a département or a region (INSEE
-    code): the ZAN account (reference, envelope, consumed, remaining, yearly series, projection),
-    the available hectares (unbuilt, not excluded parcels) by zoning class and score band, and
-    the sites ranked by score."""
+    """For an EPCI (SIREN), a SCoT, a Territoire d'industrie (id_ti), a département or a region
+    (INSEE code): the ZAN account (reference, envelope by the reference method and with the
+    communes' pooled guarantees, consumed, remaining, yearly series, projection, target) with its
+    coverage (communes, communes with ENAF flows, sources), the available hectares by zoning
+    class and score band, the hectares still to qualify (land status or zoning unknown), and the
+    sites ranked by score."""
     family = "territoire" if kind.startswith("territoire") else kind
     params: dict[str, object] = {
+        "kind": kind,
         "code": code,
         "programme": int(kind[-4:]) if family == "territoire" else 0,
         "m2_per_ha": M2_PER_HA,
     }
-    communes = sql.SQL(_COMMUNES[family])
     async with pool.connection() as conn:
         cur = await conn.execute(_NAME[family], params)
         row = await cur.fetchone()
         if row is None:
             raise NotFound(f"no {kind} with code {code!r}")
         name = row[0]
-        cur = await conn.execute(
-            "SELECT nom, reference_ha, reduction_pct, envelope_ha, consumed_ha, remaining_ha, "
-            "projection_2031_ha, guaranteed, pene_ha, years, vintage, computed_at::text "
-            # The scoring writes zan_account.territory_type with these very kinds.
-            "FROM zan_account WHERE territory_type = %(kind)s AND territory_code = %(code)s",
-            {**params, "kind": kind},
-        )
+        cur = await conn.execute(_ACCOUNT, params)
         zan_row = await cur.fetchone()
         zan = None
         if zan_row is not None:
             names = [d.name for d in cur.description or []]
             zan = dict(zip(names, zan_row, strict=True))
             name = zan.pop("nom") or name
-        cur = await conn.execute(
-            sql.SQL(
-                "WITH com AS ({communes}) "
-                "SELECT coalesce(ps.zone_class, 'unknown'), "
-                "CASE WHEN ps.score < 25 THEN '0-25' WHEN ps.score < 50 THEN '25-50' "
-                "WHEN ps.score < 75 THEN '50-75' ELSE '75-100' END, "
-                "sum(ST_Area(p.geom)) / %(m2_per_ha)s, count(*) "
-                "FROM parcel p JOIN parcel_score ps ON ps.idu = p.idu "
-                "WHERE p.insee IN (SELECT insee FROM com) AND NOT coalesce(p.built, false) "
-                "AND NOT ps.excluded GROUP BY 1, 2 ORDER BY 1, 2"
-            ).format(communes=communes),
-            params,
-        )
+            zan["coverage"] = {
+                "communes": zan.pop("communes"),
+                "communes_with_flows": zan.pop("communes_with_flows"),
+                "complete": False,
+                "sources": zan.pop("sources") or [],
+            }
+            zan["coverage"]["complete"] = (
+                zan["coverage"]["communes"] == zan["coverage"]["communes_with_flows"]
+            )
+            last = zan.get("last_year")
+            zan["projection_2030_reference_tool_ha"] = (
+                zan["consumed_ha"] / (last - 2020) * _REFERENCE_PROJECTION_YEARS if last else None
+            )
+        cur = await conn.execute(_LAND, params)
         available: dict[str, dict[str, float]] = {}
         total_ha = 0.0
-        for zone, band, ha, _n in await cur.fetchall():
-            available.setdefault(zone, {})[band] = round(ha, 4)
-            total_ha += ha
-        cur = await conn.execute(
-            sql.SQL(
-                "WITH com AS ({communes}) "
-                "SELECT s.id, s.nom, s.insee, s.lib_com, s.surface_ha, s.cle_en_main, s.friche, "
-                "sc.score, sc.excluded, sc.zan_cost_ha, sc.zone_class FROM site s "
-                "LEFT JOIN site_score sc ON sc.site_id = s.id WHERE s.insee IN "
-                "(SELECT insee FROM com) ORDER BY sc.score DESC NULLS LAST, s.id LIMIT 500"
-            ).format(communes=communes),
-            params,
-        )
+        to_qualify = {"total": 0.0, "land_status_unknown": 0.0, "zoning_unknown": 0.0}
+        for is_available, zone, band, status, ha, _n in await cur.fetchall():
+            if is_available:
+                available.setdefault(zone, {})[band] = round(
+                    available.get(zone, {}).get(band, 0.0) + ha, 4
+                )
+                total_ha += ha
+                continue
+            to_qualify["total"] += ha
+            if status == "unknown":
+                to_qualify["land_status_unknown"] += ha
+            if zone == "unknown":
+                to_qualify["zoning_unknown"] += ha
+        cur = await conn.execute(_SITES, params)
         site_names = [d.name for d in cur.description or []]
         sites = [dict(zip(site_names, r, strict=True)) for r in await cur.fetchall()]
-        cur = await conn.execute(
-            sql.SQL("SELECT count(*) FROM ({communes}) x").format(communes=communes), params
-        )
+        cur = await conn.execute(f"SELECT count(*) FROM ({_COMMUNES}) x", params)
         count_row = await cur.fetchone()
         n_communes = count_row[0] if count_row else 0
     body = {
@@ -111,8 +136,15 @@ async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
         "zan": zan,
         "zan_note": None
         if zan
-        else "no ZAN account computed yet for this territory (run `foncier score`)",
-        "available_ha": {"total": round(total_ha, 4), "by_zoning_and_score": available},
+        else (
+            f"no ENAF consumption loaded for any of the {n_communes} communes of this territory"
+            " (load the Cerema flows with `foncier ingest enaf`, then `foncier score`)"
+        ),
+        "available_ha": {
+            "total": round(total_ha, 4),
+            "by_zoning_and_score": available,
+            "to_qualify": {k: round(v, 4) for k, v in to_qualify.items()},
+        },
         "sites": sites,
     }
     return Response(orjson.dumps(body), media_type="application/json")

@@ -123,6 +123,12 @@ def test_territory_epci(client: TestClient) -> None:
     avail = body["available_ha"]
     assert avail["total"] == pytest.approx(3.0)
     assert avail["by_zoning_and_score"]["activity"] == {"25-50": 1.0, "50-75": 1.0, "75-100": 1.0}
+    # The parcel of unknown land status is reported apart, never in the total.
+    assert avail["to_qualify"] == {
+        "total": 1.0,
+        "land_status_unknown": 1.0,
+        "zoning_unknown": 0.0,
+    }
     assert [s["id"] for s in body["sites"]][:2] == ["site-morangis-1", "site-morangis-2"]
     assert "prix_m2" not in body["sites"][0]
 
@@ -132,7 +138,7 @@ def test_territory_kinds(client: TestClient) -> None:
     assert ti["name"] == "Bourgogne Industrie" and ti["zan"]["remaining_ha"] == 140
     assert [s["id"] for s in ti["sites"]] == ["site-chassenard"]
     dep = client.get("/territories/departement/91").json()
-    assert dep["zan"] is None and "foncier score" in dep["zan_note"]
+    assert dep["zan"] is None and "foncier ingest enaf" in dep["zan_note"]
     assert dep["available_ha"]["total"] == pytest.approx(3.0)
     reg = client.get("/territories/region/84").json()
     assert "site-chassenard" in [s["id"] for s in reg["sites"]]

@@ -57,8 +57,32 @@
       options: { animation: false, responsive: true, scales: { y: { beginAtZero: true, title: { display: true, text: t("hectares") } } } },
     });
     var fig = document.getElementById("zan-figures");
-    fig.innerHTML = ["reference_ha", "envelope_ha", "consumed_ha", "remaining_ha"].filter(function (k) { return zan[k] != null; })
-      .map(function (k) { return "<div><dt>" + t(k) + "</dt><dd>" + F.num(zan[k], 1) + "</dd></div>"; }).join("");
+    fig.innerHTML = ["reference_ha", "envelope_ha", "envelope_with_commune_guarantees_ha", "consumed_ha", "remaining_ha"]
+      .filter(function (k) { return zan[k] != null; })
+      .map(function (k) {
+        var note = k === "envelope_ha" && zan.guaranteed ? " <small>(" + t("guaranteed_note") + ")</small>" : "";
+        return "<div><dt>" + t(k) + "</dt><dd>" + F.num(zan[k], 1) + note + "</dd></div>";
+      }).join("");
+    coverage(zan.coverage);
+  }
+  function fill(key, values) {
+    return t(key).replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
+  }
+  // A sum over some of the territory's communes is said to be one, with its sources.
+  function coverage(c) {
+    if (!c) return;
+    var key = c.communes_with_flows < c.communes ? "partial_data" : "complete_data";
+    var sources = (c.sources || []).map(function (s) { return F.esc(s.name) + (s.vintage ? " (" + F.esc(s.vintage) + ")" : ""); });
+    var el = document.getElementById("zan-coverage");
+    el.setAttribute("data-partial", key === "partial_data" ? "1" : "0");
+    el.innerHTML = F.esc(fill(key, { n: F.num(c.communes_with_flows, 0), total: F.num(c.communes, 0) })) +
+      (sources.length ? ". " + t("data_sources") + " : " + sources.join(", ") : "");
+  }
+  function landFigures(d) {
+    var a = d.available_ha || {};
+    var q = (a.to_qualify || {}).total || 0;
+    document.getElementById("land-figures").innerHTML = F.esc(fill("available_total", { ha: F.num(a.total || 0, 1) })) +
+      "<br>" + F.esc(fill("to_qualify", { ha: F.num(q, 1) }));
   }
   function bandChart(d) {
     // available_ha.by_zoning_and_score: {zone_class: {band: ha}} -> hectares per band.
@@ -93,6 +117,7 @@
     if (d.nom || d.name) document.getElementById("territory-name").textContent = t("dashboard") + " · " + (d.nom || d.name);
     zanChart(d);
     bandChart(d);
+    landFigures(d);
     sites(d);
     document.body.setAttribute("data-loaded", "1");
   }).catch(function (e) {

@@ -234,5 +234,16 @@ def test_dashboard_chart_renders(page, app_url: str) -> None:  # type: ignore[no
         "Chart.getChart('zan-chart').data.datasets[0].data.filter(v => v != null).length"
     )
     assert bars > 0
+    # The chart plots the account's own series: its 2021-2023 bars add up to consumed_ha.
+    since = page.evaluate(
+        "(() => { const c = Chart.getChart('zan-chart'); return c.data.labels"
+        ".map((l, i) => Number(l) >= 2021 ? (c.data.datasets[0].data[i] || 0) : 0)"
+        ".reduce((a, b) => a + b, 0); })()"
+    )
+    assert since == 21
+    coverage = page.inner_text("#zan-coverage")
+    assert coverage.startswith("Données partielles : 9 communes sur 12"), coverage
+    assert "conso_enaf_test.csv (Cerema 2023)" in coverage
+    assert "À qualifier" in page.inner_text("#land-figures")
     _shot(page, "dashboard_epci")
     assert page.errors == []

@@ -88,8 +88,36 @@ def _p(name: str, alias: str, type_: str = STRING, title: str = "", **kw: bool) 
 _SITE_SCORE = (
     Prop("score", "sc.score", NUMBER, "Score de disponibilité 0-100"),
     Prop("excluded", "sc.excluded", BOOLEAN, "Exclu par une contrainte forte"),
-    Prop("land_status", "sc.land_status", STRING, "Statut ZAN (artificialisé ou ENAF)"),
-    Prop("zan_cost_ha", "sc.zan_cost_ha", NUMBER, "Coût ZAN : hectares d'ENAF consommés"),
+    Prop(
+        "land_status", "sc.land_status", STRING, "Statut du sol : artificialised, enaf ou unknown"
+    ),
+    Prop(
+        "land_evidence",
+        "sc.land_evidence",
+        OBJECT,
+        "Preuve du statut du sol",
+        queryable=False,
+        in_tiles=False,
+    ),
+    Prop(
+        "zan_cost_ha",
+        "sc.zan_cost_ha",
+        NUMBER,
+        "Coût ZAN : hectares d'ENAF consommés (vide si inconnu)",
+    ),
+    Prop(
+        "zan_cost_max_ha",
+        "sc.zan_cost_max_ha",
+        NUMBER,
+        "Borne haute du coût ZAN (ha)",
+        in_tiles=False,
+    ),
+    Prop(
+        "known_inputs",
+        "sc.known_inputs",
+        INTEGER,
+        "Critères du score dont l'entrée est connue (sur 7)",
+    ),
     Prop("envelope_share", "sc.envelope_share", NUMBER, "Part de l'enveloppe ZAN restante"),
     Prop("contiguous_ha", "sc.contiguous_ha", NUMBER, "Plus grande surface contiguë (ha)"),
     Prop("zone_class", "sc.zone_class", STRING, "Classe de zonage PLU"),
@@ -100,8 +128,39 @@ _SITE_SCORE = (
 _PARCEL_SCORE = (
     Prop("score", "ps.score", NUMBER, "Score de disponibilité 0-100"),
     Prop("excluded", "ps.excluded", BOOLEAN, "Exclu par une contrainte forte"),
-    Prop("land_status", "ps.land_status", STRING, "Statut ZAN (artificialisé ou ENAF)"),
-    Prop("zan_cost_ha", "ps.zan_cost_ha", NUMBER, "Coût ZAN : hectares d'ENAF consommés"),
+    Prop(
+        "land_status", "ps.land_status", STRING, "Statut du sol : artificialised, enaf ou unknown"
+    ),
+    Prop(
+        "land_evidence",
+        "ps.land_evidence",
+        OBJECT,
+        "Preuve du statut du sol",
+        queryable=False,
+        in_tiles=False,
+    ),
+    Prop(
+        "zan_cost_ha",
+        "ps.zan_cost_ha",
+        NUMBER,
+        "Coût ZAN : hectares d'ENAF consommés (vide si inconnu)",
+    ),
+    Prop(
+        "zan_cost_max_ha",
+        "ps.zan_cost_max_ha",
+        NUMBER,
+        "Borne haute du coût ZAN (ha)",
+        in_tiles=False,
+    ),
+    Prop("available", "ps.available", BOOLEAN, "Foncier disponible (candidat, statut connu)"),
+    Prop("to_qualify", "ps.to_qualify", BOOLEAN, "À qualifier (statut du sol ou zonage inconnu)"),
+    Prop(
+        "known_inputs",
+        "ps.known_inputs",
+        INTEGER,
+        "Critères du score dont l'entrée est connue (sur 7)",
+        in_tiles=False,
+    ),
     Prop(
         "envelope_share",
         "ps.envelope_share",

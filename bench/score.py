@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/score.py --n 1000000 --sample 100000
 
-1. Builds, in SQL, N grid parcels (70 m squares, about 0.5 ha, 20% built) in 7 km communes
+1. Builds, in SQL, N grid parcels (70 m squares, about 0.5 ha, 20% built, each built one with a
+   20 m building in a corner, the others known unbuilt) in 7 km communes
    grouped in 4 EPCIs, 4 PLU zones per commune, ENAF flows per commune, and ``--constraints``
    (default 2,000) constraint polygons of 100-600 m radius with 129 vertices each, spread over
    the parcels' extent (about 15% of the ground covered), one of six kinds (hard and soft).
@@ -74,6 +75,13 @@ FROM (
         (gy %% %(per)s) * %(per)s + gx %% %(per)s AS k
     FROM (SELECT i, i %% %(ngx)s AS gx, i / %(ngx)s AS gy FROM generate_series(0, %(n)s - 1) i) a
 ) b;
+
+-- One 20 m x 20 m building in the corner of each built parcel: the curtilage rule's input.
+INSERT INTO building (id, insee, geom)
+SELECT 'b' || p.idu, p.insee,
+    ST_Multi(ST_MakeEnvelope(ST_XMin(p.geom), ST_YMin(p.geom), ST_XMin(p.geom) + 20,
+        ST_YMin(p.geom) + 20, 2154))
+FROM parcel p WHERE p.built;
 
 INSERT INTO plu_zone (id, insee, libelle, typezone, zone_class, geom)
 SELECT c.insee || '-' || q, c.insee, 'Z' || q, 'U', (%(zone_classes)s::text[])[q + 1],
@@ -167,6 +175,13 @@ def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float, dict[str
         geom_col="geom",
         params={"n": sample},
     )
+    buildings = gpd.read_postgis(
+        "SELECT b.geom FROM building b JOIN (SELECT idu, geom FROM parcel ORDER BY idu"
+        " LIMIT %(n)s) p ON b.geom && p.geom",
+        engine,
+        geom_col="geom",
+        params={"n": sample},
+    )
     cons = gpd.read_postgis("SELECT kind, geom FROM constraint_zone", engine, geom_col="geom")
     zones = gpd.read_postgis("SELECT id, zone_class, geom FROM plu_zone", engine, geom_col="geom")
     accounts = pd.read_sql(
@@ -211,9 +226,21 @@ def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float, dict[str
     df["constrained_share"] = df["constrained_share"].fillna(0)
     df["excluded"] = df["excluded"].astype("boolean").fillna(False).astype(bool)
     mark("constraints and inputs")
-    # Land units: dissolve the unbuilt, non-excluded parcels per commune and zone, explode the
-    # result into contiguous pieces, and give each parcel the area of the piece it lies in.
-    free = df[~df["built"] & ~df["excluded"]]
+    # Land status from evidence: built parcels cost their area beyond a curtilage of their
+    # buildings, unbuilt ones (the synthetic set has a building layer everywhere) their area.
+    curtilage = buildings.copy()
+    curtilage["geom"] = curtilage.buffer(profile.curtilage_m)
+    curtilage = curtilage.set_geometry("geom")
+    built = df[df["built"]][["idu", "geom"]]
+    beyond = gpd.overlay(built, curtilage, how="difference", keep_geom_type=True)
+    beyond_m2 = pd.Series(beyond.area.to_numpy(), index=beyond["idu"].to_numpy())
+    df["land_status"] = "enaf"
+    df.loc[df["built"], "land_status"] = "artificialised"
+    cost = (df["area_m2"] / 10_000).where(~df["built"], df["idu"].map(beyond_m2).fillna(0) / 10_000)
+    # Available land: candidate zone, known unbuilt, not excluded; only it forms land units.
+    candidate = df["zone_class"].isin(profile.candidate_zone_classes)
+    df["available"] = candidate & ~df["built"] & ~df["excluded"]
+    free = df[df["available"]]
     units = (
         free[["insee", "id", "geom"]]
         .dissolve(by=["insee", "id"], dropna=False)
@@ -231,17 +258,17 @@ def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float, dict[str
     mark("land units")
     w = profile.weights
     zoning = df["zone_class"].fillna("none").map(profile.zoning)
-    urban = df["zone_class"].isin(["urban", "activity"]) | df["built"]
-    df["land_status"] = "enaf"
-    df.loc[df["zone_class"].isin(["urban", "activity"]), "land_status"] = "urban_zone"
-    df.loc[df["built"], "land_status"] = "built"
-    cost = (~urban) * df["area_m2"] / 10_000
     envelope_share = (cost / df["remaining_ha"]).where(cost > 0, 0.0)
     zan = (1 - envelope_share / profile.zan["full_penalty_share"]).clip(lower=0)
     zan = zan.where(cost > 0, 1.0)
     size = (
-        (df["contiguous_ha"] - profile.size_min_ha) / (profile.size_target_ha - profile.size_min_ha)
-    ).clip(0, 1)
+        (
+            (df["contiguous_ha"] - profile.size_min_ha)
+            / (profile.size_target_ha - profile.size_min_ha)
+        )
+        .clip(0, 1)
+        .where(~df["built"], 0.0)
+    )
     values = {
         "zoning": zoning,
         "constraints": 1 - df["penalty"].clip(upper=1),
@@ -254,12 +281,13 @@ def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float, dict[str
     contributions = {c: (w[c] * v).round(2).where(~df["excluded"], 0.0) for c, v in values.items()}
     df["score"] = sum(contributions.values())
     inputs = {
-        "zoning": df["zone_class"].fillna("none"),
+        "zoning": df["zone_class"].fillna("unknown"),
         "constraints": df["shares"].apply(lambda d: d if isinstance(d, dict) else {}),
         "zan": [
             {
                 "status": s,
                 "cost_ha": round(c, 4),
+                "cost_max_ha": round(c, 4),
                 "remaining_epci_ha": r,
                 "envelope_share": e,
                 "pene": False,
@@ -268,7 +296,7 @@ def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float, dict[str
                 df["land_status"], cost, df["remaining_ha"], envelope_share, strict=True
             )
         ],
-        "size": df["contiguous_ha"].round(4),
+        "size": df["contiguous_ha"].round(4).astype(object).where(~df["built"], "built"),
         "brownfield": [False] * len(df),
         "turnkey": [False] * len(df),
         "maturity": [None] * len(df),
@@ -279,7 +307,14 @@ def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float, dict[str
     names = list(values)
     df["breakdown"] = [
         [
-            {"criterion": n, "input": i, "value": v, "weight": w[n], "contribution": c}
+            {
+                "criterion": n,
+                "input": i,
+                "known": n != "zoning" or i != "unknown",
+                "value": v,
+                "weight": w[n],
+                "contribution": c,
+            }
             for n, (i, v, c) in zip(names, row, strict=True)
         ]
         + (
@@ -303,6 +338,7 @@ def naive(settings: DatabaseSettings, sample: int) -> tuple[int, float, dict[str
             "land_status",
             "zan_cost_ha",
             "envelope_share",
+            "available",
             "unit_id",
             "zone_class",
             "constrained_share",

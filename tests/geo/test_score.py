@@ -112,7 +112,9 @@ def test_partly_built_parcel_costs_its_land_beyond_the_curtilage(db_settings) ->
 
 @pytest.mark.usefixtures("scored")
 def test_sites_on_a_brownfield_or_at_their_commune(db_settings) -> None:  # type: ignore[no-untyped-def]
-    cols = "site_id, land_status, land_evidence, zan_cost_ha, zan_cost_max_ha, known_inputs, breakdown"
+    cols = (
+        "site_id, land_status, land_evidence, zan_cost_ha, zan_cost_max_ha, known_inputs, breakdown"
+    )
     found = {r[0]: r for r in rows(db_settings, f"SELECT {cols} FROM site_score")}
     _, status, evidence, cost, _, _, _ = found["s2"]
     # Drawn inside the brownfield f2's perimeter: recycled land, no ENAF.
@@ -169,7 +171,8 @@ def test_land_units_merge_adjacent_unbuilt_parcels(db_settings) -> None:  # type
         p in u[3] for u in units for p in ("01001000AA0002", "01001000AA0007", "01001000AA0008")
     )
     (site,) = rows(
-        db_settings, "SELECT contiguous_ha, land_status, zan_cost_ha FROM site_score WHERE site_id = 's1'"
+        db_settings,
+        "SELECT contiguous_ha, land_status, zan_cost_ha FROM site_score WHERE site_id = 's1'",
     )
     # s1 covers P5 + P6, two hectares of known ENAF: its cost is theirs.
     assert site[0] == pytest.approx(2.0) and site[1:] == ("enaf", 2.0)

@@ -112,7 +112,9 @@ def test_fixture_accounts_aggregate_and_targets(sql_fixture, run_score, db_setti
     assert _account(db_settings, "epci", "200000001")["envelope_ha"] == pytest.approx(21 * 0.3)
 
 
-def test_aggregate_below_one_hectare_is_raised_and_scot_targets_apply(sql_fixture, run_score, db_settings) -> None:  # type: ignore[no-untyped-def]
+def test_aggregate_below_one_hectare_is_raised_and_scot_targets_apply(
+    sql_fixture, run_score, db_settings
+) -> None:  # type: ignore[no-untyped-def]
     sql_fixture("score_fixture.sql")
     with __import__("psycopg").connect(db_settings.psycopg_dsn) as conn:
         # A SCoT of Beta alone (reference 1 ha: 50% = 0.5 ha < 1 ha) and a SCoT target of 60%.

@@ -114,7 +114,9 @@ def load_profile(path: Path | None = None) -> Profile:
     candidate = tuple(str(c) for c in land.get("candidate_zone_classes", []))
     for cls in candidate:
         if cls not in ZONE_CLASSES[:-1]:
-            raise ProfileError(f"{where} [land]: unknown zone class {cls!r} in candidate_zone_classes")
+            raise ProfileError(
+                f"{where} [land]: unknown zone class {cls!r} in candidate_zone_classes"
+            )
     unknown = {
         k: _number(data.get("unknown", {}), k, f"{where} [unknown]")
         for k in ("constraints", "size", "size_cap")

@@ -176,7 +176,9 @@ def run_file(cur: psycopg.Cursor, name: str, params: dict[str, object], **idents
 # A territory's communes come from the one membership rule (the view territory_commune, migration
 # 0003), shared with the ZAN accounts, /territories and /search.
 _TERRITORY_SCOPE = "SELECT insee FROM territory_commune WHERE kind = %(kind)s AND code = %(code)s"
-_ALL_SCOPE = "SELECT DISTINCT insee FROM parcel UNION SELECT insee FROM site WHERE insee IS NOT NULL"
+_ALL_SCOPE = (
+    "SELECT DISTINCT insee FROM parcel UNION SELECT insee FROM site WHERE insee IS NOT NULL"
+)
 
 
 def parse_territory(territory: str | None) -> tuple[str, str | None]:
@@ -382,11 +384,12 @@ def score(
             metrics=(
                 # A built parcel earns no size points; one of unknown status is sized on its own
                 # area, capped (it is in no land unit: units are made of available land).
-                "(SELECT i.*, m.unit_id, coalesce(m.unit_ha, i.area_m2 / {m2_per_ha}) AS contiguous_ha,"
+                "(SELECT i.*, m.unit_id,"
+                f" coalesce(m.unit_ha, i.area_m2 / {M2_PER_HA}) AS contiguous_ha,"
                 " CASE WHEN i.built AND NOT i.brownfield THEN 'built'"
                 " WHEN i.land_status = 'unknown' THEN 'capped' ELSE 'known' END AS size_state"
                 " FROM score_input i LEFT JOIN score_unit_member m ON m.idu = i.idu)"
-            ).format(m2_per_ha=M2_PER_HA),
+            ),
         )
         vintages = _vintages(cur, profile)
         cur.execute("DELETE FROM parcel_score WHERE insee IN (SELECT insee FROM score_scope)")

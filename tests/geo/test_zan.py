@@ -119,7 +119,8 @@ def test_aggregate_below_one_hectare_is_raised_and_scot_targets_apply(
     with __import__("psycopg").connect(db_settings.psycopg_dsn) as conn:
         # A SCoT of Beta alone (reference 1 ha: 50% = 0.5 ha < 1 ha) and a SCoT target of 60%.
         conn.execute(
-            "INSERT INTO scot_membre (scot_id, insee, nom_scot) VALUES ('scot-b', '01002', 'SCoT B')"
+            "INSERT INTO scot_membre (scot_id, insee, nom_scot)"
+            " VALUES ('scot-b', '01002', 'SCoT B')"
         )
         conn.execute(
             "INSERT INTO zan_target (territory_type, territory_code, reduction_pct)"

@@ -62,8 +62,8 @@
   };
 
   /* --- HTML of a feature's facts --- */
-  var FACTS = ["score", "zan_cost_ha", "land_status", "envelope_share", "surface_ha", "surface_dispo_ha",
-    "contiguous_ha", "contenance_m2", "maturite", "cle_en_main", "friche", "maitrise_fonciere", "lib_com"];
+  var FACTS = ["score", "known_inputs", "zan_cost_ha", "zan_cost_max_ha", "land_status", "envelope_share", "surface_ha",
+    "surface_dispo_ha", "contiguous_ha", "contenance_m2", "maturite", "cle_en_main", "friche", "maitrise_fonciere", "lib_com"];
   F.scoreHtml = function (p) {
     if (p.excluded === true) return '<span class="score-badge excluded">' + F.t("excluded") + "</span>";
     if (p.score == null) return '<span class="score-badge">' + F.t("no_score") + "</span>";
@@ -92,7 +92,9 @@
     return '<table class="breakdown"><thead><tr><th>' + F.t("criterion") + "</th><th>" + F.t("value") +
       "</th><th>" + F.t("weight") + "</th><th>" + F.t("contribution") + "</th></tr></thead><tbody>" +
       rows.map(function (r) {
-        return "<tr><td>" + F.esc(F.label(r.criterion || r.name || r.kind || "")) + "</td><td>" + cell(r.value) +
+        // An input the data did not give: said, never shown as a value like any other.
+        var unknown = r.known === false ? ' <small class="unknown">(' + F.t("input_unknown") + ")</small>" : "";
+        return "<tr><td>" + F.esc(F.label(r.criterion || r.name || r.kind || "")) + unknown + "</td><td>" + cell(r.value) +
           "</td><td>" + cell(r.weight) + "</td><td>" + cell(r.contribution) + "</td></tr>";
       }).join("") + "</tbody></table>";
   };

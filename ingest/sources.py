@@ -120,6 +120,7 @@ SAMPLES: tuple[SampleFile, ...] = (
     SampleFile(
         "zan_targets", "zan/objectifs_reduction_conso_territorialises_hdf.csv", "SRADDET HdF"
     ),
+    SampleFile("scots", "zan/scot_membres_rives_du_rhone.csv", "Cerema 2024"),
     # Land: after communes (sites without coordinates sit at their commune).
     *(
         SampleFile("parcels", f"cadastre/etalab/cadastre-{c}-parcelles.json.gz", "Etalab 2023-04")

@@ -55,6 +55,21 @@ def copy(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
+def scot_membres(enaf_csv: Path, out: Path) -> None:
+    """The commune -> SCoT table (scot_id, nom_scot, insee) of a Cerema ENAF file.
+
+    The file names its SCoT (``scot``) without an id: the id is the ``scots`` layer's own slug
+    of that name, so loading either file gives the same rows. Sorted, so the bytes are stable.
+    """
+    from ingest.layers.scot import scot_slug
+
+    enaf = pd.read_csv(enaf_csv, dtype=str, keep_default_na=False)
+    table = pd.DataFrame(
+        {"scot_id": enaf["scot"].map(scot_slug), "nom_scot": enaf["scot"], "insee": enaf["idcom"]}
+    )
+    table.sort_values(["scot_id", "insee"]).to_csv(out, index=False)
+
+
 def main(shared: Path) -> None:
     communes = gpd.read_file(
         f"/vsigzip/{shared / 'admin/communes_2022_france_simplified.geojson.gz'}"
@@ -112,6 +127,10 @@ def main(shared: Path) -> None:
         "objectifs_reduction_conso_territorialises_hdf.csv",
     ):
         copy(shared / "zan" / name, OUT / "zan" / name)
+    scot_membres(
+        OUT / "zan/conso_enaf_2009_2024_scot_rives_du_rhone.csv",
+        OUT / "zan/scot_membres_rives_du_rhone.csv",
+    )
     copy(
         shared / "sites_cles_en_main/scem_2024_partiel_presse.csv",
         OUT / "sites/scem_2024_partiel_presse.csv",

@@ -189,7 +189,7 @@ def score_command(
         typer.Option(help="EPCI SIREN, département, commune INSEE, reg:84 or ti2023:ID"),
     ] = None,
     profile: Annotated[
-        Path | None, typer.Option(help="Scoring profile TOML (default geo/profiles/default.toml)")
+        Path | None, typer.Option(help="Scoring profile TOML (default score/profiles/default.toml)")
     ] = None,
     changed: Annotated[
         bool, typer.Option("--changed", help="Only re-score what changed since the last run")
@@ -202,7 +202,7 @@ def score_command(
 
     from db.engine import connect_raw
     from geo.errors import GeoError
-    from geo.score import STEPS, score
+    from score import STEPS, score
 
     with Progress(
         TextColumn("[bold]score[/] {task.description}"),

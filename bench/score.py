@@ -7,7 +7,7 @@
    grouped in 4 EPCIs, 4 PLU zones per commune, ENAF flows per commune, and ``--constraints``
    (default 2,000) constraint polygons of 100-600 m radius with 129 vertices each, spread over
    the parcels' extent (about 15% of the ground covered), one of six kinds (hard and soft).
-2. Runs the whole scoring (``geo.score.score``: ZAN accounts, constraint overlaps, land units,
+2. Runs the whole scoring (``score.score``: ZAN accounts, constraint overlaps, land units,
    scores and breakdowns, site scores) and times it.
 3. Runs the same parcel computation naively on a ``--sample`` of parcels: read into geopandas,
    ``geopandas.overlay`` with the constraints for the covered share per kind, ``sjoin`` for the
@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from config import DatabaseSettings  # noqa: E402
 from db.engine import connect_raw, make_engine  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from geo.profile import load_profile  # noqa: E402
-from geo.score import score  # noqa: E402
+from score import score  # noqa: E402
+from score.profile import load_profile  # noqa: E402
 
 log = logging.getLogger("bench.score")
 

@@ -2,7 +2,7 @@
 
 A kind names what a polygon is (a Natura 2000 site, a high-probability flood zone...). Whether a
 kind excludes land (hard) or only penalises it (soft, with a weight) is decided by the scoring
-profile (``geo/profiles/default.toml``), so one data load can be scored under several policies.
+profile (``score/profiles/default.toml``), so one data load can be scored under several policies.
 """
 
 from __future__ import annotations

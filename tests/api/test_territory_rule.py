@@ -11,7 +11,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from config import DatabaseSettings
-from geo.score import _TERRITORY_SCOPE
+from score.scope import TERRITORY_SCOPE
 
 
 def _territories(conn: psycopg.Connection) -> list[tuple[str, str, int]]:
@@ -32,7 +32,7 @@ def test_view_api_and_score_scope_agree_on_every_sample_territory(
         for kind, code, n in territories:
             scope = {
                 r[0]
-                for r in conn.execute(_TERRITORY_SCOPE, {"kind": kind, "code": code})  # type: ignore[arg-type]
+                for r in conn.execute(TERRITORY_SCOPE, {"kind": kind, "code": code})  # type: ignore[arg-type]
             }
             assert len(scope) == n, (kind, code)
     # /territories is slower: every kind, and every territory of the smaller kinds.

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from config import DatabaseSettings
 from db.engine import connect_raw
-from geo.score import ScoreReport, score
+from score import ScoreReport, score
 from tests.conftest import FIXTURES
 
 

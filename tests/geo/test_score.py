@@ -201,3 +201,34 @@ def test_territory_scope_and_changed_only(run_score, db_settings) -> None:  # ty
     local = run_score(changed_only=True)
     assert not local.skipped and local.communes == 1 and local.parcels == 8
     assert _score(db_settings, "01001000AA0005")["contiguous_ha"] == 1.0
+
+
+def test_a_load_committed_during_a_run_is_scored_and_recorded(  # type: ignore[no-untyped-def]
+    sql_fixture, run_score, db_settings
+) -> None:
+    sql_fixture("score_fixture.sql")
+    injected: list[str] = []
+
+    def load_meanwhile(step: str) -> None:
+        # A parcels load commits while the run computes its inputs (once).
+        if step != "constraints" or injected:
+            return
+        injected.append(step)
+        with __import__("psycopg").connect(db_settings.psycopg_dsn) as conn:
+            conn.execute(
+                "INSERT INTO parcel (idu, insee, prefixe, section, numero, contenance_m2, built,"
+                " geom) VALUES ('01001000AA0009', '01001', '000', 'AA', '0009', 10000, false,"
+                " ST_Multi(ST_MakeEnvelope(706000, 6600000, 706100, 6600100, 2154)))"
+            )
+            conn.execute(
+                "INSERT INTO layer_version (layer, version) VALUES ('parcels', 1)"
+                " ON CONFLICT (layer) DO UPDATE SET version = layer_version.version + 1"
+            )
+
+    report = run_score(step=load_meanwhile)
+    # The run saw the load's version bump collide with its own and ran again on the new data.
+    assert injected and report.parcels == 9
+    assert rows(db_settings, "SELECT count(*) FROM parcel_score WHERE idu = '01001000AA0009'") == [
+        (1,)
+    ]
+    assert run_score(changed_only=True).skipped

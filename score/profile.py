@@ -1,4 +1,4 @@
-"""The scoring profile: a versioned TOML file (``geo/profiles/default.toml`` or a given path).
+"""The scoring profile: a versioned TOML file (``score/profiles/default.toml`` or a given path).
 
 Every score stores the profile version, so a score can always be explained by the file that
 produced it. Loading checks the file thoroughly: an unknown kind or weights that do not sum to

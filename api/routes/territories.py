@@ -106,6 +106,11 @@ async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
             zan["projection_2030_reference_tool_ha"] = (
                 zan["consumed_ha"] / (last - 2020) * _REFERENCE_PROJECTION_YEARS if last else None
             )
+            # Hectares to the square metre (4 decimals), percentages to 0.01: the figures a
+            # planner checks by hand against the source file, without float noise.
+            for key, value in zan.items():
+                if isinstance(value, float):
+                    zan[key] = round(value, 2 if key.endswith("_pct") else 4)
         cur = await conn.execute(_LAND, params)
         available: dict[str, dict[str, float]] = {}
         total_ha = 0.0

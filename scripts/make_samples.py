@@ -7,6 +7,7 @@ Usage: python scripts/make_samples.py [SHARED_DATA_DIR]
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "data" / "samples"
+# npm @etalab/decoupage-administratif 6.0.0 (package.json): INSEE COG 2026 lists as JSON.
+COG = ROOT / "node_modules" / "@etalab" / "decoupage-administratif" / "data"
 ARA_DEPS = ["01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74"]
 # Départements of the other real samples: parcels (91 Essonne, 25 Doubs), protected areas
 # (60 Oise), flood zones (59 Nord).
@@ -70,6 +73,51 @@ def scot_membres(enaf_csv: Path, out: Path) -> None:
     table.sort_values(["scot_id", "insee"]).to_csv(out, index=False)
 
 
+def _cog(name: str) -> list[dict[str, object]]:
+    with (COG / f"{name}.json").open(encoding="utf-8") as fh:
+        return list(json.load(fh))
+
+
+def cog_regions_departements(out_dir: Path) -> None:
+    """The COG 2026 regions (code, nom) and départements (code, nom, region) of all France.
+
+    The package also lists the eight collectivités d'outre-mer (975, 977, 978, 984, 986-989) as
+    both a region and a département; the COG keeps them in a list of their own, and a region
+    code has two characters: they are left out.
+    """
+    regions = pd.DataFrame([r for r in _cog("regions") if r["zone"] != "com"])
+    regions[["code", "nom"]].sort_values("code").to_csv(
+        out_dir / "regions_cog_2026.csv", index=False
+    )
+    deps = pd.DataFrame([d for d in _cog("departements") if d["zone"] != "com"])
+    deps[["code", "nom", "region"]].sort_values("code").to_csv(
+        out_dir / "departements_cog_2026.csv", index=False
+    )
+
+
+def cog_history(communes: list[dict[str, object]]) -> pd.DataFrame:
+    """Old INSEE code -> current commune, from the COG 2026 communes list (all France).
+
+    Two sources in the list: each current commune's ``anciensCodes`` (no name), and the
+    communes déléguées / associées whose ``chefLieu`` is another code (with their name). Where
+    the two disagree (2 codes in 6.0.0: 55273, 60455) the déléguée/associée record wins: it is
+    the COG's own table of the communes inside a current one.
+    """
+    rows: dict[str, dict[str, object]] = {}
+    for c in communes:
+        if c["type"] == "commune-actuelle":
+            for old in c.get("anciensCodes", []):  # type: ignore[attr-defined]
+                rows.setdefault(old, {"insee": c["code"], "nom": None, "type": "ancien-code"})
+    for c in communes:
+        if c["type"] in ("commune-deleguee", "commune-associee") and c["chefLieu"] != c["code"]:
+            rows[str(c["code"])] = {"insee": c["chefLieu"], "nom": c["nom"], "type": c["type"]}
+    table = pd.DataFrame(
+        [{"insee_ancienne": k, **v} for k, v in rows.items()],
+        columns=["insee_ancienne", "insee", "nom", "type"],
+    )
+    return table.sort_values("insee_ancienne").reset_index(drop=True)
+
+
 def main(shared: Path) -> None:
     communes = gpd.read_file(
         f"/vsigzip/{shared / 'admin/communes_2022_france_simplified.geojson.gz'}"
@@ -84,10 +132,20 @@ def main(shared: Path) -> None:
     epci = gpd.read_file(shared / "admin/epci_2022_france_simplified.geojson")
     epci = epci[epci["siren_epci"].isin(communes["siren_epci_2022"].dropna().unique())]
     write_geojson_gz(epci, OUT / "admin/epci_2022_sample.geojson.gz")
+    cog_regions_departements(OUT / "admin")
+    cog_communes = _cog("communes")
+    history = cog_history(cog_communes)
+    history.to_csv(OUT / "admin/communes_anciennes_cog_2026.csv", index=False)
+    # The current communes of the sample: a 2022 code merged or renumbered since is replaced by
+    # the code it goes to (69159 Porte des Pierres Dorées is 69114 in COG 2026).
+    current = history.set_index("insee_ancienne")["insee"]
+    codes = communes["insee_com"].map(lambda c: current.get(c, c))
     cog = pd.read_csv(shared / "admin/communes_2026_epci.csv", dtype=str)
-    cog[cog["insee_com"].isin(communes["insee_com"])].to_csv(
-        OUT / "admin/communes_2026_epci_sample.csv", index=False
-    )
+    cog = cog[cog["insee_com"].isin(codes)].copy()
+    # The commune's own SIREN, from the package (Territoires d'industrie name communes by it).
+    siren = {c["code"]: c.get("siren") for c in cog_communes if c["type"] == "commune-actuelle"}
+    cog["siren_com"] = cog["insee_com"].map(siren)
+    cog.to_csv(OUT / "admin/communes_2026_epci_sample.csv", index=False)
     ti = shared / "territoires_industrie"
     for name in ("ti_2018_2022_perimetres.geojson", "ti_2023_2027_perimetres.geojson"):
         gz_copy(ti / name, OUT / "territoires_industrie" / (name + ".gz"))

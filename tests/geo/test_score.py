@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import SAMPLES
 from tests.geo.conftest import rows
 
 
@@ -232,3 +233,28 @@ def test_a_load_committed_during_a_run_is_scored_and_recorded(  # type: ignore[n
         (1,)
     ]
     assert run_score(changed_only=True).skipped
+
+
+def test_press_sites_are_scored_on_what_is_known(load, run_score, db_settings) -> None:  # type: ignore[no-untyped-def]
+    load("communes", SAMPLES / "admin" / "communes_2022_sample.geojson.gz")
+    load("sites", SAMPLES / "sites" / "scem_2024_partiel_presse.csv")
+    run_score()
+    found = {
+        r[0]: r[1:]
+        for r in rows(
+            db_settings,
+            "SELECT site_id, land_status, zan_cost_ha, zan_cost_max_ha, land_evidence, breakdown"
+            " FROM site_score",
+        )
+    }
+    # "Ancienne sucrerie de Bourdon", 20 ha: the source names a former factory, so recycled
+    # land, not 20 ha of ENAF.
+    status, cost, _, evidence, _ = found["scem2024-press-02"]
+    assert (status, cost) == ("artificialised", 0) and evidence["source"] == "site_name"
+    # "Gabriélat 2", placed at its commune (Pamiers) with no surface: nothing known.
+    status, cost, cost_max, evidence, breakdown = found["scem2024-press-12"]
+    by = {b["criterion"]: b for b in breakdown}
+    assert (status, cost, cost_max) == ("unknown", None, None)
+    assert evidence["location"] == "commune"
+    assert by["constraints"]["known"] is False and by["size"]["input"] == "unknown"
+    assert by["zan"]["value"] <= 0.5 and by["size"]["value"] == 0

@@ -49,6 +49,12 @@ def point(nullable: bool = False) -> Mapped[object]:
     return mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=nullable)
 
 
+def search_key_index(name: str, column: str) -> Index:
+    """A trigram index on ``foncier_search_key(column)``, the normalised name place search
+    matches on (migration 0004)."""
+    return Index(name, text(f"foncier_search_key({column}) gin_trgm_ops"), postgresql_using="gin")
+
+
 class Base(DeclarativeBase):
     metadata = metadata
 
@@ -70,14 +76,15 @@ class Epci(Provenance, Base):
     type: Mapped[str | None] = mapped_column(Text)
     population: Mapped[int | None] = mapped_column(Integer)
     geom = multipolygon()
+    __table_args__ = (search_key_index("ix_epci_nom_key", "nom"),)
 
 
 class Commune(Provenance, Base):
     __tablename__ = "commune"
     insee: Mapped[str] = mapped_column(String(5), primary_key=True)
     nom: Mapped[str] = mapped_column(Text)
-    dep: Mapped[str] = mapped_column(String(3))
-    reg: Mapped[str | None] = mapped_column(String(2))
+    dep: Mapped[str] = mapped_column(String(3), index=True)
+    reg: Mapped[str | None] = mapped_column(String(2), index=True)
     siren_epci: Mapped[str | None] = mapped_column(String(9), index=True)
     population: Mapped[int | None] = mapped_column(Integer)
     # COG edition the commune's code, name and EPCI follow (merged communes are dissolved into
@@ -86,6 +93,7 @@ class Commune(Provenance, Base):
     # The commune's own SIREN (Territoires d'industrie name commune members by it).
     siren: Mapped[str | None] = mapped_column(String(9), index=True)
     geom = multipolygon()
+    __table_args__ = (search_key_index("ix_commune_nom_key", "nom"),)
 
 
 class Region(Provenance, Base):
@@ -133,7 +141,10 @@ class Territoire(Provenance, Base):
     insee_reg: Mapped[str | None] = mapped_column(String(2))
     # 2018-2022 perimeters built from commune centroids are points: kept, but only polygons here.
     geom = multipolygon(nullable=True)
-    __table_args__ = (CheckConstraint("programme IN (2018, 2023)", name="programme"),)
+    __table_args__ = (
+        CheckConstraint("programme IN (2018, 2023)", name="programme"),
+        search_key_index("ix_territoire_lib_key", "lib"),
+    )
 
 
 class TerritoireMembre(Provenance, Base):

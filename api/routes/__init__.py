@@ -6,7 +6,7 @@ the landing page given to OGC clients (GDAL's OAPIF driver appends /collections 
 
 from fastapi import APIRouter
 
-from api.routes import exports, features, search, sites, territories, tiles
+from api.routes import exports, features, places, search, sites, territories, tiles
 
 api_router = APIRouter()
 api_router.include_router(features.landing_router)
@@ -16,5 +16,6 @@ for module in (features, tiles, exports):
     ogc.include_router(module.router)
 api_router.include_router(ogc)
 api_router.include_router(search.router)
+api_router.include_router(places.router)
 api_router.include_router(territories.router)
 api_router.include_router(sites.router)

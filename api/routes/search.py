@@ -44,7 +44,7 @@ SELECT 'site' AS kind, s.id::text AS id, s.nom, s.insee, c.nom AS commune, c.sir
        c.dep, c.reg, s.surface_ha, coalesce(sc.contiguous_ha, s.surface_dispo_ha) AS contiguous_ha,
        sc.score, sc.excluded, sc.zan_cost_ha, sc.envelope_share, sc.zone_class,
        s.cle_en_main, coalesce(s.friche, false) AS friche, sc.breakdown,
-       ST_AsGeoJSON(ST_Transform(s.geom, 4326), 6)::json AS geometry, s.geom AS g
+       ST_AsGeoJSON(ST_Transform(s.geom, 4326), 6)::json AS geometry
 FROM site s LEFT JOIN site_score sc ON sc.site_id = s.id LEFT JOIN commune c ON c.insee = s.insee
 """
 _LAND_UNITS = """
@@ -52,8 +52,7 @@ SELECT 'land-unit' AS kind, u.id::text AS id, NULL::text AS nom, u.insee, c.nom 
        c.siren_epci, c.dep, c.reg, u.area_ha AS surface_ha, u.area_ha AS contiguous_ha,
        best.score, best.excluded, agg.zan_cost_ha, agg.envelope_share, u.zone_class,
        false AS cle_en_main, false AS friche, best.breakdown,
-       ST_AsGeoJSON(ST_Transform(ST_PointOnSurface(u.geom), 4326), 6)::json AS geometry,
-       u.geom AS g
+       ST_AsGeoJSON(ST_Transform(ST_PointOnSurface(u.geom), 4326), 6)::json AS geometry
 FROM land_unit u LEFT JOIN commune c ON c.insee = u.insee
 LEFT JOIN LATERAL (SELECT ps.score, ps.excluded, ps.breakdown FROM parcel_score ps
                    WHERE ps.land_unit_id = u.id ORDER BY ps.score DESC LIMIT 1) best ON true
@@ -75,6 +74,7 @@ async def search(
     region: Annotated[str | None, Query(max_length=3, description="code INSEE région")] = None,
     departement: Annotated[str | None, Query(max_length=3)] = None,
     epci: Annotated[str | None, Query(min_length=9, max_length=9, description="SIREN")] = None,
+    scot: Annotated[str | None, Query(max_length=40, description="identifiant du SCoT")] = None,
     territoire: Annotated[
         str | None, Query(max_length=40, description="id_ti (ex. ti-2703)")
     ] = None,
@@ -114,22 +114,21 @@ async def search(
         add("contiguous_ha >= {}", contiguous_min_ha)
     if contiguous_max_ha is not None:
         add("contiguous_ha <= {}", contiguous_max_ha)
-    if region:
-        add("reg = {}", region)
-    if departement:
-        add("dep = {}", departement)
-    if epci:
-        add("siren_epci = {}", epci)
-    if territoire:
-        add(
-            "(siren_epci IN (SELECT m.siren FROM territoire_membre m WHERE m.programme = {} "
-            "AND m.id_ti = {}) OR EXISTS (SELECT 1 FROM territoire t WHERE t.programme = {} "
-            "AND t.id_ti = {} AND ST_Intersects(t.geom, g)))",
-            territoire_programme,
-            territoire,
-            territoire_programme,
-            territoire,
-        )
+    # Every territory filter is the one membership rule, the view territory_commune.
+    for territory_kind, code in (
+        ("region", region),
+        ("departement", departement),
+        ("epci", epci),
+        ("scot", scot),
+        (f"territoire-{territoire_programme}", territoire),
+    ):
+        if code:
+            add(
+                "insee IN (SELECT tc.insee FROM territory_commune tc "
+                "WHERE tc.kind = {} AND tc.code = {})",
+                territory_kind,
+                code,
+            )
     if activity_only:
         add("zone_class = 'activity'")
     if turnkey_only:

@@ -23,6 +23,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_score": "non calculé",
         "excluded": "exclu",
         "search_placeholder": "Commune, EPCI ou territoire (nom ou code)",
+        "search_places_placeholder": (
+            "Commune, EPCI, territoire, département ou région (nom ou code)"
+        ),
+        "place_commune": "commune",
+        "place_epci": "EPCI",
+        "place_departement": "département",
+        "place_region": "région",
+        "place_territoire-2023": "Territoire d'industrie 2023-2027",
+        "place_territoire-2018": "Territoire d'industrie 2018-2022",
         "search": "Chercher",
         "not_found": "Aucun résultat",
         "min_score": "Score minimal",
@@ -134,6 +143,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_score": "not computed",
         "excluded": "excluded",
         "search_placeholder": "Commune, EPCI or territory (name or code)",
+        "search_places_placeholder": (
+            "Commune, EPCI, territory, département or region (name or code)"
+        ),
+        "place_commune": "commune",
+        "place_epci": "EPCI",
+        "place_departement": "département",
+        "place_region": "region",
+        "place_territoire-2023": "Territoire d'industrie 2023-2027",
+        "place_territoire-2018": "Territoire d'industrie 2018-2022",
         "search": "Search",
         "not_found": "No result",
         "min_score": "Minimum score",

@@ -20,11 +20,13 @@ from maps.layers import (
     add,
 )
 
+# The search box asks /places (names and codes of communes, EPCIs, territories, départements and
+# regions); these are the collections whose features it outlines once it has zoomed to a hit.
 SEARCH_TARGETS = (
-    SearchTarget("epci", "EPCI", "nom", r"^\d{9}$"),
-    SearchTarget("communes", "Commune", "nom", r"^(\d{5}|2[AB]\d{3})$"),
-    SearchTarget("territoires-2023", "Territoire d'industrie 2023", "lib", r"^[tT][iI]-\d+$"),
-    SearchTarget("territoires-2018", "Territoire d'industrie 2018", "lib", r"^[tT][iI]-\d+$"),
+    SearchTarget("epci", "EPCI", "nom"),
+    SearchTarget("communes", "Commune", "nom"),
+    SearchTarget("territoires-2023", "Territoire d'industrie 2023-2027", "lib"),
+    SearchTarget("territoires-2018", "Territoire d'industrie 2018-2022", "lib"),
 )
 
 
@@ -106,7 +108,7 @@ def planner_map(
                 legend_title=t.get("legend_title", "Score"),
                 bands=style.bands,
                 search=SEARCH_TARGETS,
-                search_placeholder=t.get("search_placeholder", ""),
+                search_placeholder=t.get("search_places_placeholder", ""),
             )
         ),
     )

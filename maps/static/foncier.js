@@ -206,46 +206,49 @@
     });
   };
 
-  /* --- search: a commune, EPCI or Territoire d'industrie by name or code --- */
-  F.search = function (map, q, targets) {
+  /* --- search: a commune, EPCI, territory, département or region by name or code (/places) --- */
+  F.search = function (q) {
     q = q.trim();
     if (!q) return Promise.resolve([]);
-    var byCode = targets.filter(function (t) { return t.code_pattern && new RegExp(t.code_pattern).test(q); });
-    var tasks = byCode.length ? byCode.map(function (t) {
-      return F.getJSON("/collections/" + t.collection + "/items/" + encodeURIComponent(q) + "?f=json")
-        .then(function (f) { return [{ target: t, feature: f }]; }).catch(function () { return []; });
-    }) : targets.map(function (t) {
-      // The API's CQL2 has no CASEI: OR the usual spellings (as typed, lower, Capitalised, UPPER).
-      var low = q.toLowerCase();
-      var forms = [q, low, low.charAt(0).toUpperCase() + low.slice(1), q.toUpperCase()].filter(function (v, i, a) { return a.indexOf(v) === i; });
-      var cql = forms.map(function (v) { return t.name_property + " LIKE '%" + v.replace(/'/g, "''") + "%'"; }).join(" OR ");
-      return F.getJSON("/collections/" + t.collection + "/items?f=json&limit=5&filter-lang=cql2-text&filter=" + encodeURIComponent(cql))
-        .then(function (fc) { return fc.features.map(function (f) { return { target: t, feature: f }; }); })
-        .catch(function (e) { console.warn(e.message); return []; });
-    });
-    return Promise.all(tasks).then(function (lists) {
-      var hits = [].concat.apply([], lists);
-      var low = q.toLowerCase();
-      hits.sort(function (a, b) {
-        var ea = String(a.feature.properties[a.target.name_property]).toLowerCase() === low ? 0 : 1;
-        var eb = String(b.feature.properties[b.target.name_property]).toLowerCase() === low ? 0 : 1;
-        return ea - eb;
-      });
-      return hits;
-    });
+    // The server matches accents, case and hyphens away and ranks; the page only lists.
+    return F.getJSON("/places?limit=10&q=" + encodeURIComponent(q)).then(function (r) { return r.places; });
+  };
+  // "Saint-Étienne (commune 42218)", with the kind in the page's language.
+  F.placeText = function (h) {
+    var kind = F.t("place_" + h.kind);
+    return h.name ? h.name + " (" + kind + " " + h.code + ")" : kind.charAt(0).toUpperCase() + kind.slice(1) + " " + h.code;
   };
   var highlight = null;
-  F.zoomTo = function (map, feature) {
+  var placeSeq = 0;
+  function outline(map, feature) {
     if (highlight) map.removeLayer(highlight);
     highlight = L.geoJSON(feature, { interactive: false, style: { color: "#000", weight: 3, fill: false, dashArray: "6 4" } }).addTo(map);
+  }
+  F.zoomTo = function (map, feature) {
+    outline(map, feature);
     map.fitBounds(highlight.getBounds());
+  };
+  // Zoom to a hit's bbox (CRS84), then outline it when its collection is one the box draws.
+  F.zoomToPlace = function (map, hit, targets) {
+    var seq = ++placeSeq;
+    if (highlight) { map.removeLayer(highlight); highlight = null; }
+    var b = hit.bbox;
+    if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+    var drawn = (targets || []).some(function (t) { return t.collection === hit.collection; });
+    if (!drawn) return Promise.resolve();
+    return F.getJSON("/collections/" + hit.collection + "/items/" + encodeURIComponent(hit.code) + "?f=json")
+      .then(function (f) {
+        if (seq !== placeSeq || !f.geometry) return;  // another hit was chosen meanwhile
+        if (b) outline(map, f); else F.zoomTo(map, f);
+      })
+      .catch(function (e) { console.warn(e.message); });
   };
 
   function searchControl(map, o) {
     var c = L.control({ position: "topleft" });
     c.onAdd = function () {
       var div = L.DomUtil.create("div", "leaflet-bar search-box");
-      div.innerHTML = '<form><input type="search" name="q" placeholder="' + F.esc(o.search_placeholder) +
+      div.innerHTML = '<form><input type="search" name="q" maxlength="100" placeholder="' + F.esc(o.search_placeholder) +
         '" aria-label="' + F.t("search") + '"><button type="submit">' + F.t("search") + '</button></form><ul class="search-results"></ul>';
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
@@ -253,18 +256,23 @@
       div.querySelector("form").addEventListener("submit", function (ev) {
         ev.preventDefault();
         list.innerHTML = "<li>" + F.t("loading") + "</li>";
-        F.search(map, div.querySelector("input").value, o.search).then(function (hits) {
+        F.search(div.querySelector("input").value).then(function (hits) {
           list.innerHTML = hits.length ? "" : "<li>" + F.t("not_found") + "</li>";
           hits.forEach(function (h, i) {
             var li = document.createElement("li");
             var btn = document.createElement("button");
             btn.type = "button";
-            btn.textContent = h.feature.properties[h.target.name_property] + " · " + h.target.label + " " + h.feature.id;
-            btn.addEventListener("click", function () { F.zoomTo(map, h.feature); });
+            btn.textContent = F.placeText(h);
+            btn.setAttribute("data-kind", h.kind);
+            btn.setAttribute("data-code", h.code);
+            btn.addEventListener("click", function () { F.zoomToPlace(map, h, o.search); });
             li.appendChild(btn);
             list.appendChild(li);
-            if (i === 0) F.zoomTo(map, h.feature);
+            if (i === 0) F.zoomToPlace(map, h, o.search);
           });
+        }).catch(function (e) {
+          console.warn(e.message);
+          list.innerHTML = "<li>" + F.t("error") + "</li>";
         });
       });
       return div;

@@ -64,6 +64,11 @@ def summary_table(reports: list[IngestReport]) -> Table:
                 f"{t.deleted:,}",
                 f"{r.seconds:.1f}",
             )
+    notes = [f"{Path(r.source).name}: {note}" for r in reports for note in r.notes]
+    if notes:
+        # Below the table, whole: what a load did beyond its counts (remapped codes...).
+        table.caption = "\n".join(notes)
+        table.caption_justify = "left"
     return table
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -39,8 +39,10 @@ from ingest.merge import (
     TableCounts,
     drop_indexes,
     drop_primary_key,
+    fix_vintage,
     merge,
     recreate_indexes,
+    table_notes,
 )
 from ingest.normalize import TableLoad, mark_repeated_keys
 from ingest.pgcopy import Direct, Payload, Progress, build_payload, write_payload
@@ -60,6 +62,26 @@ from ingest.worker import PhaseTimes, ahead
 
 
 @dataclass
+class _Vintage:
+    """The vintage a run writes: the one given (``--vintage``), else the latest the file's
+    own rows carry (:attr:`TableLoad.vintage`), as far as the batches prepared so far tell."""
+
+    given: str | None
+    found: str | None = None
+
+    def see(self, loads: list[TableLoad]) -> str | None:
+        """Take in one batch's loads; return the vintage its rows are written with."""
+        for load in loads:
+            if load.vintage is not None and (self.found is None or load.vintage > self.found):
+                self.found = load.vintage
+        return self.value
+
+    @property
+    def value(self) -> str | None:
+        return self.given if self.given is not None else self.found
+
+
+@dataclass
 class _Prepared:
     """One table's share of one batch, ready to send."""
 
@@ -69,6 +91,7 @@ class _Prepared:
     quarantine: list[QuarantineRow]
     held: pd.DataFrame
     direct: Direct | None = None
+    vintage: str | None = None  # what this batch's rows are written with (early merge)
 
     @property
     def rows(self) -> int:
@@ -88,8 +111,10 @@ def _prepare(
     seen: dict[str, dict[str, int]],
     chunk_rows: int,
     direct: dict[str, Direct],
+    vintage: _Vintage,
 ) -> list[_Prepared]:
     out = []
+    now = vintage.see(loads)
     for load in loads:
         spec = load.spec
         mark_repeated_keys(load, seen.setdefault(spec.table, {}))
@@ -101,8 +126,10 @@ def _prepare(
         # A batch's COPY bytes are built here, in the worker; a whole big file read in one
         # piece is sent in chunks instead, so its bytes never all exist at once.
         into = direct.get(spec.table)
+        if into is not None and into.vintage != now:
+            into = replace(into, vintage=now)
         payload = build_payload(good, spec, into) if len(good) <= chunk_rows else None
-        out.append(_Prepared(load, good, payload, python_quarantine(load), held, into))
+        out.append(_Prepared(load, good, payload, python_quarantine(load), held, into, now))
     return out
 
 
@@ -121,10 +148,17 @@ def stage_and_merge_batches(
     are prepared in a worker thread one batch ahead while the current one is copied; a key
     repeated across batches is quarantined like one repeated within a batch (the first
     occurrence is kept). Checks, merge and derived SQL run once all batches are staged.
+
+    ``vintage`` None: the rows get the latest vintage the file's own batches carry
+    (:attr:`TableLoad.vintage`, a maximum per batch: no work per row). A table merged early
+    gets each batch's latest so far, and its rows of the run are set to the file's latest at
+    the end only when a later batch raised it.
     """
     seen: dict[str, dict[str, int]] = {}
     staged: dict[str, Staged] = {}
     times = times if times is not None else PhaseTimes()
+    run_vintage = _Vintage(vintage)
+    written: dict[str, set[str | None]] = {}  # vintages an early merge wrote, per table
     # The first batch's tables are set up before the worker starts: it builds each batch's
     # COPY bytes for the target itself when a table is loaded by direct COPY.
     direct: dict[str, Direct] = {}
@@ -144,7 +178,7 @@ def stage_and_merge_batches(
             return
         for loads in itertools.chain([first], batches):
             with times("prepare (worker)"):
-                out = _prepare(loads, seen, chunk_rows, direct)
+                out = _prepare(loads, seen, chunk_rows, direct, run_vintage)
             yield out
 
     batch_iter = iter(ahead(prepared_batches()))
@@ -184,17 +218,22 @@ def stage_and_merge_batches(
             if table.direct:
                 check_direct(cur, table, part.rows, times)
             elif table.early:
-                merge_early(cur, table, run_id, vintage, times)
+                merge_early(cur, table, run_id, part.vintage, times)
+            if table.early and part.rows:
+                written.setdefault(spec.table, set()).add(part.vintage)
             copied += part.rows
         if progress:
             progress(copied)
-    result = MergeResult()
+    result = MergeResult(vintage=run_vintage.value)
     for table in staged.values():
         spec = table.spec
         hold_keys(cur, spec, pd.concat(table.held) if table.held else pd.DataFrame())
         if table.early:
             if table.direct:
                 drop_check_index(cur, spec)
+            if spec.provenance and written.get(spec.table, set()) - {result.vintage}:
+                with times("vintage fix-up"):
+                    fix_vintage(cur, spec, run_id, result.vintage)
             with times("index rebuild"):
                 recreate_indexes(cur, table.deferred)
             sql_bad = table.sql_bad
@@ -210,10 +249,11 @@ def stage_and_merge_batches(
             table.repaired += count_repaired(cur, spec, changed)
             source_raw(table, sql_bad)
             with times("merge"):
-                counts = merge(cur, spec, run_id, vintage)
+                counts = merge(cur, spec, run_id, result.vintage)
         if spec.post_merge_sql:
             with times("post-merge sql"):
                 cur.execute(spec.post_merge_sql.format(stage=f"stage_{spec.table}"))
+        counts.notes = table_notes(cur, spec)
         counts.quarantined = len(table.quarantine) + len(sql_bad)
         counts.loaded = table.rows - len(sql_bad)
         counts.repaired = table.repaired

@@ -29,14 +29,16 @@ class TableCounts:
     deleted: int = 0
     quarantined: int = 0
     repaired: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class MergeResult:
-    """What a load did: counts per table, and every row it quarantined."""
+    """What a load did: counts per table, every row it quarantined, the vintage written."""
 
     tables: list[TableCounts] = field(default_factory=list)
     quarantine: list[QuarantineRow] = field(default_factory=list)
+    vintage: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -241,6 +243,24 @@ def recreate_indexes(cur: psycopg.Cursor, definitions: list[str | sql.Composable
     """Re-create what :func:`drop_indexes` and :func:`drop_primary_key` dropped."""
     for definition in definitions:
         cur.execute(definition)  # catalog text (pg_get_indexdef), not built from input
+
+
+def table_notes(cur: psycopg.Cursor, spec: TableSpec) -> list[str]:
+    """``spec.notes`` worded with their numbers (those that are 0 are left out)."""
+    notes = []
+    for query, label in spec.notes:
+        cur.execute(query.format(stage=f"stage_{spec.table}"))  # static SQL of the layer
+        n = int(cur.fetchone()[0] or 0)  # type: ignore[index]
+        if n:
+            notes.append(label.format(n=n))
+    return notes
+
+
+def fix_vintage(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None) -> None:
+    """Give every row of ``run_id`` the run's final vintage (an early merge wrote some batches
+    before the file's latest date was seen)."""
+    stmt = "UPDATE {} SET vintage = %s WHERE run_id = %s AND vintage IS DISTINCT FROM %s"
+    cur.execute(sql.SQL(stmt).format(sql.Identifier(spec.table)), (vintage, run_id, vintage))
 
 
 def bump_layer_version(cur: psycopg.Cursor, layer: str) -> None:

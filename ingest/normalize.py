@@ -63,6 +63,9 @@ class TableSpec:
             never values. A row meeting a condition is quarantined with its reason.
         post_merge_sql: SQL run after the merge, in the same transaction (derived columns
             such as ``parcel.built``); ``{stage}`` is the staging table.
+        notes: what the load did beyond its counts, for the summary and ``ingest_run.message``:
+            pairs (SQL giving one number, run after ``post_merge_sql``; label with ``{n}``),
+            e.g. how many rows were remapped. A note whose number is 0 is left out.
     """
 
     table: str
@@ -78,6 +81,7 @@ class TableSpec:
     post_stage_sql: str | None = None
     checks: tuple[tuple[str, str], ...] = ()
     post_merge_sql: str | None = None
+    notes: tuple[tuple[str, str], ...] = ()
 
     @property
     def all_columns(self) -> list[str]:
@@ -94,6 +98,9 @@ class TableLoad:
     raw: pd.DataFrame  # the source records, aligned with frame, for the quarantine
     repaired: int = 0
     repaired_rows: np.ndarray | None = None  # bool per row: geometry repaired
+    # The edition the file itself gives for these rows (latest Etalab `updated` date, the
+    # EDIGEO sheet's date): without --vintage, a run's rows get the latest over the file.
+    vintage: str | None = None
 
     @property
     def ok(self) -> np.ndarray:

@@ -39,6 +39,7 @@ class IngestReport:
     tables: list[TableCounts] = field(default_factory=list)
     seconds: float = 0.0
     message: str | None = None
+    vintage: str | None = None
 
     @property
     def loaded(self) -> int:
@@ -51,6 +52,11 @@ class IngestReport:
     @property
     def quarantined(self) -> int:
         return sum(t.quarantined for t in self.tables)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the load did beyond its counts (remapped codes, rebuilt perimeters...)."""
+        return [f"{t.table}: {note}" for t in self.tables for note in t.notes]
 
 
 def _start_run(
@@ -74,11 +80,13 @@ def _finish_run(
     message: str | None,
 ) -> None:
     t = result.tables if result else []
+    if message is None and t:
+        message = "; ".join(f"{x.table}: {note}" for x in t for note in x.notes) or None
     cur.execute(
         """
         UPDATE ingest_run SET status = %s, rows_read = %s, rows_loaded = %s, rows_repaired = %s,
             rows_quarantined = %s, rows_inserted = %s, rows_updated = %s, rows_deleted = %s,
-            message = %s, finished_at = now()
+            message = %s, vintage = coalesce(vintage, %s), finished_at = now()
         WHERE id = %s
         """,
         (
@@ -91,6 +99,7 @@ def _finish_run(
             sum(x.updated for x in t),
             sum(x.deleted for x in t),
             message,
+            result.vintage if result else None,
             run_id,
         ),
     )
@@ -212,6 +221,7 @@ def run_ingest(
         raise IngestError(message) from exc
     report.status = "succeeded"
     report.tables = result.tables
+    report.vintage = result.vintage
     report.seconds = time.monotonic() - started
     log.debug("%s: %.2f s; phases: %s", name, report.seconds, times.summary())
     return report

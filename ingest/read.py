@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import io
 import logging
+import re
 import tarfile
 import tempfile
 import warnings
@@ -65,6 +66,7 @@ class Source:
     sha256: str
     format: str
     layers: dict[str, gpd.GeoDataFrame]  # extra layers read alongside (EDIGEO buildings)
+    vintage: str | None = None  # the edition date the file declares (EDIGEO: its sheet's)
 
     @property
     def has_geometry(self) -> bool:
@@ -377,7 +379,27 @@ def _extracted(path: Path) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def _read_edigeo(path: Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
+# The exchange's date in the .THF header, e.g. ``TDASD08:20190309`` (EDIGEO standard, NF Z 52000).
+_THF_DATE = re.compile(rb"^TDASD08:(\d{4})(\d{2})(\d{2})\s*$", re.MULTILINE)
+
+
+def edigeo_sheet_date(thf: bytes) -> str | None:
+    """The date of an EDIGEO sheet: its exchange's ``TDASD`` in the .THF header, ISO-formatted.
+
+    DGFiP writes it when it exports the sheet (``20190309`` for the Doubs samples); the
+    parcels' own ``UPDATE_DATE`` only says when each was last edited.
+
+    Example:
+        >>> edigeo_sheet_date(b"BOMT 12:E000AK01.THF\\r\\nTDASD08:20190309\\r\\n")
+        '2019-03-09'
+    """
+    match = _THF_DATE.search(thf)
+    return None if match is None else b"-".join(match.groups()).decode("ascii")
+
+
+def _read_edigeo(
+    path: Path,
+) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame], str | None]:
     with _extracted(path) as tmp:
         thf = sorted(tmp.rglob("*.THF")) + sorted(tmp.rglob("*.thf"))
         if not thf:
@@ -389,7 +411,8 @@ def _read_edigeo(path: Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFra
         extra = {}
         if "BATIMENT_id" in layers:
             extra["buildings"] = _read_ogr(thf[0], path, layer="BATIMENT_id")
-    return parcels, extra
+        date = edigeo_sheet_date(thf[0].read_bytes())
+    return parcels, extra, date
 
 
 def _zip_member(path: Path) -> tuple[str, bool]:
@@ -455,13 +478,14 @@ def read_source(
     fmt = detect_format(path)
     user_crs = CRS.from_user_input(crs) if crs else None
     extra: dict[str, gpd.GeoDataFrame] = {}
+    declared: str | None = None
     frame: gpd.GeoDataFrame | pd.DataFrame
     if fmt == "geojson":
         frame = _read_geojson(path, encoding)
     elif fmt == "csv":
         frame, user_crs = _read_csv(path, encoding, user_crs)
     elif fmt == "edigeo":
-        frame, extra = _read_edigeo(path)
+        frame, extra, declared = _read_edigeo(path)
     elif fmt == "zip":
         frame = _read_zip(path, encoding)
     elif fmt == "shp":
@@ -488,7 +512,13 @@ def read_source(
         extra[name] = extra_frame.reset_index(drop=True)
         extra[name]["_feature_index"] = np.arange(len(extra_frame))
     return Source(
-        path=path, frame=frame, crs=detected, sha256=sha256_of(path), format=fmt, layers=extra
+        path=path,
+        frame=frame,
+        crs=detected,
+        sha256=sha256_of(path),
+        format=fmt,
+        layers=extra,
+        vintage=declared,
     )
 
 

@@ -6,7 +6,10 @@ padded: ``0A``) + numero (4). ``section`` and ``numero`` are stored as they appe
 
 - **Etalab** ``cadastre-XXXXX-parcelles.json(.gz)``: ``id`` (the IDU), ``commune``, ``prefixe``,
   ``section``, ``numero``, ``contenance`` (m2). A load replaces the communes the file covers
-  (scope ``insee``) and leaves ``built`` alone: unknown (NULL) without a building layer.
+  (scope ``insee``); ``built`` is unknown (NULL) unless a buildings file covers the commune
+  (:mod:`ingest.layers.buildings`), loaded before or after: the same rule then sets it.
+  Without ``--vintage``, the rows' vintage is the latest ``updated`` date of the file
+  (``2023-03-31`` for Juvisy-sur-Orge 91326).
 - **EDIGEO** ``edigeo-<insee><prefixe><section><feuille>.tar.bz2`` (one cadastral sheet):
   ``PARCELLE_id.IDU`` has only 12 characters (commune 3 + prefixe + section + numero), without
   the département. The département part of the 14-character id is the first two characters of
@@ -14,7 +17,9 @@ padded: ``0A``) + numero (4). ``section`` and ``numero`` are stored as they appe
   commune part only). That rule also holds overseas: DGFiP writes commune 97101 as "97" + "101",
   so the id is ``insee[:2] + IDU`` everywhere (``2A`` for Corse-du-Sud). The IDU's commune part
   must match ``insee[2:]``. A load replaces the sheet's parcels and buildings (scope ``sheet``)
-  and then sets ``parcel.built`` in SQL (``ingest/sql/parcel_built.sql``).
+  and then sets ``parcel.built`` in SQL (``ingest/sql/parcel_built.sql``). Without
+  ``--vintage``, the rows' vintage is the sheet's date (its exchange's ``TDASD``, see
+  :func:`ingest.read.edigeo_sheet_date`).
 
 EDIGEO declares its CRS as an IGNF definition (RGF93 Lambert-93) equal to EPSG:2154: it is
 recognised as such, so coordinates are stored untouched.
@@ -29,13 +34,14 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from pyproj import CRS
 
-from db.engine import read_sql
 from geo.geometry import LAMBERT93
 from ingest.errors import LayoutError
+from ingest.layers.buildings import parcel_built_sql
 from ingest.layers.sites import site_parcel_sql
-from ingest.normalize import TableLoad, TableSpec, add_problem, code, finish, pick
+from ingest.normalize import TableLoad, TableSpec, add_problem, arrow_column, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
 
@@ -55,7 +61,7 @@ PARCEL_ETALAB = TableSpec(
     geometries={"geom": "MULTIPOLYGON"},
     required=("insee", "prefixe", "section", "numero"),
     scope="insee",
-    post_merge_sql=site_parcel_sql("parcels"),
+    post_merge_sql=site_parcel_sql("parcels") + parcel_built_sql("parcels"),
 )
 
 PARCEL_EDIGEO = TableSpec(
@@ -75,12 +81,31 @@ BUILDING_EDIGEO = TableSpec(
     geometries={"geom": "MULTIPOLYGON"},
     required=("insee", "sheet"),
     scope="sheet",
-    post_merge_sql=read_sql("ingest.sql", "parcel_built.sql"),
+    post_merge_sql=parcel_built_sql("sheet"),
 )
 
 # insee (5: 2-char département incl. 2A/2B/97) + prefixe (3 digits) + section (2) + numero (4).
 IDU_RE = re.compile(r"^\d[\dAB]\d{3}\d{3}[0-9A-Z]{2}\d{4}$")
 _SHEET_RE = re.compile(r"(\d[\dAB]\d{3})(\d{3})([0-9A-Z]{2})(\d{2})", re.IGNORECASE)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def latest_date(values: pd.Series) -> str | None:
+    """The latest date of a column as ``YYYY-MM-DD``, or None when it holds none.
+
+    Dates as GDAL reads them (datetime64) or ISO text: one reduction over the column (numpy's,
+    or Arrow's on the text), never a Python step per row.
+
+    Example:
+        >>> latest_date(pd.Series(["2022-12-05", None, "2023-03-31T10:00:00"]))
+        '2023-03-31'
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        latest = values.max()
+        return None if pd.isna(latest) else str(latest.date().isoformat())
+    text = arrow_column(values.astype("string[pyarrow]"))
+    found = pc.max(pc.utf8_slice_codeunits(text, 0, 10)).as_py()
+    return found if isinstance(found, str) and _ISO_DATE.match(found) else None
 
 
 def idu_problem(idu: object) -> str | None:
@@ -191,7 +216,9 @@ def prepare_etalab(source: Source) -> list[TableLoad]:
     )
     # ``.array``, not ``.to_numpy()``: WKB read in batches stays in Arrow (no object per row).
     frame["geom"] = f.geometry.array
-    return [finish(PARCEL_ETALAB, frame, f, source.crs, name, problems)]
+    load = finish(PARCEL_ETALAB, frame, f, source.crs, name, problems)
+    load.vintage = latest_date(pick(f, "updated", source=name, required=False))
+    return [load]
 
 
 def prepare_edigeo(source: Source) -> list[TableLoad]:
@@ -242,6 +269,7 @@ def prepare_edigeo(source: Source) -> list[TableLoad]:
     bframe["sheet"] = sheet
     bframe["geom"] = b.geometry.to_numpy()
     buildings = finish(BUILDING_EDIGEO, bframe, b, crs, f"{name} (BATIMENT_id)")
+    parcels.vintage = buildings.vintage = source.vintage
     return [parcels, buildings]
 
 

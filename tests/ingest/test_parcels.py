@@ -5,12 +5,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
+from config import DatabaseSettings, IngestSettings
 from ingest.errors import LayoutError
-from ingest.layers.parcels import idu_problem, sheet_of
-from ingest.read import read_source
+from ingest.layers.parcels import idu_problem, latest_date, sheet_of
+from ingest.pipeline import run_ingest
+from ingest.read import read_batches, read_source
+from ingest.sources import IngestOptions, get_layer
 from tests.conftest import FIXTURES, SAMPLES, scalar
 
 ETALAB = SAMPLES / "cadastre" / "etalab"
@@ -133,3 +137,64 @@ def test_bad_parcel_ids_are_quarantined(load, clean_db: Engine) -> None:
         2: "duplicate key 25354000ZZ0001: already at feature 0",
         3: "parcel id '91432000ZZ0003' is not in commune '25354'",
     }
+
+
+# --- vintage from the file itself (no --vintage) -------------------------------------------
+
+# Latest `updated` of each Etalab sample, by hand: `zcat cadastre-<insee>-parcelles.json.gz |
+# grep -o '"updated":"[0-9-]*"' | sort | tail -1` (the three files' latest is 91326's).
+LATEST_UPDATED = {"91027": "2022-12-22", "91326": "2023-03-31", "91432": "2023-03-22"}
+
+
+def _vintages(engine: Engine, table: str = "parcel") -> set[object]:
+    with engine.connect() as conn:
+        return set(conn.execute(text(f"SELECT DISTINCT vintage FROM {table}")).scalars())
+
+
+@pytest.mark.parametrize("insee", LATEST_UPDATED)
+def test_etalab_rows_get_the_latest_updated_date_of_their_file(  # type: ignore[no-untyped-def]
+    load, clean_db: Engine, insee: str
+) -> None:
+    report = load("parcels", ETALAB / f"cadastre-{insee}-parcelles.json.gz")
+    assert report.vintage == LATEST_UPDATED[insee]
+    assert _vintages(clean_db) == {LATEST_UPDATED[insee]}
+    assert scalar(clean_db, "SELECT vintage FROM ingest_run") == LATEST_UPDATED[insee]
+
+
+def test_a_later_batch_with_a_later_date_sets_the_whole_files_vintage(  # type: ignore[no-untyped-def]
+    clean_db: Engine, db_settings: DatabaseSettings
+) -> None:
+    path = ETALAB / "cadastre-91326-parcelles.json.gz"
+    settings = IngestSettings(batch_rows=1000, copy_chunk_rows=1000)
+    layer = get_layer("parcels")
+    sources = read_batches(path, batch_size=1000)
+    batches = [layer.prepare(s, IngestOptions())[0].vintage for s in sources]
+    # The first batch is written (early merge into the empty table) before 2023-03-31 comes.
+    assert batches[0] is not None and batches[0] < "2023-03-31" == max(batches)
+    first = run_ingest("parcels", path, IngestOptions(), db_settings, settings)
+    assert first.vintage == "2023-03-31" and _vintages(clean_db) == {"2023-03-31"}
+    again = run_ingest("parcels", path, IngestOptions(), db_settings, settings)
+    assert sum(t.inserted + t.updated + t.deleted for t in again.tables) == 0
+    assert _vintages(clean_db) == {"2023-03-31"}
+
+
+def test_a_given_vintage_wins_over_the_files(load, clean_db: Engine) -> None:  # type: ignore[no-untyped-def]
+    load("parcels", ETALAB / "cadastre-91326-parcelles.json.gz", vintage="Etalab 2023-04")
+    assert _vintages(clean_db) == {"Etalab 2023-04"}
+
+
+def test_latest_date_of_dates_and_text() -> None:
+    dates = pd.Series(pd.to_datetime(["2022-12-05", None, "2023-03-31"]))
+    assert latest_date(dates) == "2023-03-31"
+    assert latest_date(pd.Series(["2023-01-02", None], dtype="string[pyarrow]")) == "2023-01-02"
+    assert latest_date(pd.Series([None, None], dtype=object)) is None
+    assert latest_date(pd.Series(["31/03/2023"])) is None  # not an ISO date: no vintage
+
+
+def test_edigeo_rows_get_the_date_of_their_sheet(load, clean_db: Engine) -> None:  # type: ignore[no-untyped-def]
+    # The .THF header's TDASD (date of the exchange): 20190309 for AK01, 20140317 for AB01.
+    assert load("parcels", AK01).vintage == "2019-03-09"
+    assert _vintages(clean_db) == _vintages(clean_db, "building") == {"2019-03-09"}
+    load("parcels", EDIGEO / "edigeo-25354000AB01.tar.bz2")
+    sheets = "SELECT string_agg(DISTINCT sheet || ' ' || vintage, ', ') FROM parcel"
+    assert scalar(clean_db, sheets) == "25354000AB01 2014-03-17, 25354000AK01 2019-03-09"

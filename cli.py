@@ -73,33 +73,51 @@ def db_down() -> None:
 
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Apply the migrations (creates the PostGIS extension if needed)."""
+    """Apply the migrations (creates the extensions they need, or says who must)."""
+    from sqlalchemy.exc import OperationalError
+
     from db.engine import get_engine
     from db.migrate import upgrade
 
-    upgrade(get_engine())
+    try:
+        upgrade(get_engine())
+    except DatabaseError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except OperationalError as exc:
+        console.print(f"[red]error:[/] cannot connect to the database: {exc.orig}")
+        raise typer.Exit(1) from None
     console.print("database at the latest migration")
 
 
 @db_app.command("status")
 def db_status() -> None:
     """Where the database is, whether it runs, and its migration revision."""
-    from db.engine import get_engine
-    from db.migrate import current_revision, head_revision
-
-    settings = get_database_settings()
     from sqlalchemy.engine import make_url
 
+    from db.engine import get_engine
+    from db.migrate import current_revision, head_revision, schema_problem
+
+    settings = get_database_settings()
     console.print(f"url: {make_url(settings.database_url).render_as_string(hide_password=True)}")
     if settings.is_local:
         console.print(
             f"local cluster: {settings.pg_data_dir}, running={cluster.is_running(settings)}"
         )
     try:
-        console.print(f"revision: {current_revision(get_engine())} (head {head_revision()})")
+        current = current_revision(get_engine())
     except Exception as exc:  # noqa: BLE001 - status reports, never crashes
         console.print(f"[red]cannot connect:[/] {exc}")
         raise typer.Exit(1) from None
+    head = head_revision()
+    if current is None:
+        console.print(f"revision: not migrated (head {head}): run `foncier db migrate`")
+        return
+    console.print(f"revision: {current} (head {head})")
+    problem = schema_problem(current, head)
+    if problem:
+        console.print(f"[yellow]{problem}[/]")
+        return
     from db.engine import connect_raw
     from ingest.runs import fail_interrupted_runs
 

@@ -27,3 +27,7 @@ class AccessDenied(DatabaseError):
     def __init__(self, message: str, status: int = 403) -> None:
         super().__init__(message)
         self.status = status
+
+
+class MissingExtension(DatabaseError):
+    """A PostgreSQL extension the schema needs is absent and this role cannot create it."""

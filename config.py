@@ -40,6 +40,8 @@ class DatabaseSettings(BaseSettings):
     pg_bin_dir: Path = Path("/usr/lib/postgresql/15/bin")
     statement_timeout_ms: int = 30_000
     pool_size: int = 8
+    # How long an API request waits for a pool connection before a 503 (database unavailable).
+    pool_timeout_s: float = 5.0
 
     @property
     def is_local(self) -> bool:

@@ -78,12 +78,17 @@ class SampleFile:
 
     layer: str
     path: str
-    vintage: str
+    vintage: str | None  # None: the file's own (parcels: latest `updated`, the EDIGEO sheet's date)
     options: IngestOptions = IngestOptions()
 
 
-# In dependency order: communes before sites (sites without coordinates sit at their commune).
+# In dependency order: the COG history before the communes (merged communes are dissolved),
+# communes before sites (sites without coordinates sit at their commune) and before the
+# Territoires d'industrie (perimeters published as points are rebuilt from member communes).
 SAMPLES: tuple[SampleFile, ...] = (
+    SampleFile("regions", "admin/regions_cog_2026.csv", "COG 2026"),
+    SampleFile("departements", "admin/departements_cog_2026.csv", "COG 2026"),
+    SampleFile("communes_anciennes", "admin/communes_anciennes_cog_2026.csv", "COG 2026"),
     SampleFile("epci", "admin/epci_2022_sample.geojson.gz", "ADMIN EXPRESS 2022"),
     SampleFile("communes", "admin/communes_2022_sample.geojson.gz", "ADMIN EXPRESS 2022"),
     SampleFile("communes", "admin/communes_2026_epci_sample.csv", "COG 2026"),
@@ -122,12 +127,13 @@ SAMPLES: tuple[SampleFile, ...] = (
     ),
     SampleFile("scots", "zan/scot_membres_rives_du_rhone.csv", "Cerema 2024"),
     # Land: after communes (sites without coordinates sit at their commune).
+    # Parcels: each file's own vintage (its latest `updated` date, the sheet's date).
     *(
-        SampleFile("parcels", f"cadastre/etalab/cadastre-{c}-parcelles.json.gz", "Etalab 2023-04")
+        SampleFile("parcels", f"cadastre/etalab/cadastre-{c}-parcelles.json.gz", None)
         for c in ("91027", "91326", "91432")
     ),
     *(
-        SampleFile("parcels", f"cadastre/edigeo/edigeo-25354000{s}.tar.bz2", "DGFiP PCI 2019")
+        SampleFile("parcels", f"cadastre/edigeo/edigeo-25354000{s}.tar.bz2", None)
         for s in ("AB01", "AK01", "ZB01", "ZC01", "ZD01", "ZE01", "ZH01", "ZI01")
     ),
     SampleFile("sites", "sites/scem_2024_partiel_presse.csv", "presse 2024-04"),

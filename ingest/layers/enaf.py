@@ -12,6 +12,11 @@ Two layouts of the same Cerema data ("fichiers fonciers", portail de l'artificia
   must equal their communes'), logged when they disagree.
 
 ``year`` N in ``enaf_flow`` is the flow from 1 January N to 1 January N+1.
+
+Flows keyed by the code of a commune merged since go to the current commune, summed with its
+own, when the COG history (``commune_ancienne``, layer ``communes_anciennes``) has that code
+(``ingest/sql/enaf_remap.sql``), and the flows an earlier load stored under such a code are
+dropped; the summary says how many codes and rows were remapped.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from db.engine import read_sql
 from ingest.errors import LayoutError
 from ingest.normalize import TableLoad, TableSpec, add_problem, code, finish, has_columns, pick
 from ingest.read import Source
@@ -40,6 +46,19 @@ ENAF = TableSpec(
     },
     required=("area_m2",),
     scope="insee",
+    post_stage_sql=read_sql("ingest.sql", "enaf_remap.sql"),
+    post_merge_sql=read_sql("ingest.sql", "enaf_remap_after.sql"),
+    notes=(
+        (
+            "SELECT count(*) FROM remapped_enaf",
+            "{n} old INSEE codes (COG history) remapped to their current commune, flows summed",
+        ),
+        ("SELECT sum(flow_rows) FROM remapped_enaf", "{n} flow rows remapped"),
+        (
+            "SELECT sum(flow_rows) FROM replaced_enaf",
+            "{n} flow rows stored under those old codes replaced",
+        ),
+    ),
 )
 
 ZAN_TARGET = TableSpec(

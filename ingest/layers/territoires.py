@@ -2,16 +2,43 @@
 
 The two programmes reuse the same ids (``ti-0101`` exists in both), so every row carries its
 programme, given by ``--programme`` or read from the file name.
+
+Some 2018-2022 perimeters are published as points (ti-9301, ti-9303, ti-9307: commune
+centroids) or as a GeometryCollection of points and a polygon (ti-8416). Such a territory is
+loaded all the same, its perimeter rebuilt from its member communes
+(``ingest/sql/territoire_rebuild.sql``: the union of the polygons of the communes of its EPCI
+members, through ``commune.siren_epci``, and of its commune members, through
+``commune.siren``). Only whole perimeters are built: while a member has no commune loaded
+(or is an EPT), the perimeter stays NULL and the row is kept. A perimeters load rebuilds them
+from the members and communes loaded at that time; a perimeter still missing (members or
+communes loaded after) is filled by the next members or communes load. A rebuilt perimeter
+follows later membership changes when the perimeters file is loaded again (no column says a
+perimeter was rebuilt, so the other loads only fill missing ones).
 """
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
+import shapely
+
+from db.engine import read_sql
 from ingest.errors import LayoutError
 from ingest.normalize import TableLoad, TableSpec, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+
+_REBUILD = read_sql("ingest.sql", "territoire_rebuild.sql")
+_REBUILT_NOTES = (
+    (
+        "SELECT count(*) FROM rebuilt_perimeter",
+        "{n} perimeters rebuilt from their member communes (published as points or "
+        "collections, or without geometry)",
+    ),
+)
+# Shapely type ids of the perimeters kept as published.
+_POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 TERRITOIRE = TableSpec(
     table="territoire",
@@ -20,6 +47,16 @@ TERRITOIRE = TableSpec(
     geometries={"geom": "MULTIPOLYGON"},
     required=("lib",),
     scope="programme",
+    optional_geometries=("geom",),
+    post_stage_sql=_REBUILD.format(target="{stage}"),
+    notes=(
+        *_REBUILT_NOTES,
+        (
+            "SELECT count(*) FROM {stage} WHERE geom IS NULL",
+            "{n} territories kept without a perimeter (a member's communes are not loaded: "
+            "a later members or communes load rebuilds it)",
+        ),
+    ),
 )
 
 MEMBRE = TableSpec(
@@ -34,6 +71,8 @@ MEMBRE = TableSpec(
     },
     required=("nature",),
     scope="programme",
+    post_merge_sql=_REBUILD.format(target="territoire"),
+    notes=_REBUILT_NOTES,
 )
 
 
@@ -74,7 +113,10 @@ def prepare(source: Source, options: IngestOptions) -> list[TableLoad]:
         if reg.isna().all():
             reg = frame["id_ti"].str.extract(r"^ti-(\d{2})", expand=False)
         frame["insee_reg"] = code(reg, 2)
-        frame["geom"] = f.geometry.to_numpy()
+        geoms = f.geometry.to_numpy()
+        # Points and collections are no perimeter: rebuilt from the members in staging.
+        polygonal = np.isin(shapely.get_type_id(geoms), _POLYGONAL)
+        frame["geom"] = np.where(polygonal, geoms, None)
         return [finish(TERRITOIRE, frame, f, source.crs, name)]
     frame["siren"] = code(pick(f, "siren_groupement", "siren", source=name), 9)
     frame["lib"] = pick(f, "lib_groupement", "nom_groupement", source=name, required=False)

@@ -177,7 +177,7 @@ def check_direct(cur: psycopg.Cursor, table: Staged, rows: int, times: PhaseTime
             sets = sql.SQL(", ").join(
                 sql.SQL(
                     "{col} = CASE WHEN ST_IsValid({col}) THEN {col} "
-                    "ELSE (SELECT CASE WHEN ST_IsEmpty(g) OR ST_Area(g) = 0 "
+                    "ELSE (SELECT CASE WHEN ST_IsEmpty(g) OR foncier_area_m2(g) = 0 "
                     "THEN ST_SetSRID('MULTIPOLYGON EMPTY'::geometry, 2154) ELSE g END "
                     "FROM ST_Multi(ST_CollectionExtract(ST_MakeValid({col}), 3)) g) END"
                 ).format(col=sql.Identifier(c))

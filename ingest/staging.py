@@ -152,9 +152,9 @@ def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]
     # A geometry problem comes first, as when Python repaired geometries before any check.
     checks: list[tuple[sql.Composable, sql.Composable]] = [
         (
-            sql.SQL("(s._repaired AND (ST_IsEmpty(s.{col}) OR ST_Area(s.{col}) = 0))").format(
-                col=sql.Identifier(c)
-            ),
+            sql.SQL(
+                "(s._repaired AND (ST_IsEmpty(s.{col}) OR foncier_area_m2(s.{col}) = 0))"
+            ).format(col=sql.Identifier(c)),
             sql.Literal("unrepairable geometry: nothing polygonal left after make_valid"),
         )
         for c in polygon_columns(spec)

@@ -8,6 +8,7 @@ WHERE b.sheet IN (SELECT DISTINCT sheet FROM stage_parcel)
 
 -- A parcel is built when a building covers more than 10 m2 of it, or more than half of a
 -- parcel smaller than 20 m2: digitising slivers along shared boundaries stay below that.
+-- Areas by foncier_area_m2: overseas, Lambert-93 would make every sliver several times larger.
 -- Candidates: the sheet's parcels, and EDIGEO parcels of other sheets that its buildings touch.
 WITH candidate AS (
     SELECT p.idu FROM parcel p
@@ -21,7 +22,8 @@ flag AS (
         SELECT 1 FROM building b
         WHERE b.geom && p.geom
           AND ST_Intersects(b.geom, p.geom)
-          AND ST_Area(ST_Intersection(b.geom, p.geom)) > least(10.0, 0.5 * ST_Area(p.geom))
+          AND foncier_area_m2(ST_Intersection(b.geom, p.geom))
+              > least(10.0, 0.5 * foncier_area_m2(p.geom))
     ) AS built
     FROM parcel p JOIN candidate c ON c.idu = p.idu
 )

@@ -40,7 +40,16 @@ from db.engine import read_sql
 from geo.geometry import LAMBERT93
 from ingest.errors import LayoutError
 from ingest.layers.sites import site_parcel_sql
-from ingest.normalize import TableLoad, TableSpec, add_problem, arrow_column, code, finish, pick
+from ingest.normalize import (
+    TableLoad,
+    TableSpec,
+    add_problem,
+    arrow_column,
+    code,
+    finish,
+    has_columns,
+    pick,
+)
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
 
@@ -216,7 +225,8 @@ def prepare_etalab(source: Source) -> list[TableLoad]:
     # ``.array``, not ``.to_numpy()``: WKB read in batches stays in Arrow (no object per row).
     frame["geom"] = f.geometry.array
     load = finish(PARCEL_ETALAB, frame, f, source.crs, name, problems)
-    load.vintage = latest_date(pick(f, "updated", source=name, required=False))
+    if has_columns(f, "updated"):  # Etalab's; a file without it costs nothing here
+        load.vintage = latest_date(pick(f, "updated", source=name))
     return [load]
 
 

@@ -177,26 +177,120 @@ def serve(
     )
 
 
+def _key_settings():  # type: ignore[no-untyped-def]
+    """The API settings with the key salt the server uses (the same resolution), or exit 1."""
+    from config import get_api_settings, resolve_key_salt
+
+    try:
+        return resolve_key_salt(get_api_settings(), get_database_settings())
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+def _parse_expiry(value: str | None):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        console.print(f"[red]error:[/] --expires {value!r}: expected a date, YYYY-MM-DD")
+        raise typer.Exit(2) from None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if when <= datetime.now(UTC):
+        console.print(f"[red]error:[/] --expires {value}: that is in the past")
+        raise typer.Exit(2)
+    return when
+
+
 @apikey_app.command("create")
 def apikey_create(
     name: Annotated[str, typer.Option(help="Who holds the key (recorded in the audit)")],
     scope: Annotated[str, typer.Option(help="epci:SIREN, region:CODE or national")],
     role: Annotated[str, typer.Option(help="editor or admin")] = "editor",
+    expires: Annotated[
+        str | None, typer.Option(help="Refuse the key from this date on (YYYY-MM-DD, UTC)")
+    ] = None,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from api.auth import create_key
-    from config import get_api_settings
     from db.engine import connect_raw
     from db.errors import AccessDenied
 
+    settings = _key_settings()
+    expires_at = _parse_expiry(expires)
     try:
         with connect_raw(get_database_settings()) as conn:
-            key_id, key = create_key(conn, get_api_settings(), name, role, scope)
+            key_id, key = create_key(conn, settings, name, role, scope, expires_at)
             conn.commit()
     except AccessDenied as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    console.print(f"key {key_id} created for {name} ({role}, {scope}); it is shown only once:")
+    until = f", expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
+    console.print(
+        f"key {key_id} created for {name} ({role}, {scope}{until}); it is shown only once:"
+    )
+    typer.echo(key)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """Every key: id, name, role, scope, created, expires, active (never the key itself)."""
+    from rich.table import Table
+
+    from api.auth import list_keys
+    from db.engine import connect_raw
+
+    with connect_raw(get_database_settings()) as conn:
+        keys = list_keys(conn)
+    table = Table(title=f"API keys ({len(keys)})")
+    for col in ("id", "name", "role", "scope", "created", "expires", "active"):
+        table.add_column(col)
+    for k in keys:
+        table.add_row(
+            str(k.key_id), k.name, k.role, k.scope, f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.expires_at:%Y-%m-%d %H:%M}" if k.expires_at else "never",
+            "yes" if k.active else "no",
+        )  # fmt: skip
+    console.print(table)
+
+
+KeyIdArg = Annotated[int, typer.Argument(help="The key's id (foncier apikey list)")]
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: KeyIdArg) -> None:
+    """Switch a key off: requests with it are refused (401) from now on."""
+    from api.auth import revoke_key
+    from db.engine import connect_raw
+
+    with connect_raw(get_database_settings()) as conn:
+        done = revoke_key(conn, key_id)
+        conn.commit()
+    if not done:
+        console.print(f"[red]error:[/] no active API key {key_id} (see `foncier apikey list`)")
+        raise typer.Exit(1)
+    console.print(f"key {key_id} revoked")
+
+
+@apikey_app.command("rotate")
+def apikey_rotate(key_id: KeyIdArg) -> None:
+    """Replace a key: a new one (same holder, role, scope, expiry) printed once, the old revoked."""
+    from api.auth import rotate_key
+    from db.engine import connect_raw
+    from db.errors import NotFound
+
+    settings = _key_settings()
+    try:
+        with connect_raw(get_database_settings()) as conn:
+            new_id, key = rotate_key(conn, settings, key_id)
+            conn.commit()
+    except NotFound as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"key {key_id} revoked; its replacement is key {new_id}, shown only once:")
     typer.echo(key)
 
 

@@ -6,13 +6,17 @@ nothing else reads ``os.environ``.
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent
 SAMPLES_DIR = ROOT / "data" / "samples"
 
@@ -68,7 +72,11 @@ class IngestSettings(BaseSettings):
 
 
 class ApiSettings(BaseSettings):
-    """HTTP service settings."""
+    """HTTP service settings.
+
+    ``environment`` is ``local`` on a developer's machine; anything else (``production``,
+    ``staging``) requires a key salt and a public URL, with no defaults.
+    """
 
     model_config = SettingsConfigDict(env_prefix="FONCIER_API_", env_file=".env", extra="ignore")
 
@@ -80,15 +88,81 @@ class ApiSettings(BaseSettings):
     parcel_min_zoom: int = 13
     tile_max_features: int = 20_000
     environment: str = "local"
-    key_salt: str = "change-me"
+    # The secret API keys are hashed with. No default: outside local mode it must be set; in
+    # local mode with the local cluster, one is generated once beside the cluster's data
+    # (resolve_key_salt).
+    key_salt: str | None = Field(default=None, repr=False)
+    # Where users reach the service (https://foncier.example.org): links and TileJSON URLs are
+    # built from it, never from the request's Host header. Unset in local mode: the address the
+    # server listens on.
+    public_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("FONCIER_PUBLIC_URL", "public_url")
+    )
+    # Origins allowed to call the API from a browser (CORS); empty: same origin only.
+    cors_origins: list[str] = []
+    # Hosts the map pages may load basemap tiles from (Content-Security-Policy img-src).
+    tile_hosts: list[str] = ["https://tile.openstreetmap.org"]
+    # Failed API-key authentications allowed per client IP and minute before 429s.
+    auth_failures_per_minute: int = 10
+    # Exports (the expensive route): running at once and started per minute, per client IP.
+    exports_concurrent_per_ip: int = 2
+    exports_per_minute_per_ip: int = 30
+    # One JSON line per request on stderr (logger foncier.access).
+    access_log: bool = True
 
     @model_validator(mode="after")
     def _no_default_secret_outside_local(self) -> ApiSettings:
-        if self.environment != "local" and self.key_salt == "change-me":
-            raise ValueError(
-                "FONCIER_API_KEY_SALT must be set to a secret value outside local development"
-            )
+        if self.key_salt in ("", "change-me"):
+            raise ValueError("FONCIER_API_KEY_SALT must be a secret value, not empty or change-me")
+        if self.environment != "local":
+            missing = [
+                name
+                for name, value in (
+                    ("FONCIER_API_KEY_SALT", self.key_salt),
+                    ("FONCIER_PUBLIC_URL", self.public_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"{' and '.join(missing)} must be set when FONCIER_API_ENVIRONMENT is "
+                    f"{self.environment!r} (only local development has defaults)"
+                )
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+                raise ValueError(
+                    f"FONCIER_PUBLIC_URL={self.public_url!r}: expected http(s)://host[:port], "
+                    "without a path"
+                )
         return self
+
+
+def resolve_key_salt(api: ApiSettings, db: DatabaseSettings) -> ApiSettings:
+    """``api`` with its key salt: the configured one, or in local mode with the local cluster the
+    one stored beside the cluster's data directory (generated on first use, mode 600).
+
+    Raises:
+        ValueError: no salt is configured and this is not local mode with the local cluster.
+    """
+    if api.key_salt:
+        return api
+    if api.environment != "local" or not db.is_local:
+        raise ValueError(
+            "FONCIER_API_KEY_SALT is not set: set it to a long random secret (the same for "
+            "every server and for `foncier apikey`); only local development against the local "
+            "cluster generates one"
+        )
+    path = db.pg_data_dir.parent / "key_salt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+        log.warning("generated an API-key salt for local development in %s (mode 600)", path)
+    salt = path.read_text(encoding="utf-8").strip()
+    log.info("API-key salt read from %s", path)
+    return api.model_copy(update={"key_salt": salt})
 
 
 @lru_cache

@@ -10,13 +10,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Header, Request
 
+from api.ratelimit import SlidingWindow, too_many
 from config import ApiSettings
-from db.errors import AccessDenied
+from db.errors import AccessDenied, NotFound
 
 ROLES = ("editor", "admin")
 SCOPES = ("epci", "region", "national")
@@ -39,12 +41,18 @@ class Reader:
 
 
 def create_key(
-    conn: psycopg.Connection, settings: ApiSettings, name: str, role: str, scope: str
+    conn: psycopg.Connection,
+    settings: ApiSettings,
+    name: str,
+    role: str,
+    scope: str,
+    expires_at: datetime | None = None,
 ) -> tuple[int, str]:
     """Insert a new key and return (id, plaintext key).
 
     Args:
         scope: ``epci:SIREN``, ``region:CODE`` or ``national``.
+        expires_at: from then on the key is refused (401 "key expired"); None: never.
     """
     if role not in ROLES:
         raise AccessDenied(f"role {role!r}: expected one of {', '.join(ROLES)}", 400)
@@ -53,31 +61,99 @@ def create_key(
         raise AccessDenied(f"scope {scope!r}: expected epci:SIREN, region:CODE or national", 400)
     key = "fon_" + secrets.token_urlsafe(32)
     row = conn.execute(
-        "INSERT INTO api_key (name, key_hash, role, scope_type, scope_code) "
-        "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (name, hash_key(key, settings.key_salt), role, scope_type, scope_code or "FR"),
+        "INSERT INTO api_key (name, key_hash, role, scope_type, scope_code, expires_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+        (name, _hash(key, settings), role, scope_type, scope_code or "FR", expires_at),
     ).fetchone()
     assert row is not None
     return int(row[0]), key
 
 
+def _hash(key: str, settings: ApiSettings) -> str:
+    if not settings.key_salt:
+        raise ValueError("no API-key salt: settings must go through config.resolve_key_salt")
+    return hash_key(key, settings.key_salt)
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What `foncier apikey list` shows of a key (never the key or its hash)."""
+
+    key_id: int
+    name: str
+    role: str
+    scope: str
+    created_at: datetime
+    expires_at: datetime | None
+    active: bool
+
+
+def list_keys(conn: psycopg.Connection) -> list[KeyInfo]:
+    """Every key, oldest first; ``active`` is false once revoked or expired."""
+    rows = conn.execute(
+        "SELECT id, name, role, CASE scope_type WHEN 'national' THEN 'national' "
+        "ELSE scope_type || ':' || scope_code END, created_at, expires_at, "
+        "active AND (expires_at IS NULL OR expires_at > now()) FROM api_key ORDER BY id"
+    ).fetchall()
+    return [KeyInfo(*row) for row in rows]
+
+
+def revoke_key(conn: psycopg.Connection, key_id: int) -> bool:
+    """Switch key ``key_id`` off; False when there is no such active key."""
+    cur = conn.execute(
+        "UPDATE api_key SET active = false, revoked_at = now() WHERE id = %s AND active",
+        (key_id,),
+    )
+    return cur.rowcount == 1
+
+
+def rotate_key(conn: psycopg.Connection, settings: ApiSettings, key_id: int) -> tuple[int, str]:
+    """Revoke key ``key_id`` and create its replacement (same name, role, scope and expiry).
+
+    Returns (new id, plaintext key). Raises NotFound when there is no such active key.
+    """
+    row = conn.execute(
+        "SELECT name, role, scope_type, scope_code, expires_at FROM api_key "
+        "WHERE id = %s AND active FOR UPDATE",
+        (key_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no active API key {key_id} (see `foncier apikey list`)")
+    name, role, scope_type, scope_code, expires_at = row
+    scope = "national" if scope_type == "national" else f"{scope_type}:{scope_code}"
+    revoke_key(conn, key_id)
+    return create_key(conn, settings, name, role, scope, expires_at)
+
+
 async def get_reader(
     request: Request, x_api_key: Annotated[str | None, Header()] = None
 ) -> Reader | None:
-    """The key's holder, None for anonymous readers; an unknown or revoked key is a 401."""
+    """The key's holder, None for anonymous readers; an unknown, revoked or expired key is a
+    401, and a client with too many of those in a minute gets 429s for a while."""
     if not x_api_key:
         return None
     settings: ApiSettings = request.app.state.settings
+    failures: SlidingWindow = request.app.state.auth_failures
+    ip = request.client.host if request.client else "unknown"
+    wait = failures.retry_after(ip)
+    if wait:
+        raise too_many(
+            f"too many failed authentications from this address: retry in {wait} s", wait
+        )
     async with request.app.state.pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT id, name, role, scope_type, scope_code FROM api_key "
+            "SELECT id, name, role, scope_type, scope_code, expires_at <= now() FROM api_key "
             "WHERE key_hash = %s AND active",
-            (hash_key(x_api_key, settings.key_salt),),
+            (_hash(x_api_key, settings),),
         )
         row = await cur.fetchone()
     if row is None:
+        failures.add(ip)
         raise AccessDenied("X-API-Key is unknown or revoked; ask an administrator for a key", 401)
-    return Reader(*row)
+    if row[5]:
+        failures.add(ip)
+        raise AccessDenied("key expired: ask an administrator for a new key", 401)
+    return Reader(*row[:5])
 
 
 ReaderDep = Annotated[Reader | None, Depends(get_reader)]

@@ -87,7 +87,7 @@ def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse
     return response
 
 
-def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The cause goes to the log, never to the client.
     log.exception("unexpected error on %s", request.url.path, exc_info=exc)
     return problem(500, "Internal Server Error", "an unexpected error occurred", request.url.path)
@@ -108,4 +108,4 @@ def register_errors(app: FastAPI) -> None:
         app.add_exception_handler(cls, _domain_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected_handler)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -505,6 +505,9 @@ class ApiKey(Base):
     scope_code: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, server_default="true")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Refused with 401 "key expired" from then on (migration 0005); NULL: never expires.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         CheckConstraint("role IN ('editor', 'admin')", name="role"),
         CheckConstraint("scope_type IN ('epci', 'region', 'national')", name="scope_type"),

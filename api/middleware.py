@@ -101,9 +101,12 @@ def content_security_policy(settings: ApiSettings, docs: bool = False) -> str:
     hence 'unsafe-inline' for those two; nothing may frame the pages."""
     tiles = " ".join(settings.tile_hosts)
     cdn = f" {DOCS_CDN}" if docs else ""
+    # Local development only: browser tests (Playwright's wait_for_function) evaluate strings in
+    # the page. The pages themselves never eval; production refuses it.
+    evaluate = " 'unsafe-eval'" if settings.environment == "local" else ""
     return (
         "default-src 'self'; "
-        f"script-src 'self' 'unsafe-inline'{cdn}; "
+        f"script-src 'self' 'unsafe-inline'{evaluate}{cdn}; "
         f"style-src 'self' 'unsafe-inline'{cdn}; "
         f"img-src 'self' data: blob: {tiles}{' https://fastapi.tiangolo.com' if docs else ''}; "
         f"connect-src 'self' {tiles}; "

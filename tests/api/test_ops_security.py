@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, text
 
 from api.app import create_app
+from api.middleware import content_security_policy
 from config import ROOT, ApiSettings, DatabaseSettings, resolve_key_salt
 from tests.api.conftest import API_SETTINGS
 
@@ -54,6 +55,8 @@ def test_security_headers_on_every_response(client: TestClient) -> None:
         assert "https://tile.openstreetmap.org" in csp  # the planner's basemap
     assert "cdn.jsdelivr.net" in client.get("/api.html").headers["content-security-policy"]
     assert "cdn.jsdelivr.net" not in client.get("/").headers["content-security-policy"]
+    production = ApiSettings(environment="production", key_salt="s", public_url="https://f.org")
+    assert "'unsafe-eval'" not in content_security_policy(production)
 
 
 def test_no_cross_origin_by_default_and_configured_origins(make_client) -> None:  # type: ignore[no-untyped-def]

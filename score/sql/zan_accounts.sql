@@ -58,8 +58,10 @@ SELECT m.territory_type, m.territory_code,
     count(DISTINCT z.insee) AS communes_with_flows,
     coalesce(sum(z.reference_ha), 0) AS reference_ha,
     coalesce(sum(z.consumed_ha), 0) AS consumed_ha,
+    -- Over the communes with flows only: one without is not known to have consumed anything.
     sum(greatest(coalesce(z.reference_ha, 0) * (1 - z.reduction_pct / 100.0),
-                 %(commune_guarantee_ha)s)) AS pooled_envelope_ha
+                 %(commune_guarantee_ha)s)) FILTER (WHERE z.insee IS NOT NULL)
+        AS pooled_envelope_ha
 FROM zan_member m LEFT JOIN zan_commune z ON z.insee = m.insee
 GROUP BY m.territory_type, m.territory_code
 HAVING count(z.insee) > 0;

@@ -78,6 +78,14 @@ def test_guarantee_of_one_hectare_for_a_small_commune(load, run_score, db_settin
 
 def test_fixture_accounts_aggregate_and_targets(sql_fixture, run_score, db_settings) -> None:  # type: ignore[no-untyped-def]
     sql_fixture("score_fixture.sql")
+    with __import__("psycopg").connect(db_settings.psycopg_dsn) as conn:
+        # A third commune of the EPCI with no ENAF flow loaded: counted in the coverage, never
+        # given a guaranteed hectare it is not known to be owed.
+        conn.execute(
+            "INSERT INTO commune (insee, nom, dep, reg, siren_epci, geom) VALUES ('01003',"
+            " 'Gamma', '01', '84', '200000001',"
+            " ST_Multi(ST_MakeEnvelope(720000, 6600000, 721000, 6601000, 2154)))"
+        )
     run_score()
     alpha = _account(db_settings, "commune", "01001")
     assert (alpha["reference_ha"], alpha["envelope_ha"], alpha["consumed_ha"]) == (20, 10, 1)
@@ -90,7 +98,7 @@ def test_fixture_accounts_aggregate_and_targets(sql_fixture, run_score, db_setti
     assert (epci["reference_ha"], epci["envelope_ha"], epci["remaining_ha"]) == (21, 10.5, 9.5)
     assert epci["guaranteed"] is False and epci["envelope_with_commune_guarantees_ha"] == 11
     assert epci["target"]["source"] == "law" and epci["target"]["reduction_pct"] == 50
-    assert (epci["communes"], epci["communes_with_flows"], epci["last_year"]) == (2, 2, 2022)
+    assert (epci["communes"], epci["communes_with_flows"], epci["last_year"]) == (3, 2, 2022)
     assert _account(db_settings, "departement", "01")["envelope_ha"] == 10.5
     # A territorialised target of the EPCI (70%) replaces the default 50%, for the EPCI and for
     # its communes without a target of their own, and the account names it.

@@ -21,7 +21,16 @@ from ingest.sources import IngestOptions
 from tests.conftest import KEEP_TABLES, load_reference_samples, make_keys, run_sql_fixture
 from tests.conftest import SAMPLES as SAMPLES_DIR
 
-REL_SETTINGS = ApiSettings(key_salt="rel-salt", max_body_bytes=20_000, max_limit=500)
+# The suite sends many bad keys and exports from the one TestClient address on purpose: the
+# per-client limits (tested in tests/api/test_ops_security.py) would answer 429 to the rest.
+REL_SETTINGS = ApiSettings(
+    key_salt="rel-salt",
+    max_body_bytes=20_000,
+    max_limit=500,
+    auth_failures_per_minute=100_000,
+    exports_per_minute_per_ip=100_000,
+    exports_concurrent_per_ip=100,
+)
 EDIGEO_SHEET = SAMPLES_DIR / "cadastre" / "edigeo" / "edigeo-25354000AK01.tar.bz2"
 # Tables whose contents a refused request must leave exactly as they were.
 WATCHED = (

@@ -1,7 +1,9 @@
 """``foncier ingest LAYER PATH`` and ``foncier ingest samples``: progress bar, summary, exit codes.
 
 Exit codes: 0 loaded; 1 the file could not be loaded (nothing was merged); 2 bad usage;
-3 ``--strict`` refused a file with quarantined rows (nothing was merged).
+3 ``--strict`` refused a file with quarantined rows (nothing was merged); 4 the shrink guard
+refused a file that would delete too much of what is loaded (nothing was merged; pass
+``--allow-shrink`` if the rows are really gone).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from config import get_database_settings, get_ingest_settings
-from ingest.errors import IngestError, StrictModeError
+from ingest.errors import IngestError, ShrinkRefusedError, StrictModeError
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.sources import IngestOptions, get_layer, layers, sample_files
 
@@ -28,6 +30,7 @@ console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STRICT = 3
+EXIT_SHRINK = 4
 
 
 def summary_table(reports: list[IngestReport]) -> Table:
@@ -107,6 +110,13 @@ def ingest(
     ] = None,
     kind: Annotated[str | None, typer.Option(help="Constraint kind for the whole file")] = None,
     strict: Annotated[bool, typer.Option(help="Fail the run if any row is quarantined")] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            help="Load even if the file deletes more than 10% of the rows it replaces"
+            " (per commune for parcels, per kind for constraints)"
+        ),
+    ] = False,
 ) -> None:
     """Load a file into a layer (format and CRS detected), or every sample file."""
     if layer == "samples":
@@ -130,8 +140,7 @@ def ingest(
             except IngestError as exc:
                 console.print(f"[red]error:[/] {exc}")
                 console.print(summary_table(reports))
-                code = EXIT_STRICT if isinstance(exc, StrictModeError) else EXIT_FAILED
-                raise typer.Exit(code) from None
+                raise typer.Exit(_exit_code(exc)) from None
         console.print(summary_table(reports))
         return
     try:
@@ -143,17 +152,31 @@ def ingest(
         console.print("[red]error:[/] PATH is required; e.g. foncier ingest epci epci.geojson")
         raise typer.Exit(EXIT_USAGE)
     options = IngestOptions(
-        crs=crs, encoding=encoding, vintage=vintage, strict=strict, programme=programme, kind=kind
+        crs=crs,
+        encoding=encoding,
+        vintage=vintage,
+        strict=strict,
+        programme=programme,
+        kind=kind,
+        allow_shrink=allow_shrink,
     )
     try:
         report = _run_one(layer, path, options)
-    except StrictModeError as exc:
+    except (StrictModeError, ShrinkRefusedError) as exc:
         console.print(f"[red]refused:[/] {exc}")
-        raise typer.Exit(EXIT_STRICT) from None
+        raise typer.Exit(_exit_code(exc)) from None
     except IngestError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(EXIT_FAILED) from None
     console.print(summary_table([report]))
+
+
+def _exit_code(exc: IngestError) -> int:
+    if isinstance(exc, StrictModeError):
+        return EXIT_STRICT
+    if isinstance(exc, ShrinkRefusedError):
+        return EXIT_SHRINK
+    return EXIT_FAILED
 
 
 def ingest_help() -> str:

@@ -15,3 +15,7 @@ class LayoutError(IngestError):
 
 class StrictModeError(IngestError):
     """``--strict`` was given and some rows were quarantined."""
+
+
+class ShrinkRefusedError(IngestError):
+    """A load would delete more of the rows it replaces than the shrink guard allows."""

@@ -36,6 +36,7 @@ from ingest.direct import (
 from ingest.merge import (
     BULK_INDEX_MIN_ROWS,
     MergeResult,
+    ShrinkGuard,
     TableCounts,
     drop_indexes,
     drop_primary_key,
@@ -141,6 +142,7 @@ def stage_and_merge_batches(
     progress: Progress | None = None,
     chunk_rows: int = 100_000,
     times: PhaseTimes | None = None,
+    guard: ShrinkGuard | None = None,
 ) -> MergeResult:
     """Stage every batch of one file, then check and merge each table, in the caller's transaction.
 
@@ -249,7 +251,7 @@ def stage_and_merge_batches(
             table.repaired += count_repaired(cur, spec, changed)
             source_raw(table, sql_bad)
             with times("merge"):
-                counts = merge(cur, spec, run_id, result.vintage)
+                counts = merge(cur, spec, run_id, result.vintage, guard)
         if spec.post_merge_sql:
             with times("post-merge sql"):
                 cur.execute(spec.post_merge_sql.format(stage=f"stage_{spec.table}"))

@@ -28,6 +28,9 @@ class TableCounts:
     updated: int = 0
     deleted: int = 0
     quarantined: int = 0
+    # Set when the load would pass the shrink guard: the run refuses it before its commit,
+    # once the file-level checks (strict mode, repeated keys) have had their say.
+    shrink: str | None = None
     repaired: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -45,14 +48,112 @@ class MergeResult:
         return any(t.inserted or t.updated or t.deleted for t in self.tables)
 
 
-def merge(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: str | None) -> TableCounts:
-    """Upsert staging into the target and delete what the file no longer has (within scope)."""
+@dataclass(frozen=True)
+class ShrinkGuard:
+    """How much of what a load replaces it may delete (per value of the table's scope).
+
+    Attributes:
+        max_share: the largest share of the loaded rows of one scope value (a commune of
+            parcels, a kind of constraints, the whole layer otherwise) a load may delete.
+        min_rows: scope values holding fewer rows are not guarded (a small commune may lose
+            a few parcels).
+        allow: the user said the rows are really gone (``--allow-shrink``).
+        source: the file, for the message.
+    """
+
+    max_share: float = 0.10
+    min_rows: int = 20
+    allow: bool = False
+    source: str = ""
+
+
+def merge(
+    cur: psycopg.Cursor,
+    spec: TableSpec,
+    run_id: int,
+    vintage: str | None,
+    guard: ShrinkGuard | None = None,
+) -> TableCounts:
+    """Upsert staging into the target and delete what the file no longer has (within scope).
+
+    A load that the guard refuses gets ``shrink`` set on its counts (the caller refuses the
+    run before committing).
+    """
     if spec.update_only:
         return _update_only(cur, spec, run_id, vintage)
+    shrink = None
+    if guard is not None and spec.delete_missing and not guard.allow:
+        shrink = check_shrink(cur, spec, guard)
     deferred = _drop_secondary_indexes(cur, spec)
     counts = _delete_and_upsert(cur, spec, run_id, vintage)
+    counts.shrink = shrink
     recreate_indexes(cur, deferred)
     return counts
+
+
+def check_shrink(cur: psycopg.Cursor, spec: TableSpec, guard: ShrinkGuard) -> str | None:
+    """Why the load deletes too much of what it replaces (None when it does not).
+
+    The deletions are those of :func:`_delete_and_upsert`: rows of the file's scope values that
+    the file (and its held keys) no longer has. A scope value is refused when the file deletes
+    more than ``max_share`` of its loaded rows *and* brings fewer rows than it would keep: a
+    file of the same size under new keys (another source's ids) is a replacement, not a loss.
+    An empty file of an unscoped layer would delete the whole layer: refused the same way.
+    """
+    stage = stage_name(spec)
+    match = sql.SQL(" AND ").join(
+        sql.SQL("x.{0} = t.{0}").format(sql.Identifier(k)) for k in spec.key
+    )
+    scope_col = (
+        sql.SQL("t.{}").format(sql.Identifier(spec.scope)) if spec.scope else sql.SQL("NULL")
+    )
+    scope = sql.SQL("TRUE")
+    if spec.scope:
+        scope = sql.SQL("t.{0} IN (SELECT DISTINCT {0} FROM {1})").format(
+            sql.Identifier(spec.scope), stage
+        )
+    stage_col = (
+        sql.SQL("x.{}").format(sql.Identifier(spec.scope)) if spec.scope else sql.SQL("NULL")
+    )
+    cur.execute(
+        sql.SQL(
+            """
+            WITH loaded AS (
+                SELECT {scope_col}::text AS value, count(*) AS loaded,
+                    count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM {stage} x WHERE {match})
+                        AND NOT EXISTS (SELECT 1 FROM {held} x WHERE {match})) AS deleted
+                FROM {target} t WHERE {scope}
+                GROUP BY 1
+                HAVING count(*) >= %(min_rows)s
+            ), incoming AS (
+                SELECT {stage_col}::text AS value, count(*) AS incoming FROM {stage} x GROUP BY 1
+            )
+            SELECT l.value, l.loaded, l.deleted, coalesce(i.incoming, 0)
+            FROM loaded l LEFT JOIN incoming i ON i.value IS NOT DISTINCT FROM l.value
+            ORDER BY l.deleted DESC
+            """
+        ).format(
+            scope_col=scope_col,
+            stage_col=stage_col,
+            stage=stage,
+            held=sql.Identifier(f"held_{spec.table}"),
+            match=match,
+            target=sql.Identifier(spec.table),
+            scope=scope,
+        ),
+        {"min_rows": guard.min_rows},
+    )
+    for value, loaded, deleted, incoming in cur.fetchall():
+        if deleted > guard.max_share * loaded and incoming < (1 - guard.max_share) * loaded:
+            where = f" of {spec.scope} {value}" if spec.scope else ""
+            return (
+                f"{guard.source}: this file holds {incoming:,} {spec.table} rows{where} where"
+                f" {loaded:,} are loaded: it would delete {deleted:,}"
+                f" ({100 * deleted / loaded:.0f} %, more than the {100 * guard.max_share:.0f} %"
+                " the shrink guard allows); nothing was changed. Pass --allow-shrink if they"
+                " are really gone."
+            )
+    return None
 
 
 def _delete_and_upsert(

@@ -12,9 +12,9 @@ import psycopg
 
 from config import DatabaseSettings, IngestSettings
 from db.engine import connect_raw
-from ingest.errors import IngestError, StrictModeError
+from ingest.errors import IngestError, ShrinkRefusedError, StrictModeError
 from ingest.load import stage_and_merge_batches
-from ingest.merge import MergeResult, TableCounts, bump_layer_version
+from ingest.merge import MergeResult, ShrinkGuard, TableCounts, bump_layer_version
 from ingest.normalize import TableLoad
 from ingest.pgcopy import Progress
 from ingest.quarantine import write_quarantine
@@ -192,6 +192,9 @@ def run_ingest(
                 progress,
                 max(ingest.copy_chunk_rows, ingest.batch_rows),
                 times,
+                ShrinkGuard(
+                    ingest.shrink_max_share, ingest.shrink_min_rows, options.allow_shrink, name
+                ),
             )
             report.rows_read = rows_read
             if options.strict and result.quarantine:
@@ -201,6 +204,9 @@ def run_ingest(
                     f"first: feature {first.feature_index} ({first.key}): {first.reason}"
                 )
             check_duplicates(path, rows_read, result)
+            refused = next((t.shrink for t in result.tables if t.shrink), None)
+            if refused:
+                raise ShrinkRefusedError(refused)
             with times("quarantine + run record"):
                 write_quarantine(cur, run_id, layer.name, name, result.quarantine)
                 if result.changed:

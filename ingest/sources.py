@@ -26,6 +26,8 @@ class IngestOptions:
     programme: int | None = None  # Territoires d'industrie: 2018 or 2023
     kind: str | None = None  # constraint kind when the file does not carry one
     gpkg_layer: str | None = None
+    # The user says the rows a load would delete are really gone (lifts the shrink guard).
+    allow_shrink: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.auth import ReaderDep
 from api.collections import COLLECTIONS, Collection, get_collection
+from api.cql2 import CONFORMANCE as CQL2_CONFORMANCE
 from api.db import PoolDep
 from api.params import feature_query
 from api.query import Binder, FeatureQuery, count_sql, explain_sql, page_sql
@@ -33,12 +34,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
-    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
-    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    # The CQL2 classes the filter evaluates in full, declared next to their implementation.
+    *CQL2_CONFORMANCE,
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",

@@ -103,6 +103,16 @@ def _to_multipolygon(geom: shapely.Geometry) -> shapely.Geometry | None:
     return shapely.MultiPolygon(polys)
 
 
+def _short_rings(geoms: GeometryArray) -> npt.NDArray[np.bool_]:
+    """Whether each geometry has a polygon ring of fewer than 4 points (``POLYGON((0 0, 1 1,
+    0 0))``, which GEOS builds from an unclosed two-point ring)."""
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    short = np.zeros(len(geoms), dtype=bool)
+    short[part_of[ring_of[shapely.get_num_coordinates(rings) < 4]]] = True
+    return short
+
+
 def clean_polygons(geoms: GeometryArray, repair: bool = True) -> Repaired:
     """Make polygons valid and promote them to MultiPolygon (any CRS; the shape is kept).
 
@@ -142,6 +152,10 @@ def clean_polygons(geoms: GeometryArray, repair: bool = True) -> Repaired:
     invalid = np.zeros(n, dtype=bool)
     if repair:
         invalid[usable] = ~shapely.is_valid(out[usable])
+    else:
+        # PostGIS refuses a ring of fewer than 4 points on input: COPY would fail the whole
+        # file, so those few polygons are repaired here, not in staging.
+        invalid[usable] = _short_rings(out[usable])
     if invalid.any():
         out[invalid] = shapely.make_valid(out[invalid])
         repaired |= invalid

@@ -99,6 +99,8 @@ def check_shrink(cur: psycopg.Cursor, spec: TableSpec, guard: ShrinkGuard) -> st
     more than ``max_share`` of its loaded rows *and* brings fewer rows than it would keep: a
     file of the same size under new keys (another source's ids) is a replacement, not a loss.
     An empty file of an unscoped layer would delete the whole layer: refused the same way.
+    Held rows are not counted as loaded: the load keeps them, it does not replace them (the
+    EDIGEO sheets' buildings of a commune whose commune-wide buildings a file replaces).
     """
     stage = stage_name(spec)
     match = sql.SQL(" AND ").join(
@@ -120,9 +122,10 @@ def check_shrink(cur: psycopg.Cursor, spec: TableSpec, guard: ShrinkGuard) -> st
             """
             WITH loaded AS (
                 SELECT {scope_col}::text AS value, count(*) AS loaded,
-                    count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM {stage} x WHERE {match})
-                        AND NOT EXISTS (SELECT 1 FROM {held} x WHERE {match})) AS deleted
-                FROM {target} t WHERE {scope}
+                    count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM {stage} x WHERE {match}))
+                        AS deleted
+                FROM {target} t
+                WHERE {scope} AND NOT EXISTS (SELECT 1 FROM {held} x WHERE {match})
                 GROUP BY 1
                 HAVING count(*) >= %(min_rows)s
             ), incoming AS (

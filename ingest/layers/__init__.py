@@ -2,6 +2,7 @@
 
 from ingest.layers import (  # noqa: F401 - imported for their register() calls
     admin,
+    buildings,
     cog,
     constraints,
     enaf,

@@ -6,7 +6,8 @@ padded: ``0A``) + numero (4). ``section`` and ``numero`` are stored as they appe
 
 - **Etalab** ``cadastre-XXXXX-parcelles.json(.gz)``: ``id`` (the IDU), ``commune``, ``prefixe``,
   ``section``, ``numero``, ``contenance`` (m2). A load replaces the communes the file covers
-  (scope ``insee``) and leaves ``built`` alone: unknown (NULL) without a building layer.
+  (scope ``insee``); ``built`` is unknown (NULL) unless a buildings file covers the commune
+  (:mod:`ingest.layers.buildings`), loaded before or after: the same rule then sets it.
   Without ``--vintage``, the rows' vintage is the latest ``updated`` date of the file
   (``2023-03-31`` for Juvisy-sur-Orge 91326).
 - **EDIGEO** ``edigeo-<insee><prefixe><section><feuille>.tar.bz2`` (one cadastral sheet):
@@ -36,9 +37,9 @@ import pandas as pd
 import pyarrow.compute as pc
 from pyproj import CRS
 
-from db.engine import read_sql
 from geo.geometry import LAMBERT93
 from ingest.errors import LayoutError
+from ingest.layers.buildings import parcel_built_sql
 from ingest.layers.sites import site_parcel_sql
 from ingest.normalize import (
     TableLoad,
@@ -69,7 +70,7 @@ PARCEL_ETALAB = TableSpec(
     geometries={"geom": "MULTIPOLYGON"},
     required=("insee", "prefixe", "section", "numero"),
     scope="insee",
-    post_merge_sql=site_parcel_sql("parcels"),
+    post_merge_sql=site_parcel_sql("parcels") + parcel_built_sql("parcels"),
 )
 
 PARCEL_EDIGEO = TableSpec(
@@ -89,7 +90,7 @@ BUILDING_EDIGEO = TableSpec(
     geometries={"geom": "MULTIPOLYGON"},
     required=("insee", "sheet"),
     scope="sheet",
-    post_merge_sql=read_sql("ingest.sql", "parcel_built.sql"),
+    post_merge_sql=parcel_built_sql("sheet"),
 )
 
 # insee (5: 2-char département incl. 2A/2B/97) + prefixe (3 digits) + section (2) + numero (4).

@@ -1,9 +1,10 @@
 """Buildings layer: Etalab ``batiments`` files and BD TOPO ``BATIMENT`` layers, and parcel.built.
 
-No Etalab buildings file of a sample commune exists, so the fixtures are derived here from the
-real EDIGEO sheet AK01 of commune 25354 (Doubs): its ``BATIMENT_id`` buildings written as an
-Etalab ``cadastre-25354-batiments.json.gz`` and as a BD TOPO-like ``BATIMENT`` GeoPackage, and
-its ``PARCELLE_id`` parcels as an Etalab ``cadastre-25354-parcelles.json.gz``. The hand check:
+No Etalab buildings file of a sample commune exists, so the fixtures are derived (by
+tests/ingest/sheet_derived.py, into a temporary directory) from the real EDIGEO sheet AK01 of
+commune 25354 (Doubs): its ``BATIMENT_id`` buildings written as an Etalab
+``cadastre-25354-batiments.json.gz`` and as a BD TOPO-like ``BATIMENT`` GeoPackage, and its
+``PARCELLE_id`` parcels as an Etalab ``cadastre-25354-parcelles.json.gz``. The hand check:
 loaded that way, the Etalab parcels get the same ``built`` flag as the sheet gives them.
 """
 
@@ -13,8 +14,6 @@ import gzip
 import json
 import os
 import subprocess
-import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,9 +25,11 @@ import shapely
 from sqlalchemy import Engine, text
 
 from config import ROOT
+from ingest.errors import LayoutError
 from ingest.layers.buildings import geometry_digests
 from ingest.read import read_batches, read_source
 from tests.conftest import SAMPLES, _truncate_all, scalar
+from tests.ingest.sheet_derived import Derived, derive_from_sheet
 
 AK01 = SAMPLES / "cadastre" / "edigeo" / "edigeo-25354000AK01.tar.bz2"
 COMMUNES = SAMPLES / "admin" / "communes_2022_sample.geojson.gz"
@@ -36,96 +37,6 @@ JUVISY = SAMPLES / "cadastre" / "etalab" / "cadastre-91326-parcelles.json.gz"
 INSEE = "25354"
 # Sheet AK01: 142 parcels, 134 buildings, 68 parcels with more than 10 m2 of building.
 PARCELS, BUILDINGS, BUILT = 142, 134, 68
-
-
-@dataclass(frozen=True)
-class Derived:
-    """Files derived from one real EDIGEO sheet."""
-
-    etalab_buildings: Path
-    bdtopo: Path
-    etalab_parcels: Path
-
-
-def _iso(dates: pd.Series) -> list[str | None]:
-    """EDIGEO dates (20080714) as Etalab writes them (2008-07-14)."""
-    return [
-        None
-        if pd.isna(d)
-        else f"{int(d) // 10000:04d}-{int(d) // 100 % 100:02d}-{int(d) % 100:02d}"
-        for d in dates
-    ]
-
-
-def _write_geojson_gz(frame: gpd.GeoDataFrame, path: Path) -> Path:
-    # No "crs" member: RFC 7946 GeoJSON is WGS84, as Etalab publishes it.
-    path.write_bytes(gzip.compress(frame.to_crs(4326).to_json(drop_id=True).encode()))
-    return path
-
-
-def derive_from_sheet(sheet: Path, out: Path) -> Derived:
-    """Etalab buildings and parcels files and a BD TOPO-like layer from one EDIGEO sheet.
-
-    - ``cadastre-<insee>-batiments.json.gz``: ``type`` = the sheet's ``DUR`` (01 bâti dur,
-      02 bâti léger), ``nom`` null, ``commune``, ``created``/``updated`` from the sheet's
-      ``CREAT_DATE``/``UPDATE_DATE``; EPSG:4326.
-    - ``BATIMENT.gpkg`` (layer ``BATIMENT``, Lambert-93): ``ID`` = ``BATIMENT`` + the digits of
-      the sheet's ``OBJECT_RID`` on 16 characters, ``NATURE``, ``USAGE1``, ``LEGER``, ``ETAT``.
-    - ``cadastre-<insee>-parcelles.json.gz``: ``id`` = département (2) + the 12-character IDU,
-      ``commune``, ``prefixe``, ``section``, ``numero``, ``contenance`` = ``SUPF``; EPSG:4326.
-    """
-    insee = sheet.name.removeprefix("edigeo-")[:5]
-    work = out / "sheet"
-    work.mkdir()
-    with tarfile.open(sheet) as tar:
-        tar.extractall(work, filter="data")
-    thf = next(work.glob("*.THF"))
-    b = pyogrio.read_dataframe(thf, layer="BATIMENT_id").set_crs(2154, allow_override=True)
-    p = pyogrio.read_dataframe(thf, layer="PARCELLE_id").set_crs(2154, allow_override=True)
-
-    etalab = gpd.GeoDataFrame(
-        {
-            "type": b["DUR"],
-            "nom": None,
-            "commune": insee,
-            "created": _iso(b["CREAT_DATE"]),
-            "updated": _iso(b["UPDATE_DATE"]),
-        },
-        geometry=b.geometry,
-    )
-    etalab_buildings = _write_geojson_gz(etalab, out / f"cadastre-{insee}-batiments.json.gz")
-
-    rid = b["OBJECT_RID"].str.extract(r"(\d+)$", expand=False).str.zfill(16)
-    bdtopo = gpd.GeoDataFrame(
-        {
-            "ID": "BATIMENT" + rid,
-            "NATURE": "Indifférenciée",
-            "USAGE1": "Résidentiel",
-            "LEGER": np.where(b["DUR"] == "02", "Oui", "Non"),
-            "ETAT": "En service",
-        },
-        geometry=b.geometry,
-    )
-    bdtopo_path = out / "BATIMENT.gpkg"
-    pyogrio.write_dataframe(bdtopo, bdtopo_path, layer="BATIMENT", driver="GPKG")
-
-    idu = p["IDU"].str.strip()
-    parcels = gpd.GeoDataFrame(
-        {
-            "id": insee[:2] + idu,
-            "commune": insee,
-            "prefixe": idu.str[3:6],
-            "section": idu.str[6:8],
-            "numero": idu.str[8:12],
-            "contenance": p["SUPF"].round().astype("Int64"),
-            "arpente": False,
-            "created": _iso(p["CREAT_DATE"]),
-            "updated": _iso(p["UPDATE_DATE"]),
-        },
-        geometry=p.geometry,
-    )
-    etalab_parcels = _write_geojson_gz(parcels, out / f"cadastre-{insee}-parcelles.json.gz")
-    return Derived(etalab_buildings, bdtopo_path, etalab_parcels)
 
 
 @pytest.fixture(scope="module")
@@ -392,29 +303,12 @@ def test_etalab_keys_are_the_same_read_whole_or_in_batches(derived: Derived) -> 
     assert list(whole) == list(batches) and len(set(whole)) == BUILDINGS
 
 
-def test_a_file_of_neither_layout_is_refused(load, tmp_path: Path) -> None:
-    from ingest.errors import LayoutError
-
-    path = tmp_path / "b.geojson"
-    path.write_text(
-        json.dumps(
-            {
-                "type": "FeatureCollection",
-                "features": [
-                    {
-                        "type": "Feature",
-                        "properties": {"name": "x"},
-                        "geometry": {
-                            "type": "Polygon",
-                            "coordinates": [
-                                [[6.3, 47.4], [6.31, 47.4], [6.31, 47.41], [6.3, 47.4]]
-                            ],
-                        },
-                    }
-                ],
-            }
-        )
-    )
+def test_a_file_of_neither_layout_is_refused(load, derived: Derived, tmp_path: Path) -> None:
+    doc = json.loads(gzip.decompress(derived.etalab_buildings.read_bytes()))
+    for f in doc["features"]:
+        del f["properties"]["commune"]
+    path = tmp_path / "buildings.geojson"
+    path.write_text(json.dumps(doc))
     with pytest.raises(LayoutError, match="not a buildings file"):
         load("buildings", path)
 

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+import orjson
+from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import Route
 
 from api.collections import COLLECTIONS
 from api.errors import PROBLEM
+from api.routes.features import OPENAPI_MEDIA
 from api.routes.tiles import MVT, TMS_ID
+from config import ApiSettings
 from geo.crs import SUPPORTED
 
 GEOJSON = "application/geo+json"
@@ -181,6 +185,60 @@ SCHEMAS: dict[str, Any] = {
 _CRS_VALUES = ["", *SUPPORTED, "CRS84", "EPSG:4326", "EPSG:2154", "EPSG:3857"]
 
 
+def to_oas30(node: Any) -> Any:
+    """A JSON Schema 2020-12 fragment (OpenAPI 3.1, what FastAPI writes) in OpenAPI 3.0's subset.
+
+    The conformance class is OGC API Features' oas30 and GDAL's OAPIF driver reads 3.0: nulls
+    become ``nullable``, type lists ``oneOf``, ``prefixItems`` plain ``items``, ``const`` an
+    enum and numeric exclusive bounds the 3.0 booleans.
+    """
+    if isinstance(node, list):
+        return [to_oas30(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: to_oas30(v) for k, v in node.items()}
+    for key in ("anyOf", "oneOf"):
+        options = out.get(key)
+        if isinstance(options, list) and {"type": "null"} in options:
+            rest = [o for o in options if o != {"type": "null"}]
+            del out[key]
+            out["nullable"] = True
+            if len(rest) == 1 and "$ref" in rest[0]:
+                out["allOf"] = rest  # a $ref takes no siblings in 3.0
+            elif len(rest) == 1:
+                out = {**rest[0], **out}
+            else:
+                out[key] = rest
+    kind = out.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        if len(kinds) < len(kind):
+            out["nullable"] = True
+        del out["type"]
+        if len(kinds) == 1:
+            out["type"] = kinds[0]
+        else:
+            out["oneOf"] = [{"type": k} for k in kinds]
+    if isinstance(out.get("prefixItems"), list):
+        first, *more = out.pop("prefixItems")
+        out.setdefault("items", first if all(m == first for m in more) else {})
+        if "type" in out["items"] and any(m.get("type") != first.get("type") for m in more):
+            out["items"] = {}
+        elif "title" in out["items"]:
+            out["items"] = {k: v for k, v in out["items"].items() if k != "title"}
+    if "const" in out and not isinstance(out["const"], dict):
+        out["enum"] = [out.pop("const")]
+    for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(bound), int | float) and not isinstance(out[bound], bool):
+            out[plain] = out.pop(bound)
+            out[bound] = True
+    if isinstance(out.get("examples"), list) and "example" not in out:
+        examples = out.pop("examples")
+        if examples:
+            out["example"] = examples[0]
+    return out
+
+
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -200,7 +258,36 @@ _FILTER_PARAMS = [
         {"type": "string"},
         "comma-separated properties to return (see the collection's queryables)",
     ),
-    _query("f", {"type": "string"}, "accepted and ignored: the media type is fixed"),
+    _query(
+        "f",
+        {"type": "string", "enum": ["json", "geojson"]},
+        "the media type is fixed (GeoJSON, or MVT for tiles); f=html is a 400",
+    ),
+]
+
+
+def _items_params(settings: ApiSettings) -> list[dict[str, Any]]:
+    """The items parameters, with the page size's default and maximum (GDAL's OAPIF driver pages
+    by the maximum when it sees one, by 10 otherwise)."""
+    limit = _query(
+        "limit",
+        {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": settings.max_limit,
+            "default": settings.default_limit,
+        },
+        f"page size (default {settings.default_limit}, maximum {settings.max_limit}); above the "
+        "maximum it is lowered to it",
+    )
+    return [limit if p["name"] == "limit" else p for p in _ITEMS_PARAMS]
+
+
+_TILE_PARAMS = [
+    _query("f", {"type": "string", "enum": ["mvt"]}, "the media type is fixed: f=html is a 400")
+    if p["name"] == "f"
+    else p
+    for p in _FILTER_PARAMS
 ]
 _ITEMS_PARAMS = [
     _query(
@@ -218,7 +305,12 @@ _ITEMS_PARAMS = [
     ),
     _query("offset", {"type": "integer", "minimum": 0}, "features to skip"),
     _query("sortby", {"type": "string"}, "comma-separated queryables, `-` for descending"),
-    _query("datetime", {"type": "string"}, "refused: no collection has a temporal property"),
+    _query(
+        "datetime",
+        {"type": "string"},
+        "RFC 3339 instant or interval (`start/end`, `..` for an open end); no collection has a "
+        "temporal property yet, so a valid value selects every feature (a malformed one is a 400)",
+    ),
     *_FILTER_PARAMS,
 ]
 _EXPORT_PARAMS = [
@@ -238,6 +330,10 @@ _STATIC = {
     "/collections/{collection_id}/tiles",
     "/collections/{collection_id}/tiles/{tms_id}",
 }
+
+
+# The tile routes: the OGC Tiles order (row = y, then column = x) and the older z/x/y one.
+_TILE_PATHS = ("/{tileMatrix}/{tileRow}/{tileCol}", "/{z}/{x}/{y}")
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -273,12 +369,12 @@ def _success(path: str, method: str) -> dict[str, Any] | None:
                 },
             )
         }
-    if path.endswith("/{z}/{x}/{y}"):
+    if path.endswith(_TILE_PATHS):
         return {
             "200": _ok(
                 "a Mapbox Vector Tile", {MVT: {"schema": {"type": "string", "format": "binary"}}}
             ),
-            "204": {"description": "no features in this tile (or below the minimum zoom)"},
+            "204": {"description": "no features in this tile"},
             "304": {"description": "If-None-Match matched the tile's ETag"},
         }
     if path.endswith("/export"):
@@ -311,7 +407,7 @@ def _success(path: str, method: str) -> dict[str, Any] | None:
     return None
 
 
-def _complete(path: str, method: str, op: dict[str, Any]) -> None:
+def _complete(path: str, method: str, op: dict[str, Any], settings: ApiSettings) -> None:
     params = op.setdefault("parameters", [])
     for p in params:
         if p["name"] == "collection_id":
@@ -320,15 +416,15 @@ def _complete(path: str, method: str, op: dict[str, Any]) -> None:
             p["schema"] = {"type": "string", "enum": [TMS_ID]}
         elif p["name"] == "territoire_programme":  # checked in the route (int from a query)
             p["schema"] = {"type": "integer", "enum": [2018, 2023], "default": 2023}
-        elif p["name"] in ("z", "x", "y"):
+        elif p["name"] in ("z", "x", "y", "tileMatrix", "tileRow", "tileCol"):
             p["schema"] = {
                 "type": "integer",
                 "minimum": 0,
-                "maximum": 24 if p["name"] == "z" else 2**24 - 1,
+                "maximum": 24 if p["name"] in ("z", "tileMatrix") else 2**24 - 1,
             }
-    if path.endswith(("/items", "/export", "/{z}/{x}/{y}")):
-        extra = {"/items": _ITEMS_PARAMS, "/export": _EXPORT_PARAMS}.get(
-            path[path.rfind("/") :], _FILTER_PARAMS
+    if path.endswith(("/items", "/export", *_TILE_PATHS)):
+        extra = {"/items": _items_params(settings), "/export": _EXPORT_PARAMS}.get(
+            path[path.rfind("/") :], _TILE_PARAMS
         )
         params.extend(extra)
         op["description"] = (op.get("description") or "") + (
@@ -351,15 +447,44 @@ def _complete(path: str, method: str, op: dict[str, Any]) -> None:
         responses["403"] = _problem("the key's scope does not cover this commune")
         responses["413"] = _problem("the request body is too large")
     if "{" in path or method == "patch":
-        responses["404"] = _problem("no such collection, feature or territory")
+        responses["404"] = _problem(
+            "no such collection, feature or territory (tiles: outside the tileset's zoom levels)"
+        )
     if path == "/sites" and method == "post":
         responses["409"] = _problem("the site already exists")
+    if path.endswith("/export") or "x-api-key" in names:  # api/ratelimit.py, per client IP
+        responses["429"] = _problem("too many exports, or failed keys, from this client")
     if path not in _STATIC:
         responses["503"] = _problem("the database is unavailable or the query timed out")
 
 
+# Path parameters under the names of OGC API Features/Tiles' OpenAPI building blocks: GDAL's OAPIF
+# driver (3.8+) reads the page-size maximum from /collections/{collectionId}/items.
+OGC_PATH_NAMES = {
+    "collection_id": "collectionId",
+    "feature_id": "featureId",
+    "tms_id": "tileMatrixSetId",
+}
+
+
+def _ogc_names(paths: dict[str, Any]) -> dict[str, Any]:
+    """``paths`` with the OGC path parameter names (the routes' own names are Python's)."""
+    renamed: dict[str, Any] = {}
+    for path, ops in paths.items():
+        for old, new in OGC_PATH_NAMES.items():
+            path = path.replace("{" + old + "}", "{" + new + "}")
+        for op in ops.values():
+            for p in op.get("parameters", []):
+                if p.get("in") == "path" and p["name"] in OGC_PATH_NAMES:
+                    p["name"] = OGC_PATH_NAMES[p["name"]]
+        renamed[path] = ops
+    return renamed
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Serve the completed description at ``app.openapi_url`` (built once, then cached)."""
+    """Serve the completed description at ``app.openapi_url`` (built once, then cached), as
+    OpenAPI 3.0 under its own media type (``application/vnd.oai.openapi+json;version=3.0``)."""
+    settings: ApiSettings = app.state.settings
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -374,8 +499,21 @@ def install_openapi(app: FastAPI) -> None:
                 schema["components"]["schemas"].pop(name, None)
             for path, ops in schema.get("paths", {}).items():
                 for method, op in ops.items():
-                    _complete(path, method, op)
+                    _complete(path, method, op, settings)
+            schema["paths"] = _ogc_names(schema.get("paths", {}))
+            schema = to_oas30(schema)
+            schema["openapi"] = "3.0.3"
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    async def openapi_document(_request: Request) -> Response:
+        return Response(orjson.dumps(app.openapi()), media_type=OPENAPI_MEDIA)
+
+    # FastAPI's own route answers application/json: replace it, keeping its place.
+    for i, route in enumerate(app.router.routes):
+        if isinstance(route, Route) and route.path == app.openapi_url:
+            app.router.routes[i] = Route(
+                route.path, openapi_document, methods=["GET"], include_in_schema=False
+            )

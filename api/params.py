@@ -6,17 +6,22 @@ the valid ones (a typo such as ``?inse=91432`` must not silently return everythi
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from starlette.datastructures import QueryParams
 
 from api.collections import Collection
 from api.cql2 import parse as parse_cql2
 from api.cql2 import to_sql as cql2_to_sql
-from api.query import Binder, FeatureQuery, check_sortable, coerce
+from api.query import Binder, FeatureQuery, bbox_parts, check_sortable, coerce
 from config import ApiSettings
 from db.errors import InvalidQuery
 from geo.crs import check_bbox, parse_crs
 
-ITEMS_PARAMS = frozenset(
+# Accepted on every route (OGC API Common): the output format and the language.
+GENERIC_PARAMS = frozenset({"f", "lang"})
+ITEMS_PARAMS = GENERIC_PARAMS | frozenset(
     {
         "bbox",
         "bbox-crs",
@@ -28,13 +33,84 @@ ITEMS_PARAMS = frozenset(
         "filter",
         "filter-lang",
         "filter-crs",
-        "f",
         "datetime",
     }
 )
 EXPORT_PARAMS = ITEMS_PARAMS | {"format", "bom"}
-TILE_PARAMS = frozenset({"filter", "filter-lang", "filter-crs", "properties", "f"})
+TILE_PARAMS = GENERIC_PARAMS | {"filter", "filter-lang", "filter-crs", "properties"}
+ITEM_PARAMS = GENERIC_PARAMS | {"crs", "properties"}
 BIGINT_MAX = 2**63 - 1
+# RFC 3339 date-time (the "T" and "Z" in either case, fractions of seconds, an offset).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
+def check_params(params: QueryParams, allowed: frozenset[str] = GENERIC_PARAMS) -> None:
+    """A 400 naming every parameter of ``params`` this route does not know (OGC API Features
+    /req/core/query-param-unknown), so a typo never passes silently."""
+    unknown = sorted({name for name in params if name not in allowed})
+    if unknown:
+        raise InvalidQuery(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"this resource accepts: {', '.join(sorted(allowed))}"
+        )
+
+
+def check_format(params: QueryParams, offered: tuple[str, ...] = ("json",)) -> None:
+    """Refuse an ``f`` this resource cannot answer in (rather than silently answering JSON)."""
+    f = params.get("f")
+    if f is None or f == "" or f in offered:
+        return
+    if f == "html":
+        raise InvalidQuery(
+            f"f=html is not offered for this resource; use f={offered[0]} "
+            "(the HTML pages are the planner at / and the API docs at /api.html)"
+        )
+    raise InvalidQuery(f"f={f!r} is not offered for this resource; use {', '.join(offered)}")
+
+
+def _instant(raw: str) -> datetime | None:
+    """An RFC 3339 date-time or full date (None for an open end ``..`` or empty)."""
+    if raw in ("", ".."):
+        return None
+    if _DATE.match(raw):
+        return datetime.fromisoformat(raw)
+    if not _RFC3339.match(raw):
+        raise ValueError(raw)
+    return datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
+
+
+def parse_datetime(raw: str) -> tuple[datetime | None, datetime | None]:
+    """``datetime``: an RFC 3339 instant or an interval ``start/end`` (``..`` or empty: open).
+
+    Raises:
+        InvalidQuery: a malformed value, an interval open at both ends or ending before it starts.
+    """
+    parts = raw.split("/")
+    try:
+        if len(parts) == 1:
+            if parts[0] in ("", ".."):
+                raise ValueError(raw)
+            start = end = _instant(parts[0])
+        elif len(parts) == 2:
+            start, end = _instant(parts[0]), _instant(parts[1])
+            if start is None and end is None:  # "../..": the grammar wants one end
+                raise ValueError(raw)
+        else:
+            raise ValueError(raw)
+        if start is not None and end is not None and _aware(start) > _aware(end):
+            raise InvalidQuery(f"datetime={raw!r}: the interval ends before it starts")
+    except ValueError:
+        raise InvalidQuery(
+            f"datetime={raw!r}: expected an RFC 3339 date-time (2024-01-31T12:00:00Z), a date, "
+            "or an interval start/end with '..' for an open end"
+        ) from None
+    return start, end
+
+
+def _aware(value: datetime) -> datetime:
+    """Dates and naive values compare as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _int(params: QueryParams, name: str, default: int | None) -> int | None:
@@ -86,14 +162,18 @@ def feature_query(
         prop = c.prop(name)
         if prop is None or not prop.queryable or (prop.restricted and not privileged):
             check_sortable(c, name, privileged, f"unknown parameter {name!r}")
-    if params.get("datetime"):
-        raise InvalidQuery(f"datetime: collection {c.id} has no temporal property")
+    if params.get("datetime") is not None and "datetime" in allowed:
+        # No collection has a temporal property: a valid value selects everything
+        # (OGC API Features /req/core/fc-time-response), a malformed one is still a 400.
+        parse_datetime(params["datetime"])
     q = FeatureQuery(collection=c, privileged=privileged)
     q.crs = parse_crs(params.get("crs"), "crs")
     if params.get("bbox"):
         q.bbox = parse_bbox(params["bbox"])
         q.bbox_crs = parse_crs(params.get("bbox-crs"), "bbox-crs")
-        check_bbox(q.bbox, q.bbox_crs)
+        # An antimeridian bbox (minx > maxx in degrees) is checked as its two halves.
+        for part in bbox_parts(q.bbox, q.bbox_crs):
+            check_bbox(part, q.bbox_crs)
     elif params.get("bbox-crs"):
         parse_crs(params.get("bbox-crs"), "bbox-crs")
     if paged:

@@ -79,6 +79,19 @@ def envelope_2154(
     )
 
 
+def bbox_parts(
+    bbox: tuple[float, float, float, float], crs: Crs
+) -> list[tuple[float, float, float, float]]:
+    """``bbox`` as one envelope, or two when it crosses the antimeridian (OGC API Features
+    /req/core/fc-bbox-definition: in degrees, minx > maxx means east of minx and west of maxx)."""
+    lon = 1 if crs.lat_lon else 0
+    if not crs.geographic or bbox[lon] <= bbox[lon + 2]:
+        return [bbox]
+    east, west = list(bbox), list(bbox)
+    east[lon + 2], west[lon] = 180.0, -180.0
+    return [(east[0], east[1], east[2], east[3]), (west[0], west[1], west[2], west[3])]
+
+
 def geometry_out(expr: str, crs: Crs) -> sql.Composable:
     """The geometry expression projected for output (EPSG:4326 in its lat/lon axis order)."""
     geom: sql.Composable = sql.SQL(expr)
@@ -121,8 +134,13 @@ def where_clause(q: FeatureQuery, binder: Binder) -> sql.Composable:
     if q.feature_id is not None:
         parts.append(sql.SQL("{}::text = {}").format(sql.SQL(c.id_expr), binder.bind(q.feature_id)))
     if q.bbox is not None and q.bbox_crs is not None:
-        env = envelope_2154(binder, q.bbox, q.bbox_crs)
-        parts.append(sql.SQL("ST_Intersects({}, {})").format(sql.SQL(c.geom_expr), env))
+        tests = [
+            sql.SQL("ST_Intersects({}, {})").format(
+                sql.SQL(c.geom_expr), envelope_2154(binder, part, q.bbox_crs)
+            )
+            for part in bbox_parts(q.bbox, q.bbox_crs)
+        ]
+        parts.append(sql.SQL("({})").format(sql.SQL(" OR ").join(tests)))
     for prop, value in q.equals:
         parts.append(
             sql.SQL("{} = {}").format(

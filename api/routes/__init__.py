@@ -14,7 +14,10 @@ ogc = APIRouter(prefix=features.OGC_PREFIX, include_in_schema=False)
 for module in (features, tiles, exports):
     api_router.include_router(module.router)
     ogc.include_router(module.router)
+# Tiles: XYZ order at the root (map pages, TileJSON), the OGC order under /ogc (in the schema).
+api_router.include_router(tiles.xyz_router)
 api_router.include_router(ogc)
+api_router.include_router(tiles.ogc_tile_router, prefix=features.OGC_PREFIX)
 api_router.include_router(search.router)
 api_router.include_router(places.router)
 api_router.include_router(territories.router)

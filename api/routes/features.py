@@ -13,7 +13,7 @@ from api.auth import ReaderDep
 from api.collections import COLLECTIONS, Collection, get_collection
 from api.cql2 import CONFORMANCE as CQL2_CONFORMANCE
 from api.db import PoolDep
-from api.params import feature_query
+from api.params import ITEM_PARAMS, check_format, check_params, feature_query
 from api.query import Binder, FeatureQuery, count_sql, explain_sql, page_sql
 from config import ApiSettings
 from db.errors import NotFound
@@ -38,12 +38,15 @@ CONFORMANCE = [
     *CQL2_CONFORMANCE,
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ]
 
 
 OGC_PREFIX = "/ogc"
+# The media type of the OpenAPI document at /api (the service-desc link says the same).
+OPENAPI_MEDIA = "application/vnd.oai.openapi+json;version=3.0"
 
 
 async def _one(cur: Any) -> tuple[Any, ...]:
@@ -77,20 +80,26 @@ landing_router = APIRouter(tags=["OGC API Features"])
 @landing_router.get("/ogc", summary="OGC API landing page (JSON; the HTML / is the maps')")
 @landing_router.get("/ogc/", include_in_schema=False)
 async def landing(request: Request) -> Response:
+    check_params(request.query_params)
+    check_format(request.query_params)
     return json_response(
         {
             "title": "foncier",
             "description": (
                 "Foncier économique disponible en France : parcelles, sites, friches, zonage, "
-                "contraintes et comptes ZAN (OGC API Features et Tiles)."
+                "contraintes et comptes ZAN (OGC API Features et Tiles). Every resource is JSON "
+                "(GeoJSON for features, MVT for tiles); f=html is a 400 except on / (the planner "
+                "page, also given to browsers) and /api.html (the API docs)."
             ),
             "links": [
                 {"rel": "self", "type": "application/json", "href": str(request.url)},
                 {
-                    "rel": "service-desc",
-                    "type": "application/vnd.oai.openapi+json;version=3.0",
-                    "href": url(request, "/api"),
+                    "rel": "alternate",
+                    "type": "text/html",
+                    "title": "the planner (HTML, for browsers)",
+                    "href": str(request.base_url).rstrip("/") + "/?f=html",
                 },
+                {"rel": "service-desc", "type": OPENAPI_MEDIA, "href": url(request, "/api")},
                 {"rel": "service-doc", "type": "text/html", "href": url(request, "/api.html")},
                 {
                     "rel": "conformance",
@@ -109,7 +118,9 @@ async def landing(request: Request) -> Response:
 
 
 @router.get("/conformance", summary="Conformance classes")
-async def conformance() -> Response:
+async def conformance(request: Request) -> Response:
+    check_params(request.query_params)
+    check_format(request.query_params)
     return json_response({"conformsTo": CONFORMANCE})
 
 
@@ -182,6 +193,8 @@ async def _extents(pool: object, cols: list[Collection]) -> dict[str, list[float
 
 @router.get("/collections", summary="The collections")
 async def collections(request: Request, pool: PoolDep) -> Response:
+    check_params(request.query_params)
+    check_format(request.query_params)
     cols = list(COLLECTIONS.values())
     extents = await _extents(pool, cols)
     return json_response(
@@ -197,6 +210,8 @@ async def collections(request: Request, pool: PoolDep) -> Response:
 @router.get("/collections/{collection_id}", summary="One collection")
 async def collection(collection_id: str, request: Request, pool: PoolDep) -> Response:
     c = get_collection(collection_id)
+    check_params(request.query_params)
+    check_format(request.query_params)
     extents = await _extents(pool, [c])
     return json_response(collection_json(request, c, extents[c.id]))
 
@@ -204,6 +219,8 @@ async def collection(collection_id: str, request: Request, pool: PoolDep) -> Res
 @router.get("/collections/{collection_id}/queryables", summary="Queryable properties (JSON Schema)")
 async def queryables(collection_id: str, request: Request, reader: ReaderDep) -> Response:
     c = get_collection(collection_id)
+    check_params(request.query_params)
+    check_format(request.query_params)
     props: dict[str, object] = {
         "geom": {
             "$ref": "https://geojson.org/schema/Geometry.json",
@@ -284,6 +301,7 @@ def _page_links(
 @router.get("/collections/{collection_id}/items", summary="Features (GeoJSON)")
 async def items(collection_id: str, request: Request, pool: PoolDep, reader: ReaderDep) -> Response:
     c = get_collection(collection_id)
+    check_format(request.query_params, ("json", "geojson"))
     settings: ApiSettings = request.app.state.settings
     binder = Binder()
     q = feature_query(c, request.query_params, settings, reader is not None, binder)
@@ -325,8 +343,10 @@ async def item(
     c = get_collection(collection_id)
     settings: ApiSettings = request.app.state.settings
     binder = Binder()
-    allowed = frozenset({"crs", "properties", "f"})
-    q = feature_query(c, request.query_params, settings, reader is not None, binder, allowed)
+    # One feature: no filters, so a queryable name here is an unknown parameter too.
+    check_params(request.query_params, ITEM_PARAMS)
+    check_format(request.query_params, ("json", "geojson"))
+    q = feature_query(c, request.query_params, settings, reader is not None, binder, ITEM_PARAMS)
     q.feature_id, q.limit, q.offset, q.sortby = feature_id, 1, 0, []
     async with pool.connection() as conn:
         cur = await conn.execute(page_sql(q, binder), binder.params)

@@ -1,5 +1,11 @@
 """OGC API Tiles: Mapbox Vector Tiles per collection on WebMercatorQuad, TileJSON, tilesets.
 
+Two tile routes share one handler: the OGC one under /ogc,
+``.../WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}`` (row = y, then column = x), which the
+tilesets' templated links give, and the XYZ one at the root, ``.../WebMercatorQuad/{z}/{x}/{y}``
+(column first), which the map pages and TileJSON use. A zoom outside the tileset's limits is a
+404 (OGC API Tiles /req/core/tc-error); an empty tile inside them is a 204.
+
 Tiles carry an ETag derived from the collection's ``layer_version`` rows (bumped by ingest and
 re-scoring), so caches invalidate themselves; a matching ``If-None-Match`` gets a 304.
 """
@@ -12,13 +18,19 @@ from fastapi import APIRouter, Request, Response
 from api.auth import ReaderDep
 from api.collections import Collection, get_collection
 from api.db import PoolDep
-from api.params import TILE_PARAMS, feature_query
+from api.params import TILE_PARAMS, check_format, check_params, feature_query
 from api.query import Binder, etag_tile_sql, tile_sql
-from api.routes.features import json_response, url
+from api.routes.features import OGC_PREFIX, json_response, url
 from config import ApiSettings
 from db.errors import InvalidQuery, NotFound
 
 router = APIRouter(tags=["OGC API Tiles"])
+# Mounted at the root only: XYZ order, for the map pages (maps/layers.py) and TileJSON.
+xyz_router = APIRouter(tags=["OGC API Tiles"])
+# Mounted under /ogc only: the OGC API Tiles order; the same numbers as XYZ, y before x.
+ogc_tile_router = APIRouter(tags=["OGC API Tiles"])
+TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+OGC_TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
 
 TMS_ID = "WebMercatorQuad"
 MVT = "application/vnd.mapbox-vector-tile"
@@ -38,11 +50,23 @@ def if_none_match(request: Request) -> tuple[list[str], bool]:
 
 
 def _tile_url(request: Request, c: Collection) -> str:
-    return url(request, f"/collections/{c.id}/tiles/{TMS_ID}/") + "{z}/{x}/{y}"
+    """The OGC tile template; it is served under /ogc, whichever way the tileset was reached."""
+    path = f"/collections/{c.id}/tiles/{TMS_ID}/"
+    if not request.url.path.startswith(OGC_PREFIX):
+        return str(request.base_url).rstrip("/") + OGC_PREFIX + path + OGC_TEMPLATE
+    return url(request, path) + OGC_TEMPLATE
+
+
+def _xyz_url(request: Request, c: Collection) -> str:
+    """The TileJSON template: XYZ names, in the order of the route it is served under."""
+    order = "{z}/{y}/{x}" if request.url.path.startswith(OGC_PREFIX) else "{z}/{x}/{y}"
+    return url(request, f"/collections/{c.id}/tiles/{TMS_ID}/") + order
 
 
 @router.get("/tileMatrixSets", summary="Tiling schemes")
 async def tile_matrix_sets(request: Request) -> Response:
+    check_params(request.query_params)
+    check_format(request.query_params)
     return json_response(
         {
             "tileMatrixSets": [
@@ -64,7 +88,9 @@ async def tile_matrix_sets(request: Request) -> Response:
 
 
 @router.get("/tileMatrixSets/{tms_id}", summary="A tiling scheme")
-async def tile_matrix_set(tms_id: str) -> Response:
+async def tile_matrix_set(tms_id: str, request: Request) -> Response:
+    check_params(request.query_params)
+    check_format(request.query_params)
     if tms_id != TMS_ID:
         raise NotFound(f"unknown tile matrix set {tms_id!r}; this server serves {TMS_ID}")
     return Response(TMS.model_dump_json(exclude_none=True), media_type="application/json")
@@ -73,6 +99,8 @@ async def tile_matrix_set(tms_id: str) -> Response:
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection")
 async def tilesets(collection_id: str, request: Request) -> Response:
     c = get_collection(collection_id)
+    check_params(request.query_params)
+    check_format(request.query_params)
     return json_response(
         {
             "tilesets": [
@@ -89,13 +117,20 @@ async def tilesets(collection_id: str, request: Request) -> Response:
                             "href": url(request, f"/collections/{c.id}/tiles/{TMS_ID}"),
                         },
                         {
-                            "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                            "rel": TILING_SCHEME,
                             "type": "application/json",
                             "href": url(request, f"/tileMatrixSets/{TMS_ID}"),
                         },
                     ],
                 }
-            ]
+            ],
+            "links": [
+                {
+                    "rel": "self",
+                    "type": "application/json",
+                    "href": url(request, f"/collections/{c.id}/tiles"),
+                }
+            ],
         }
     )
 
@@ -104,6 +139,8 @@ async def tilesets(collection_id: str, request: Request) -> Response:
 async def tileset(collection_id: str, tms_id: str, request: Request) -> Response:
     c = get_collection(collection_id)
     _check_tms(tms_id)
+    check_params(request.query_params)
+    check_format(request.query_params)
     settings: ApiSettings = request.app.state.settings
     return json_response(
         {
@@ -131,7 +168,17 @@ async def tileset(collection_id: str, tms_id: str, request: Request) -> Response
                 }
             ],
             "links": [
+                {
+                    "rel": "self",
+                    "type": "application/json",
+                    "href": url(request, f"/collections/{c.id}/tiles/{TMS_ID}"),
+                },
                 {"rel": "item", "type": MVT, "templated": True, "href": _tile_url(request, c)},
+                {
+                    "rel": TILING_SCHEME,
+                    "type": "application/json",
+                    "href": url(request, f"/tileMatrixSets/{TMS_ID}"),
+                },
                 {
                     "rel": "alternate",
                     "type": "application/json",
@@ -152,7 +199,7 @@ async def tilejson(
     c = get_collection(collection_id)
     _check_tms(tms_id)
     settings: ApiSettings = request.app.state.settings
-    tiles = _tile_url(request, c)
+    tiles = _xyz_url(request, c)
     if request.url.query:  # the same filters apply to every tile
         tiles += "?" + request.url.query
     fields = {p.name: p.type for p in c.visible_props(reader is not None) if p.in_tiles}
@@ -183,10 +230,34 @@ def _check_tms(tms_id: str) -> None:
         raise NotFound(f"unknown tile matrix set {tms_id!r}; this server serves {TMS_ID}")
 
 
-@router.get(
+_TILE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {MVT: {}}},
+    204: {"description": "no features in this tile"},
+}
+
+
+@ogc_tile_router.get(
+    "/collections/{collection_id}/tiles/{tms_id}/{tileMatrix}/{tileRow}/{tileCol}",
+    summary="A Mapbox Vector Tile (OGC order: tile matrix, row = y, column = x)",
+    responses=_TILE_RESPONSES,
+)
+async def ogc_tile(
+    collection_id: str,
+    tms_id: str,
+    tileMatrix: int,  # noqa: N803 - the OGC API Tiles template variable names
+    tileRow: int,  # noqa: N803
+    tileCol: int,  # noqa: N803
+    request: Request,
+    pool: PoolDep,
+    reader: ReaderDep,
+) -> Response:
+    return await tile(collection_id, tms_id, tileMatrix, tileCol, tileRow, request, pool, reader)
+
+
+@xyz_router.get(
     "/collections/{collection_id}/tiles/{tms_id}/{z}/{x}/{y}",
-    summary="A Mapbox Vector Tile (x = column, y = row)",
-    responses={200: {"content": {MVT: {}}}, 204: {"description": "no features in this tile"}},
+    summary="A Mapbox Vector Tile (XYZ order: x = column, y = row)",
+    responses=_TILE_RESPONSES,
 )
 async def tile(
     collection_id: str,
@@ -207,10 +278,15 @@ async def tile(
     q = feature_query(
         c, request.query_params, settings, reader is not None, binder, TILE_PARAMS, paged=False
     )
+    check_format(request.query_params, ("mvt",))
+    if not min_zoom(c, settings) <= z <= c.max_zoom:
+        raise NotFound(
+            f"{c.id} has no tiles at zoom {z}: its tileset covers zooms "
+            f"{min_zoom(c, settings)} to {c.max_zoom}"
+        )
     privileged = reader is not None
     tags, any_match = if_none_match(request)
-    in_zooms = min_zoom(c, settings) <= z <= c.max_zoom
-    tile_query = tile_sql(q, binder, z, x, y, settings.tile_max_features) if in_zooms else None
+    tile_query = tile_sql(q, binder, z, x, y, settings.tile_max_features)
     key = (f"{c.id}|", f"|{z}/{x}/{y}?{request.url.query}|{privileged}")
     statement = etag_tile_sql(binder, c.versions, key, tags, any_match, tile_query)
     async with pool.connection() as conn:

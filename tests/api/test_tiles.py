@@ -23,8 +23,9 @@ def test_parcel_tile_from_min_zoom(client: TestClient) -> None:
     assert r.headers["content-type"] == MVT
     assert b"parcels" in r.content and b"91432000AB0001" in r.content
     assert r.headers["cache-control"].startswith("public")
+    # Below the tileset's first zoom: outside its limits, a 404 (OGC API Tiles /req/core/tc-error).
     below = client.get(tile_path("parcels", 12))
-    assert below.status_code == 204 and not below.content
+    assert below.status_code == 404
 
 
 def test_tile_filters(client: TestClient) -> None:
@@ -113,9 +114,9 @@ def test_if_none_match_lists_weak_tags_and_star(client: TestClient) -> None:
     assert listed.status_code == 304 and listed.headers["etag"] == etag
     assert client.get(path, headers={"If-None-Match": "*"}).status_code == 304
     assert client.get(path, headers={"If-None-Match": '"stale"'}).status_code == 200
-    # Below the minimum zoom: no tile, but the same ETag logic.
-    below = client.get(tile_path("parcels", 12))
-    assert below.status_code == 204 and below.headers["etag"]
+    # Below the minimum zoom: no such tile (404), whatever the tags say.
+    below = client.get(tile_path("parcels", 12), headers={"If-None-Match": "*"})
+    assert below.status_code == 404
 
 
 def test_affine_tile_geometry_matches_the_exact_transform(engine: Engine) -> None:

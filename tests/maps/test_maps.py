@@ -122,7 +122,8 @@ def client() -> TestClient:
     app = create_app(
         ApiSettings(), DatabaseSettings(database_url="postgresql+psycopg://x@127.0.0.1:1/x")
     )
-    return TestClient(app)
+    # As a browser asks: / answers JSON (the OGC landing page) to */* (api/negotiation.py).
+    return TestClient(app, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
 
 
 @pytest.mark.parametrize(

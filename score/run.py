@@ -141,6 +141,8 @@ def score(
                 log.info("a load committed during the scoring run: run %d again", attempt + 1)
         raise AssertionError("unreachable")
     finally:
+        # A failed run leaves its transaction aborted: end it before restoring the level.
+        conn.rollback()
         conn.isolation_level = previous
 
 

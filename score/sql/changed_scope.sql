@@ -10,6 +10,8 @@ WITH api_write AS (
     WHERE id > %(audit)s AND id <= %(upto)s AND target LIKE 'site:%%'
 )
 SELECT insee FROM parcel WHERE run_id > %(since)s
+-- a buildings load changes land status without touching its parcels' rows
+UNION SELECT insee FROM building WHERE run_id > %(since)s
 UNION SELECT insee FROM site WHERE run_id > %(since)s AND insee IS NOT NULL
 UNION SELECT insee FROM friche WHERE run_id > %(since)s AND insee IS NOT NULL
 UNION SELECT insee FROM plu_zone WHERE run_id > %(since)s

@@ -33,7 +33,9 @@ ANALYZE score_base;
 -- Built parcels: their buildings' footprint and the part of the parcel beyond the buildings'
 -- curtilage, which developing the parcel would still take from ENAF land.
 CREATE UNLOGGED TABLE score_built AS
-SELECT b.idu, sum(ST_Area(ST_Intersection(p.geom, bl.geom))) AS built_m2,
+-- The footprint is the union of the buildings: two sources drawing the same building (an EDIGEO
+-- sheet and an Etalab file) count it once.
+SELECT b.idu, ST_Area(ST_Intersection(p.geom, ST_Union(bl.geom))) AS built_m2,
     ST_Area(ST_Difference(p.geom, ST_Buffer(ST_Union(bl.geom), %(curtilage_m)s))) AS beyond_m2
 FROM score_base b
 JOIN parcel p ON p.idu = b.idu

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 import geopandas as gpd
 import pytest
@@ -117,13 +118,12 @@ def test_messages_have_the_same_keys() -> None:
 
 
 @pytest.fixture(scope="module")
-def client() -> TestClient:
-    # No `with`: the pages need no database, so the lifespan (DB pool) is not started.
-    app = create_app(
-        ApiSettings(), DatabaseSettings(database_url="postgresql+psycopg://x@127.0.0.1:1/x")
-    )
+def client(db_settings: DatabaseSettings) -> Iterator[TestClient]:
+    # The pages read nothing from the database, but the app checks its schema before serving.
+    app = create_app(ApiSettings(key_salt="test-salt"), db_settings)
     # As a browser asks: / answers JSON (the OGC landing page) to */* (api/negotiation.py).
-    return TestClient(app, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    with TestClient(app, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}) as c:
+        yield c
 
 
 @pytest.mark.parametrize(

@@ -85,33 +85,44 @@ def _p(name: str, alias: str, type_: str = STRING, title: str = "", **kw: bool) 
     return Prop(name, f"{alias}.{name}", type_, title, **kw)  # type: ignore[arg-type]
 
 
+def _land_status(alias: str) -> tuple[Prop, ...]:
+    """The land status, its evidence and the ZAN cost with its bound, as parcels and sites
+    publish them (``alias``: their score table's)."""
+    return (
+        Prop(
+            "land_status",
+            f"{alias}.land_status",
+            STRING,
+            "Statut du sol : artificialised, enaf ou unknown",
+        ),
+        Prop(
+            "land_evidence",
+            f"{alias}.land_evidence",
+            OBJECT,
+            "Preuve du statut du sol",
+            queryable=False,
+            in_tiles=False,
+        ),
+        Prop(
+            "zan_cost_ha",
+            f"{alias}.zan_cost_ha",
+            NUMBER,
+            "Coût ZAN : hectares d'ENAF consommés (vide si inconnu)",
+        ),
+        Prop(
+            "zan_cost_max_ha",
+            f"{alias}.zan_cost_max_ha",
+            NUMBER,
+            "Borne haute du coût ZAN (ha)",
+            in_tiles=False,
+        ),
+    )
+
+
 _SITE_SCORE = (
     Prop("score", "sc.score", NUMBER, "Score de disponibilité 0-100"),
     Prop("excluded", "sc.excluded", BOOLEAN, "Exclu par une contrainte forte"),
-    Prop(
-        "land_status", "sc.land_status", STRING, "Statut du sol : artificialised, enaf ou unknown"
-    ),
-    Prop(
-        "land_evidence",
-        "sc.land_evidence",
-        OBJECT,
-        "Preuve du statut du sol",
-        queryable=False,
-        in_tiles=False,
-    ),
-    Prop(
-        "zan_cost_ha",
-        "sc.zan_cost_ha",
-        NUMBER,
-        "Coût ZAN : hectares d'ENAF consommés (vide si inconnu)",
-    ),
-    Prop(
-        "zan_cost_max_ha",
-        "sc.zan_cost_max_ha",
-        NUMBER,
-        "Borne haute du coût ZAN (ha)",
-        in_tiles=False,
-    ),
+    *_land_status("sc"),
     Prop(
         "known_inputs",
         "sc.known_inputs",
@@ -128,30 +139,7 @@ _SITE_SCORE = (
 _PARCEL_SCORE = (
     Prop("score", "ps.score", NUMBER, "Score de disponibilité 0-100"),
     Prop("excluded", "ps.excluded", BOOLEAN, "Exclu par une contrainte forte"),
-    Prop(
-        "land_status", "ps.land_status", STRING, "Statut du sol : artificialised, enaf ou unknown"
-    ),
-    Prop(
-        "land_evidence",
-        "ps.land_evidence",
-        OBJECT,
-        "Preuve du statut du sol",
-        queryable=False,
-        in_tiles=False,
-    ),
-    Prop(
-        "zan_cost_ha",
-        "ps.zan_cost_ha",
-        NUMBER,
-        "Coût ZAN : hectares d'ENAF consommés (vide si inconnu)",
-    ),
-    Prop(
-        "zan_cost_max_ha",
-        "ps.zan_cost_max_ha",
-        NUMBER,
-        "Borne haute du coût ZAN (ha)",
-        in_tiles=False,
-    ),
+    *_land_status("ps"),
     Prop("available", "ps.available", BOOLEAN, "Foncier disponible (candidat, statut connu)"),
     Prop("to_qualify", "ps.to_qualify", BOOLEAN, "À qualifier (statut du sol ou zonage inconnu)"),
     Prop(

@@ -107,7 +107,7 @@ class ApiSettings(BaseSettings):
     # Origins allowed to call the API from a browser (CORS); empty: same origin only.
     cors_origins: list[str] = []
     # Hosts the map pages may load basemap tiles from (Content-Security-Policy img-src).
-    tile_hosts: list[str] = ["https://tile.openstreetmap.org"]
+    tile_hosts: list[str] = ["https://data.geopf.fr", "https://tile.openstreetmap.org"]
     # Failed API-key authentications allowed per client IP and minute before 429s.
     auth_failures_per_minute: int = 10
     # Exports (the expensive route): running at once and started per minute, per client IP.

@@ -356,6 +356,17 @@ def tile_sql(
     )
 
 
+# Which database answers: the cluster's identifier (set by initdb) and the database's oid. With
+# the layers' bump times below, an ETag can never be given again to different content: a dump
+# restored into another database or cluster changes the identity, and a load after a restore into
+# the same database bumps at a later time than any load before the dump, even when the version
+# counters come back to the same numbers (issue 12: clients got 304s for changed tiles).
+DATABASE_IDENTITY = (
+    "(SELECT system_identifier::text FROM pg_control_system()) || '.' || "
+    "(SELECT oid::text FROM pg_database WHERE datname = current_database())"
+)
+
+
 def etag_tile_sql(
     binder: Binder,
     layers: tuple[str, ...],
@@ -366,14 +377,17 @@ def etag_tile_sql(
 ) -> sql.Composed:
     """One statement for a tile request: its ETag, and the tile unless the ETag matches.
 
-    The ETag is the first 32 hex digits of sha256(``key[0]`` + the ``layer_version`` rows of
-    ``layers`` + ``key[1]``), quoted; the tile subquery only runs when the ETag is not among
+    The ETag is the first 32 hex digits of sha256(``key[0]`` + the database identity + the
+    ``layer_version`` rows of ``layers``, each as its version and bump time (to the
+    microsecond), + ``key[1]``), quoted; the tile subquery only runs when the ETag is not among
     ``if_none_match`` (nor ``any_match``, for ``If-None-Match: *``) and ``tile`` is given.
     Both in one round trip: the version lookup used to cost a statement of its own per tile.
     """
     etag = sql.SQL(
-        "'\"' || left(encode(sha256(convert_to({} || coalesce(string_agg(layer || ':' || "
-        "version, ',' ORDER BY layer), '') || {}, 'UTF8')), 'hex'), 32) || '\"'"
+        "'\"' || left(encode(sha256(convert_to({} || " + DATABASE_IDENTITY + " || '|' || "
+        "coalesce(string_agg(layer || ':' || version || '@' || "
+        "extract(epoch FROM updated_at)::text, ',' ORDER BY layer), '') || {}, 'UTF8')), "
+        "'hex'), 32) || '\"'"
     ).format(binder.bind(key[0], "text"), binder.bind(key[1], "text"))
     return sql.SQL(
         "SELECT v.etag, CASE WHEN {any} OR v.etag = ANY({inm}) THEN NULL ELSE ({tile}) END "

@@ -6,8 +6,10 @@ tilesets' templated links give, and the XYZ one at the root, ``.../WebMercatorQu
 (column first), which the map pages and TileJSON use. A zoom outside the tileset's limits is a
 404 (OGC API Tiles /req/core/tc-error); an empty tile inside them is a 204.
 
-Tiles carry an ETag derived from the collection's ``layer_version`` rows (bumped by ingest and
-re-scoring), so caches invalidate themselves; a matching ``If-None-Match`` gets a 304.
+Tiles carry an ETag derived from the database's identity and the collection's ``layer_version``
+rows (version and bump time, bumped by ingest and re-scoring), so caches invalidate themselves
+and a restored database never gives an old tag to new content; a matching ``If-None-Match`` gets
+a 304.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from config import SAMPLES_DIR, get_database_settings
+from config import SAMPLES_DIR, ApiSettings, get_database_settings
 from db import cluster
 from db.errors import DatabaseError
 from ingest.cli import console, ingest, ingest_help
@@ -177,7 +177,7 @@ def serve(
     )
 
 
-def _key_settings():  # type: ignore[no-untyped-def]
+def _key_settings() -> ApiSettings:
     """The API settings with the key salt the server uses (the same resolution), or exit 1."""
     from config import get_api_settings, resolve_key_salt
 

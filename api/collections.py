@@ -82,7 +82,7 @@ class Collection:
 
 
 def _p(name: str, alias: str, type_: str = STRING, title: str = "", **kw: bool) -> Prop:
-    return Prop(name, f"{alias}.{name}", type_, title, **kw)  # type: ignore[arg-type]
+    return Prop(name, f"{alias}.{name}", type_, title, **kw)
 
 
 def _land_status(alias: str) -> tuple[Prop, ...]:

@@ -38,7 +38,7 @@ def route_template(scope: Scope) -> str:
     if path is None:
         return "unmatched"
     if route.__class__.__name__ == "Mount":
-        return path.rstrip("/") + "/{path}"
+        return str(path).rstrip("/") + "/{path}"
     return str(path)
 
 

@@ -16,7 +16,7 @@ def make_engine(settings: DatabaseSettings, **kwargs: object) -> Engine:
 
     JIT is switched off on every connection: it slows tile and overlay queries on small machines.
     """
-    engine = create_engine(settings.database_url, pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+    engine = create_engine(settings.database_url, pool_pre_ping=True, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _session_defaults(dbapi_conn, _record):  # type: ignore[no-untyped-def]

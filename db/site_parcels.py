@@ -43,7 +43,7 @@ async def refresh_sites(
     await conn.execute("DROP TABLE IF EXISTS site_parcel_todo")
     await conn.execute(_TODO_SQL, {"site_ids": ids})
     # Several statements and no parameter: psycopg sends them in one simple-protocol query.
-    await conn.execute(REFRESH_SQL)  # type: ignore[arg-type]
+    await conn.execute(REFRESH_SQL)
     cur = await conn.execute(_PARCELS_SQL, {"site_ids": ids})
     found = {site_id: list(idus) for site_id, idus in await cur.fetchall()}
     return {i: found.get(i, []) for i in ids}

@@ -61,7 +61,7 @@ def check_geographic_bounds(geoms: GeometryArray, crs: CRS, source: str) -> None
     bounds = bounds[np.isfinite(bounds).all(axis=1)]
     if len(bounds):
         extent = (*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0))
-        check_geographic_extent(extent, crs, source)  # type: ignore[arg-type]
+        check_geographic_extent(extent, crs, source)
 
 
 def check_geographic_extent(
@@ -266,9 +266,10 @@ def reproject(geoms: GeometryArray, source: CRS, target: CRS = LAMBERT93) -> Geo
     from pyproj import Transformer
 
     transformer = Transformer.from_crs(source, target, always_xy=True)
-    return shapely.transform(
+    out: GeometryArray = shapely.transform(
         geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
     )
+    return out
 
 
 _SRID_FLAG = 0x20  # in the 4th byte of a little-endian WKB type

@@ -78,7 +78,8 @@ def _commune_cells(commune: shapely.Geometry, count: int, rng: np.random.Generat
 
 
 def _round_coordinates(geoms: np.ndarray, decimals: int) -> np.ndarray:
-    return shapely.transform(geoms, lambda xy: np.round(xy, decimals))
+    rounded: np.ndarray = shapely.transform(geoms, lambda xy: np.round(xy, decimals))
+    return rounded
 
 
 def _inject_defects(frame: gpd.GeoDataFrame, share: float, rng: np.random.Generator) -> None:

@@ -26,6 +26,8 @@ _POLYGON, _MULTIPOLYGON = 3, 6
 # Rings and parts walked per geometry at most; beyond, the shapely path is cheaper.
 MAX_STEPS = 4096
 _SRID_FLAG = 0x20000000
+# A None that numpy's stubs accept as the other branch of np.where.
+_NONE = np.array(None, dtype=object)
 
 
 def ewkb_header(srid: int) -> tuple[bytes, bytes]:
@@ -57,10 +59,12 @@ class WkbPolygons:
 
 
 def _u32(view: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    return view[offsets].copy().view("<u4").ravel()
+    return np.asarray(view[offsets].copy().view("<u4").ravel())
 
 
-def _walk(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.ndarray):  # noqa: ANN202
+def _walk(
+    buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rings of the geometries in ``ok``: (geometry, offset of first point, point count).
 
     Clears ``ok`` for geometries whose bytes are not a little-endian 2D Polygon/MultiPolygon
@@ -181,7 +185,7 @@ def reproject_wkb_polygons(
         ewkb = nothing if arrow else np.full(n, None, dtype=object)
         return WkbPolygons(ewkb, handled, problems)
     if not arrow:
-        records = pa.array(np.where(is_bytes, wkb, None), type=pa.binary())
+        records = pa.array(np.where(is_bytes, wkb, _NONE), type=pa.binary())
     offsets = np.frombuffer(records.buffers()[1], dtype=np.int32)
     offsets = offsets[records.offset : records.offset + n + 1].astype(np.int64)
     data = records.buffers()[2]

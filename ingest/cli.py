@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -50,7 +50,7 @@ def summary_table(reports: list[IngestReport]) -> Table:
         "s",
     ):
         # Folded, never cut with "…": a summary in a narrow terminal or a log keeps its figures.
-        justify = "right" if col not in ("layer", "file", "table") else "left"
+        justify: JustifyMethod = "right" if col not in ("layer", "file", "table") else "left"
         table.add_column(col, justify=justify, overflow="fold")
     for r in reports:
         for t in r.tables:

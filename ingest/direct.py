@@ -55,7 +55,7 @@ def _insert_stage(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: st
     """
     ident = [sql.Identifier(c) for c in spec.all_columns]
     insert_cols = list(ident)
-    select_cols = [sql.SQL("s.{}").format(i) for i in ident]
+    select_cols: list[sql.Composable] = [sql.SQL("s.{}").format(i) for i in ident]
     if spec.provenance:
         insert_cols += [sql.Identifier("run_id"), sql.Identifier("vintage")]
         select_cols += [sql.Literal(run_id), sql.Literal(vintage)]

@@ -192,10 +192,10 @@ def stage_and_merge_batches(
         copied = 0
         for part in prepared:
             spec = part.load.spec
-            table = staged.get(spec.table)
-            if table is None:
+            if spec.table not in staged:
                 create_stage(cur, spec)
-                table = staged[spec.table] = Staged(spec, early=empty_target(cur, spec))
+                staged[spec.table] = Staged(spec, early=empty_target(cur, spec))
+            table = staged[spec.table]
             if not table.started:
                 table.started = True
                 if table.early and part.rows >= BULK_INDEX_MIN_ROWS:
@@ -204,7 +204,7 @@ def stage_and_merge_batches(
                     # server then keeps pace with the workers (1M: COPY 7.2 -> 3.5 s, index
                     # builds 1.5 -> 2.8 s). The primary key too, when no foreign key needs it:
                     # repeated keys are quarantined before they are sent.
-                    table.deferred = drop_indexes(cur, spec)
+                    table.deferred = [*drop_indexes(cur, spec)]
                     if table.direct:
                         table.deferred += drop_primary_key(cur, spec)
                 if table.direct:

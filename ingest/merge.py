@@ -5,6 +5,7 @@ Also the last writes of a run's transaction that readers depend on (``layer_vers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -109,7 +110,7 @@ def check_shrink(cur: psycopg.Cursor, spec: TableSpec, guard: ShrinkGuard) -> st
     scope_col = (
         sql.SQL("t.{}").format(sql.Identifier(spec.scope)) if spec.scope else sql.SQL("NULL")
     )
-    scope = sql.SQL("TRUE")
+    scope: sql.Composable = sql.SQL("TRUE")
     if spec.scope:
         scope = sql.SQL("t.{0} IN (SELECT DISTINCT {0} FROM {1})").format(
             sql.Identifier(spec.scope), stage
@@ -169,14 +170,16 @@ def _delete_and_upsert(
     ident = [sql.Identifier(c) for c in cols]
     data_cols = [c for c in cols if c not in spec.key]
     insert_cols = list(ident)
-    select_cols = [sql.SQL("s.{}").format(i) for i in ident]
+    select_cols: list[sql.Composable] = [sql.SQL("s.{}").format(i) for i in ident]
     if spec.provenance:
         insert_cols += [sql.Identifier("run_id"), sql.Identifier("vintage")]
         select_cols += [sql.Literal(run_id), sql.Literal(vintage)]
     key = sql.SQL(", ").join(map(sql.Identifier, spec.key))
     if data_cols:
         set_cols = [*data_cols, *(["run_id", "vintage"] if spec.provenance else [])]
-        on_conflict = sql.SQL("DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})").format(
+        on_conflict: sql.Composable = sql.SQL(
+            "DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
+        ).format(
             sets=sql.SQL(", ").join(
                 sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in set_cols
             ),
@@ -192,7 +195,7 @@ def _delete_and_upsert(
         match = sql.SQL(" AND ").join(
             sql.SQL("x.{0} = t.{0}").format(sql.Identifier(k)) for k in spec.key
         )
-        scope = sql.SQL("TRUE")
+        scope: sql.Composable = sql.SQL("TRUE")
         if spec.scope:
             scope = sql.SQL("t.{0} IN (SELECT DISTINCT {0} FROM {1})").format(
                 sql.Identifier(spec.scope), stage
@@ -316,7 +319,7 @@ def drop_indexes(cur: psycopg.Cursor, spec: TableSpec, gist_only: bool = False) 
     return definitions
 
 
-def drop_primary_key(cur: psycopg.Cursor, spec: TableSpec) -> list[sql.Composable]:
+def drop_primary_key(cur: psycopg.Cursor, spec: TableSpec) -> list[sql.Composed]:
     """Drop the (empty, locked) target's primary key, unless a foreign key depends on it.
 
     COPY would otherwise maintain its btree row by row; the file's keys are unique already
@@ -343,7 +346,7 @@ def drop_primary_key(cur: psycopg.Cursor, spec: TableSpec) -> list[sql.Composabl
     return [add.format(table, sql.Identifier(name), sql.SQL(definition))]
 
 
-def recreate_indexes(cur: psycopg.Cursor, definitions: list[str | sql.Composable]) -> None:
+def recreate_indexes(cur: psycopg.Cursor, definitions: Sequence[str | sql.Composed]) -> None:
     """Re-create what :func:`drop_indexes` and :func:`drop_primary_key` dropped."""
     for definition in definitions:
         cur.execute(definition)  # catalog text (pg_get_indexdef), not built from input

@@ -104,7 +104,8 @@ class TableLoad:
 
     @property
     def ok(self) -> np.ndarray:
-        return self.problems == None  # noqa: E711 - elementwise on an object array
+        ok: np.ndarray = self.problems == None  # noqa: E711 - elementwise on an object array
+        return ok
 
 
 GEOMETRY_BATCH_ROWS = 100_000
@@ -122,9 +123,12 @@ def add_problem(problems: np.ndarray, mask: np.ndarray, reason: str | np.ndarray
 
 
 def _blank(series: pd.Series) -> np.ndarray:
+    blank: np.ndarray
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return series.isna().to_numpy()
-    return (series.isna() | (series.astype(str).str.strip() == "")).to_numpy()
+        blank = series.isna().to_numpy()
+    else:
+        blank = (series.isna() | (series.astype(str).str.strip() == "")).to_numpy()
+    return blank
 
 
 def _stripped_text(series: pd.Series) -> pd.Series | None:
@@ -140,7 +144,7 @@ def _stripped_text(series: pd.Series) -> pd.Series | None:
         text = series.astype("string").str.strip()
         return text.mask(text == "")
     values = series.to_numpy(dtype=object, na_value=None)
-    out = []
+    out: list[object] = []
     for v in values:
         if v is None:
             out.append(None)
@@ -429,13 +433,16 @@ def finish(
         # keeps a million-row load within memory.
         for start in range(0, len(geoms), GEOMETRY_BATCH_ROWS):
             part = slice(start, start + GEOMETRY_BATCH_ROWS)
+            if isinstance(geoms, np.ndarray):
+                batch = geoms[part]
+            else:
+                batch = geoms.slice(start, GEOMETRY_BATCH_ROWS)
             if gtype == "MULTIPOLYGON":
-                values = geoms.slice(start, GEOMETRY_BATCH_ROWS) if arrow else geoms[part]
-                res = polygons_ewkb(values, crs, source)
+                res = polygons_ewkb(batch, crs, source)
                 if optional:
                     res.problems[res.problems == "missing geometry"] = None
             else:
-                values = objects(geoms.slice(start, GEOMETRY_BATCH_ROWS)) if arrow else geoms[part]
+                values = batch if isinstance(batch, np.ndarray) else objects(batch)
                 res = clean_points(to_lambert93(values, crs, source), allow_missing=optional)
             add_problem(problems[part], res.problems != None, res.problems)  # noqa: E711
             repaired[part] |= res.repaired

@@ -49,7 +49,7 @@ def _text_values(values: list[object]) -> list[str]:
 
 def _number_values(series: pd.Series, dtype: str) -> list[str]:
     missing = series.isna().to_numpy()
-    numbers = series.to_numpy(dtype=dtype, na_value=0).astype(str).tolist()
+    numbers: list[str] = series.to_numpy(dtype=dtype, na_value=0).astype(str).tolist()
     if missing.any():
         for i in np.flatnonzero(missing):
             numbers[i] = _NULL
@@ -67,7 +67,9 @@ def ewkb(geoms: np.ndarray) -> list[bytes | None]:
     """
     geoms = np.asarray(geoms, dtype=object)
     if not shapely.is_geometry(geoms).any():  # vectorised: a Python test per row costs 0.5 µs
-        return geoms.tolist()  # EWKB already (polygons from ingest.normalize.polygons_ewkb)
+        # EWKB already (polygons from ingest.normalize.polygons_ewkb)
+        ewkb: list[bytes | None] = geoms.tolist()
+        return ewkb
     wkb = shapely.to_wkb(geoms, byte_order=1).tolist()
     return [None if w is None else w[:4] + bytes((w[4] | 0x20,)) + _SRID_2154 + w[5:] for w in wkb]
 

@@ -23,7 +23,7 @@ import tarfile
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,7 +181,7 @@ def _read_ogr_keeping_unreadable(path: Path | str, **kwargs: object) -> gpd.GeoD
     streamed path does. A second read only for such rare files.
     """
     frame = gpd.read_file(path, engine="pyogrio", on_invalid="fix", **kwargs)
-    wkb = pyogrio.raw.read(path, columns=[], **kwargs)[2]  # type: ignore[arg-type]
+    wkb = pyogrio.raw.read(path, columns=[], **kwargs)[2]
     lost = shapely.is_missing(frame.geometry.to_numpy()) & (wkb != None)  # noqa: E711
     return _with_unreadable(frame, lost, wkb_problems(wkb[lost]), wkb[lost])
 
@@ -337,7 +337,7 @@ def _lon_lat_points(lon: pd.Series, lat: pd.Series) -> tuple[np.ndarray, np.ndar
     x, lon_blank, lon_wrong = _coordinates(lon)
     y, lat_blank, lat_wrong = _coordinates(lat)
     reasons = np.full(len(lon), None, dtype=object)
-    checks = (
+    checks: tuple[tuple[np.ndarray, Callable[[int], str]], ...] = (
         (lon_wrong, lambda i: f"wrong type: {lon.name} = {lon.iloc[i]!r} is not a number"),
         (lat_wrong, lambda i: f"wrong type: {lat.name} = {lat.iloc[i]!r} is not a number"),
         (
@@ -351,7 +351,7 @@ def _lon_lat_points(lon: pd.Series, lat: pd.Series) -> tuple[np.ndarray, np.ndar
     )
     for mask, reason in checks:
         for pos in np.flatnonzero(mask & (reasons == None)):  # noqa: E711
-            reasons[pos] = reason(pos)
+            reasons[pos] = reason(int(pos))
     points = shapely.points(x, y)
     points[(lon_blank & lat_blank) | (reasons != None)] = None  # noqa: E711
     return points, reasons

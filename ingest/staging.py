@@ -30,11 +30,12 @@ def valid_column(geometry: str) -> str:
 
 def create_stage(cur: psycopg.Cursor, spec: TableSpec) -> None:
     """Create ``spec``'s staging table and its ``held_<table>`` keys (both drop on commit)."""
-    cols = [
-        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in spec.columns.items()
-    ] + [
-        sql.SQL("{} geometry({}, 2154)").format(sql.Identifier(c), sql.SQL(t))
-        for c, t in spec.geometries.items()
+    cols: list[sql.Composable] = [
+        *(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in spec.columns.items()),
+        *(
+            sql.SQL("{} geometry({}, 2154)").format(sql.Identifier(c), sql.SQL(t))
+            for c, t in spec.geometries.items()
+        ),
     ]
     cols.append(sql.SQL("_feature_index integer"))
     # Validity is computed by the server as rows arrive, while the client is still preparing
@@ -254,7 +255,7 @@ class Staged:
     # Early merge (the target was empty): each batch is checked and inserted as it arrives.
     early: bool = False
     # Index definitions and the primary key to re-create (built after the last batch).
-    deferred: list[str | sql.Composable] = field(default_factory=list)
+    deferred: list[str | sql.Composed] = field(default_factory=list)
     inserted: int = 0
     sql_bad: list[QuarantineRow] = field(default_factory=list)
     # Direct COPY (an early merge of plain columns): batches go straight into the target.

@@ -9,6 +9,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import pandas as pd
+from branca.element import Figure
 
 from maps.assets import localize
 from maps.layers import LayerStyle
@@ -81,6 +82,7 @@ def render_parts(m: folium.Map) -> MapParts:
     """Render ``m`` with local assets only and split it for a page template."""
     localize(m)
     figure = m.get_root()
+    assert isinstance(figure, Figure)  # a folium.Map's root is always its Figure
     figure.render()
     return MapParts(
         header=figure.header.render(), html=figure.html.render(), script=figure.script.render()

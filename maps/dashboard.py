@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
+from branca.element import MacroElement
 
 from maps.base import base_map, geojson_overlay
 from maps.layers import ApiPoints, Controls, LayerStyle, PageControls, VectorTiles, add
@@ -38,7 +39,9 @@ def territory_map(
     if territory is not None and not territory.empty:
         geojson_overlay(m, territory, t.get("focus", "Territory"), LayerStyle("#000000", 3.0), [])
     outline = OUTLINE_COLLECTIONS.get(kind)
-    elements = [VectorTiles("communes", t.get("communes", "Communes"), LayerStyle("#777777", 0.8))]
+    elements: list[MacroElement] = [
+        VectorTiles("communes", t.get("communes", "Communes"), LayerStyle("#777777", 0.8))
+    ]
     if outline:
         elements.append(VectorTiles(outline, t.get(outline, outline), LayerStyle("#5e3c99", 2.0)))
     elements += [

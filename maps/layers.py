@@ -44,7 +44,7 @@ class LayerStyle:
     fill_opacity: float = 0.0
 
 
-class _FoncierElement(JSCSSMixin):  # type: ignore[misc]
+class _FoncierElement(JSCSSMixin):
     default_js = [("foncier", FONCIER_JS)]
     default_css = [("foncier_css", FONCIER_CSS)]
     _call = ""
@@ -55,7 +55,7 @@ Foncier.{{ this._call }}({{ this._parent.get_name() }}, {{ this.options_json }})
     )
 
     def __init__(self, options: dict[str, Any]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's __init__ has no annotations
         self.options = options
 
     @property

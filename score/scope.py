@@ -117,9 +117,7 @@ def build_scope(
         kind, code = parse_territory(territory if mode == "territory" else None)
         scope = ALL_SCOPE if kind == "all" else TERRITORY_SCOPE
         cur.execute(
-            sql.SQL("CREATE UNLOGGED TABLE score_scope AS {}").format(
-                sql.SQL(scope)  # type: ignore[arg-type]
-            ),
+            sql.SQL("CREATE UNLOGGED TABLE score_scope AS {}").format(sql.SQL(scope)),
             {"kind": kind, "code": code},
         )
     cur.execute("DELETE FROM score_scope WHERE insee IS NULL")

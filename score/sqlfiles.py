@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Mapping
 from importlib import resources
 
 import psycopg
@@ -32,18 +33,16 @@ def _only_comments(stmt: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in stmt.splitlines())
 
 
-def run_file(cur: psycopg.Cursor, name: str, params: dict[str, object], **idents: str) -> None:
+def run_file(cur: psycopg.Cursor, name: str, params: Mapping[str, object], **idents: str) -> None:
     """Execute every statement of ``score/sql/<name>``; ``idents`` fill ``{placeholders}``.
 
     Values are always bound (``%(name)s``); ``idents`` are SQL fragments chosen by the code,
     never by a user (a view name, a sub-select).
     """
     for stmt in statements(read_sql(name)):
-        query: sql.SQL | sql.Composed = sql.SQL(stmt)  # type: ignore[arg-type]
+        query: sql.SQL | sql.Composed = sql.SQL(stmt)
         if idents:
-            query = sql.SQL(stmt).format(  # type: ignore[arg-type]
-                **{k: sql.SQL(v) for k, v in idents.items()}  # type: ignore[arg-type]
-            )
+            query = sql.SQL(stmt).format(**{k: sql.SQL(v) for k, v in idents.items()})
         t0 = time.monotonic()
         if "CREATE TEMP VIEW" in stmt:
             # DDL takes no server-side parameters: bind these on the client (values still escaped).

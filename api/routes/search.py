@@ -282,11 +282,9 @@ async def site_parcels(site_id: str, pool: PoolDep) -> Response:
                 "type": "FeatureCollection",
                 "site_id": site_id,
                 "numberReturned": len(features),
-                "surface_ha": sum(f["properties"]["surface_ha"] for f in features),  # type: ignore[index]
+                "surface_ha": sum(f["properties"]["surface_ha"] for f in features),
                 "inside_ha": (
-                    sum(f["properties"]["inside_ha"] for f in features)  # type: ignore[index]
-                    if has_perimeter
-                    else None
+                    sum(f["properties"]["inside_ha"] for f in features) if has_perimeter else None
                 ),
                 "features": features,
             }

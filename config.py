@@ -74,6 +74,9 @@ class IngestSettings(BaseSettings):
     # --allow-shrink is given; scope values under shrink_min_rows rows are not guarded.
     shrink_max_share: float = 0.10
     shrink_min_rows: int = 20
+    # How long a load waits for another load of the same tables (or any lock) before it
+    # gives up with "another load of ... is running; retry when it ends".
+    lock_wait_s: float = 600.0
     samples_dir: Path = SAMPLES_DIR
 
 

@@ -3,7 +3,8 @@
 Exit codes: 0 loaded; 1 the file could not be loaded (nothing was merged); 2 bad usage;
 3 ``--strict`` refused a file with quarantined rows (nothing was merged); 4 the shrink guard
 refused a file that would delete too much of what is loaded (nothing was merged; pass
-``--allow-shrink`` if the rows are really gone).
+``--allow-shrink`` if the rows are really gone); 6 another load held the tables, or a lock
+could not be had (nothing was merged; retry when it ends).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from config import get_database_settings, get_ingest_settings
-from ingest.errors import IngestError, ShrinkRefusedError, StrictModeError
+from ingest.errors import IngestError, LoadBusyError, ShrinkRefusedError, StrictModeError
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.sources import IngestOptions, get_layer, layers, sample_files
 
@@ -31,6 +32,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STRICT = 3
 EXIT_SHRINK = 4
+EXIT_BUSY = 6
 
 
 def summary_table(reports: list[IngestReport]) -> Table:
@@ -167,7 +169,7 @@ def ingest(
         raise typer.Exit(_exit_code(exc)) from None
     except IngestError as exc:
         console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(EXIT_FAILED) from None
+        raise typer.Exit(_exit_code(exc)) from None
     console.print(summary_table([report]))
 
 
@@ -176,6 +178,8 @@ def _exit_code(exc: IngestError) -> int:
         return EXIT_STRICT
     if isinstance(exc, ShrinkRefusedError):
         return EXIT_SHRINK
+    if isinstance(exc, LoadBusyError):
+        return EXIT_BUSY
     return EXIT_FAILED
 
 

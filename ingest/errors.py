@@ -19,3 +19,7 @@ class StrictModeError(IngestError):
 
 class ShrinkRefusedError(IngestError):
     """A load would delete more of the rows it replaces than the shrink guard allows."""
+
+
+class LoadBusyError(IngestError):
+    """Another load holds a table this one needs, or a lock could not be had: retry later."""

@@ -14,6 +14,7 @@ from config import DatabaseSettings, IngestSettings
 from db.engine import connect_raw
 from ingest.errors import IngestError, ShrinkRefusedError, StrictModeError
 from ingest.load import stage_and_merge_batches
+from ingest.locks import load_tables, lock_tables
 from ingest.merge import MergeResult, ShrinkGuard, TableCounts, bump_layer_version
 from ingest.normalize import TableLoad
 from ingest.pgcopy import Progress
@@ -184,6 +185,8 @@ def run_ingest(
     try:
         with connect_raw(db) as conn, conn.cursor() as cur:
             lock_run(cur, run_id)  # held until commit/rollback: the run is alive
+            # Before any statement on the target tables: loads of the same tables queue here.
+            lock_tables(cur, load_tables(load.spec for load in first_loads), ingest.lock_wait_s)
             result = stage_and_merge_batches(
                 cur,
                 batches(),

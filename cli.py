@@ -12,6 +12,7 @@ from config import SAMPLES_DIR, ApiSettings, get_database_settings
 from db import cluster
 from db.errors import DatabaseError
 from ingest.cli import console, ingest, ingest_help
+from ingest.runs_cli import quarantine_app, runs
 
 app = typer.Typer(help="foncier: available industrial land in France.", no_args_is_help=True)
 db_app = typer.Typer(
@@ -21,6 +22,8 @@ app.add_typer(db_app, name="db")
 synth_app = typer.Typer(help="Synthetic data for benchmarks.", no_args_is_help=True)
 app.add_typer(synth_app, name="synth")
 app.command("ingest", help=ingest_help())(ingest)
+app.command("runs")(runs)
+app.add_typer(quarantine_app, name="quarantine")
 apikey_app = typer.Typer(help="API keys for writing (stored hashed).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 

@@ -104,3 +104,56 @@ def write_quarantine(
                     None if r.raw is None else jsonb_text(r.raw),
                 )
             )
+
+
+@dataclass(frozen=True)
+class QuarantineRecord:
+    """A refused row as ``foncier quarantine`` and ``/admin/quarantine`` show it.
+
+    ``feature_index`` is the row's 0-based position in ``source`` (the file of run ``run_id``);
+    ``raw`` is the record as the file gave it (geometry as WKT in the file's CRS), None in
+    a listing.
+    """
+
+    quarantine_id: int
+    run_id: int
+    layer: str
+    source: str
+    feature_index: int | None
+    key: str | None
+    reason: str
+    raw: dict[str, object] | None = None
+
+
+_SELECT = "SELECT id, run_id, layer, source, feature_index, key, reason"
+
+
+def list_quarantine(
+    conn: psycopg.Connection,
+    run_id: int | None = None,
+    layer: str | None = None,
+    limit: int | None = None,
+) -> list[QuarantineRecord]:
+    """Refused rows of run ``run_id`` and/or layer ``layer``, newest run first, in file order
+    within a run (``limit`` rows at most; None: all)."""
+    where = " WHERE (%(run)s::bigint IS NULL OR run_id = %(run)s)"
+    where += " AND (%(layer)s::text IS NULL OR layer = %(layer)s)"
+    rows = conn.execute(
+        f"{_SELECT} FROM quarantine{where} ORDER BY run_id DESC, feature_index, id LIMIT %(n)s",
+        {"run": run_id, "layer": layer, "n": limit},
+    ).fetchall()
+    return [QuarantineRecord(*r) for r in rows]
+
+
+def get_quarantine(conn: psycopg.Connection, quarantine_id: int) -> QuarantineRecord | None:
+    """Refused row ``quarantine_id`` with its raw record, or None."""
+    row = conn.execute(f"{_SELECT}, raw FROM quarantine WHERE id = %s", (quarantine_id,)).fetchone()
+    return None if row is None else QuarantineRecord(*row)
+
+
+def quarantine_raws(conn: psycopg.Connection, run_id: int) -> list[QuarantineRecord]:
+    """Every refused row of run ``run_id`` with its raw record, in file order."""
+    rows = conn.execute(
+        f"{_SELECT}, raw FROM quarantine WHERE run_id = %s ORDER BY feature_index, id", (run_id,)
+    ).fetchall()
+    return [QuarantineRecord(*r) for r in rows]

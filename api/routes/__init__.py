@@ -6,7 +6,17 @@ the landing page given to OGC clients (GDAL's OAPIF driver appends /collections 
 
 from fastapi import APIRouter
 
-from api.routes import exports, features, places, search, sites, sources, territories, tiles
+from api.routes import (
+    exports,
+    features,
+    places,
+    search,
+    simulate,
+    sites,
+    sources,
+    territories,
+    tiles,
+)
 
 api_router = APIRouter()
 api_router.include_router(features.landing_router)
@@ -21,5 +31,6 @@ api_router.include_router(tiles.ogc_tile_router, prefix=features.OGC_PREFIX)
 api_router.include_router(search.router)
 api_router.include_router(places.router)
 api_router.include_router(territories.router)
+api_router.include_router(simulate.router)
 api_router.include_router(sites.router)
 api_router.include_router(sources.router)

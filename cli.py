@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Annotated
 
+import psycopg
 import typer
 
 from config import SAMPLES_DIR, ApiSettings, get_database_settings
@@ -132,6 +133,43 @@ def db_status() -> None:
                 f"{run.started_at}) was interrupted before it finished: nothing of it was "
                 "merged; it is now marked failed. Load the file again."
             )
+
+
+@db_app.command("grant-api")
+def db_grant_api(
+    role: Annotated[str, typer.Argument(help="The API's role (created if it does not exist)")],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FONCIER_API_DB_PASSWORD",
+            help="Set the role's password (or FONCIER_API_DB_PASSWORD)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Create or update the API's database role: it reads every table and writes only sites,
+    their parcels, the audit and the sites' layer version. Run again after each migration."""
+    from sqlalchemy.engine import make_url
+
+    from db.engine import connect_raw
+    from db.roles import grant_api_role
+
+    settings = get_database_settings()
+    try:
+        with connect_raw(settings) as conn:
+            created = grant_api_role(conn, role, password)
+    except DatabaseError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except psycopg.Error as exc:
+        console.print(f"[red]error:[/] cannot prepare role {role}: {exc}".rstrip())
+        raise typer.Exit(1) from None
+    url = make_url(settings.database_url).set(username=role, password=None)
+    console.print(
+        f"role {role} {'created' if created else 'updated'}: serve the API with "
+        f"FONCIER_API_DATABASE_URL={url.render_as_string(hide_password=False)}"
+        + ("" if password else " (add the role's password if the server asks for one)")
+    )
 
 
 @synth_app.command("parcels")

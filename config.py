@@ -39,6 +39,10 @@ class DatabaseSettings(BaseSettings):
     database_url: str = Field(
         default=LOCAL_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL")
     )
+    # The server's own connection (FONCIER_API_DATABASE_URL), as the role `foncier db grant-api`
+    # prepares: it reads everything and writes only sites, their parcels, the audit and the
+    # sites' layer version. Unset: the server uses DATABASE_URL.
+    api_database_url: str | None = None
     pg_data_dir: Path = Field(default_factory=_default_pg_data_dir)
     pg_port: int = LOCAL_PG_PORT
     pg_bin_dir: Path = Path("/usr/lib/postgresql/15/bin")
@@ -52,6 +56,14 @@ class DatabaseSettings(BaseSettings):
     def is_local(self) -> bool:
         """True when the URL points at the cluster that ``foncier db up`` manages."""
         return f"127.0.0.1:{self.pg_port}/" in self.database_url
+
+    def for_api(self) -> DatabaseSettings:
+        """These settings as the API server connects: its own URL when one is set."""
+        if not self.api_database_url:
+            return self
+        return self.model_copy(
+            update={"database_url": self.api_database_url, "api_database_url": None}
+        )
 
     @property
     def psycopg_dsn(self) -> str:

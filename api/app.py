@@ -38,7 +38,8 @@ def create_app(
     Raises:
         ValueError: no API-key salt is configured outside local development.
     """
-    db_settings = db_settings or get_database_settings()
+    # The server's own role when one is configured (FONCIER_API_DATABASE_URL).
+    db_settings = (db_settings or get_database_settings()).for_api()
     settings = resolve_key_salt(settings or get_api_settings(), db_settings)
     app = FastAPI(title="foncier", docs_url="/api.html", openapi_url="/api", lifespan=lifespan)
     app.state.settings = settings

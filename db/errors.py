@@ -31,3 +31,7 @@ class AccessDenied(DatabaseError):
 
 class MissingExtension(DatabaseError):
     """A PostgreSQL extension the schema needs is absent and this role cannot create it."""
+
+
+class RoleRefused(DatabaseError):
+    """A role cannot be made the API's role (a superuser, or the schema's owner itself)."""

@@ -22,14 +22,15 @@ OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 
 
 def base_map(m: folium.Map | None = None, basemap_url: str | None = None) -> folium.Map:
-    """A map with no web basemap unless one is asked for: the pages must work offline."""
+    """A map with no folium basemap: the page's layer panel adds the web basemaps and the offline
+    fallback (``maps.basemaps``), and a metric-only scale (folium's would show miles too)."""
     if m is not None:
         return m
     m = folium.Map(
         location=FRANCE_CENTER,
         zoom_start=FRANCE_ZOOM,
         tiles=None,
-        control_scale=True,
+        control_scale=False,
         prefer_canvas=False,
     )
     if basemap_url:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from geo.constraints import KINDS
+
 LANGS = ("fr", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -123,6 +125,83 @@ MESSAGES: dict[str, dict[str, str]] = {
         "to_qualify": "À qualifier (statut du sol ou zonage inconnu), hors total : {ha} ha",
         "available_by_band": "Hectares disponibles par classe de score",
         "hectares": "ha",
+        "yes": "oui",
+        "no": "non",
+        "close": "Fermer",
+        "none_f": "aucune",
+        "excluded_hard": "exclu par une contrainte forte",
+        "no_score_yet": "Pas encore de score calculé",
+        "v:zan_cost": "coût ZAN",
+        "v:none": "sans zonage connu",
+        "v:polygon": "périmètre",
+        "v:point": "point",
+        "v:commune": "commune",
+        "approx": "localisation approximative",
+        "approx_hint": "Site placé au centre de sa commune : sa position exacte n'est pas connue.",
+        "location_precision": "Précision de la localisation",
+        "err_not_found": "Introuvable : l'élément demandé n'existe pas ou plus.",
+        "err_busy": "Trop de demandes en peu de temps : réessayez dans une minute.",
+        "err_bad_request": "La demande a été refusée : vérifiez les filtres saisis.",
+        "err_server": "Le service a rencontré un problème : réessayez dans un instant.",
+        "err_network": "Le service ne répond pas : vérifiez votre connexion puis réessayez.",
+        "err_surface_range": "La surface minimale dépasse la surface maximale.",
+        "err_territory_code": (
+            "Code de territoire non reconnu : saisissez un SIREN d'EPCI (9 chiffres), "
+            "un département (2 caractères, ex. 74 ou 2A) ou une région (2 chiffres)."
+        ),
+        "err_number": "Saisissez un nombre positif (ex. 2,5) dans « {field} ».",
+        "err_score_range": "Le score minimal est compris entre 0 et 100.",
+        "search_empty": "Saisissez un nom ou un code.",
+        "finder_empty": (
+            "Aucun résultat pour ces filtres. Élargissez la surface, baissez le score minimal "
+            "ou retirez un filtre."
+        ),
+        "no_sites": "Aucun site connu dans ce territoire.",
+        "no_band_data": (
+            "Aucun hectare disponible n'est encore calculé ici (parcelles non chargées ou "
+            "non notées)."
+        ),
+        "no_zan": "Pas de compte ZAN pour ce territoire (consommation d'ENAF non chargée).",
+        "no_vintages": "Millésimes non renseignés pour ce site.",
+        "no_parcels": "Aucune parcelle cadastrale rattachée à ce site.",
+        "no_breakdown": "Détail du score non disponible.",
+        "sources": "Sources",
+        "sources_of_map": "Sources des données",
+        "layers_legend": "Couches et légende",
+        "layers": "Couches",
+        "basemap": "Fond de carte",
+        "basemap_plan": "Plan IGN",
+        "basemap_ortho": "Photographies aériennes (IGN)",
+        "basemap_osm": "OpenStreetMap",
+        "basemap_offline": "Fond hors ligne (communes)",
+        "basemap_unreachable": (
+            "{name} injoignable : fond hors ligne affiché (communes et leurs noms)."
+        ),
+        "min_zoom": "visible dès le zoom {z} (environ {scale})",
+        "min_zoom_out": "masqué à cette échelle : zoomez encore {n} fois (zoom {z}, {scale})",
+        "friche_type": "Type",
+        "statut": "Statut",
+        "pollution": "Pollution",
+        "urba_zone_type": "Zone d'urbanisme",
+        "insee": "Code INSEE",
+        "source": "Source",
+        "source_link": "Fiche producteur",
+        "plu_zone": "Zone PLU",
+        "typezone": "Type de zone",
+        "libelong": "Libellé",
+        "zone_class": "Classe",
+        "destdomi": "Destination dominante",
+        "datappro": "Date d'approbation",
+        "name": "Nom",
+        "vintage": "Millésime",
+        "page_not_found": "Page introuvable",
+        "site_not_found": "Ce site n'existe pas (ou plus) : {id}.",
+        "territory_not_found": "Ce territoire n'existe pas : {kind} {code}.",
+        "back_to_finder": "Retour à la recherche de sites",
+        "back_to_map": "Retour à la carte",
+        "site_id": "Identifiant",
+        "cadastre": "Cadastre",
+        "sites_vintage": "Sites",
         "other_lang": "English",
     },
     "en": {
@@ -243,9 +322,103 @@ MESSAGES: dict[str, dict[str, str]] = {
         "to_qualify": "To qualify (land status or zoning unknown), not in the total: {ha} ha",
         "available_by_band": "Available hectares by score band",
         "hectares": "ha",
+        "yes": "yes",
+        "no": "no",
+        "close": "Close",
+        "none_f": "none",
+        "excluded_hard": "excluded by a hard constraint",
+        "no_score_yet": "No score computed yet",
+        "v:zan_cost": "ZAN cost",
+        "v:none": "no known zoning",
+        "v:polygon": "perimeter",
+        "v:point": "point",
+        "v:commune": "commune",
+        "approx": "approximate location",
+        "approx_hint": "Site placed at the centre of its commune: its exact position is unknown.",
+        "location_precision": "Location precision",
+        "err_not_found": "Not found: the requested item does not exist (any more).",
+        "err_busy": "Too many requests in a short time: try again in a minute.",
+        "err_bad_request": "The request was refused: check the filters you entered.",
+        "err_server": "The service ran into a problem: try again in a moment.",
+        "err_network": "The service does not answer: check your connection and try again.",
+        "err_surface_range": "The minimum area is larger than the maximum area.",
+        "err_territory_code": (
+            "Unrecognised territory code: enter an EPCI SIREN (9 digits), a département "
+            "(2 characters, e.g. 74 or 2A) or a region (2 digits)."
+        ),
+        "err_number": "Enter a positive number (e.g. 2.5) in “{field}”.",
+        "err_score_range": "The minimum score is between 0 and 100.",
+        "search_empty": "Type a name or a code.",
+        "finder_empty": (
+            "No result for these filters. Widen the area, lower the minimum score or remove "
+            "a filter."
+        ),
+        "no_sites": "No known site in this territory.",
+        "no_band_data": (
+            "No available hectares computed here yet (parcels not loaded or not scored)."
+        ),
+        "no_zan": "No ZAN account for this territory (ENAF consumption not loaded).",
+        "no_vintages": "No data vintages recorded for this site.",
+        "no_parcels": "No cadastral parcel linked to this site.",
+        "no_breakdown": "Score breakdown not available.",
+        "sources": "Sources",
+        "sources_of_map": "Data sources",
+        "layers_legend": "Layers and legend",
+        "layers": "Layers",
+        "basemap": "Basemap",
+        "basemap_plan": "IGN map",
+        "basemap_ortho": "Aerial photographs (IGN)",
+        "basemap_osm": "OpenStreetMap",
+        "basemap_offline": "Offline basemap (communes)",
+        "basemap_unreachable": "{name} unreachable: offline basemap shown (communes and names).",
+        "min_zoom": "visible from zoom {z} (about {scale})",
+        "min_zoom_out": "hidden at this scale: zoom in {n} more times (zoom {z}, {scale})",
+        "friche_type": "Type",
+        "statut": "Status",
+        "pollution": "Pollution",
+        "urba_zone_type": "Planning zone",
+        "insee": "INSEE code",
+        "source": "Source",
+        "source_link": "Producer's page",
+        "plu_zone": "PLU zone",
+        "typezone": "Zone type",
+        "libelong": "Label",
+        "zone_class": "Class",
+        "destdomi": "Main use",
+        "datappro": "Approval date",
+        "name": "Name",
+        "vintage": "Vintage",
+        "page_not_found": "Page not found",
+        "site_not_found": "This site does not exist (any more): {id}.",
+        "territory_not_found": "This territory does not exist: {kind} {code}.",
+        "back_to_finder": "Back to the site finder",
+        "back_to_map": "Back to the map",
+        "site_id": "Identifier",
+        "cadastre": "Cadastre",
+        "sites_vintage": "Sites",
         "other_lang": "Français",
     },
 }
+
+
+# Constraint kinds (geo.constraints: French labels) in English.
+KIND_LABELS_EN: dict[str, str] = {
+    "natura2000_sic": "Natura 2000 - SAC/SCI (Habitats directive)",
+    "natura2000_zps": "Natura 2000 - SPA (Birds directive)",
+    "znieff1": "ZNIEFF type I (natural area of ecological interest)",
+    "znieff2": "ZNIEFF type II (natural area of ecological interest)",
+    "reserve_naturelle": "Nature reserve (national or regional)",
+    "appb": "Biotope protection order",
+    "parc_national_coeur": "National park core",
+    "flood_high": "Flood zone - high probability (~10 years)",
+    "flood_medium": "Flood zone - medium probability (~100 years)",
+    "flood_low": "Flood zone - low probability (extreme)",
+    "ppr_technological": "Technological risk plan - regulated zone",
+    "polluted_site": "Polluted site (ADEME intervention, BASOL)",
+}
+for _kind in KINDS.values():
+    MESSAGES["fr"][f"v:{_kind.name}"] = _kind.label
+    MESSAGES["en"][f"v:{_kind.name}"] = KIND_LABELS_EN.get(_kind.name, _kind.label)
 
 
 def pick_lang(lang: str | None) -> str:

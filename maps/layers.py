@@ -16,6 +16,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from maps.assets import FONCIER_CSS, FONCIER_JS, VECTORGRID_JS
+from maps.basemaps import BASEMAPS, DEFAULT_BASEMAP, Basemap, credit
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class VectorTiles(_FoncierElement):
 
     VectorGrid 1.3.0 throws on click with Leaflet >= 1.8 (issue #274), so the layer is drawn
     with ``interactive: false`` and clicks ask the API for the feature under the pointer.
+    ``points``: the collection holds points (drawn as dots of ``style.color``, and clicked with
+    a tolerance of a few pixels).
     """
 
     default_js = [("vectorgrid", VECTORGRID_JS), ("foncier", FONCIER_JS)]
@@ -84,6 +87,7 @@ class VectorTiles(_FoncierElement):
         bands: tuple[ScoreBand, ...] | None = None,
         score_property: str = "score",
         clickable: bool = False,
+        points: bool = False,
     ) -> None:
         style = style or LayerStyle()
         super().__init__(
@@ -98,6 +102,8 @@ class VectorTiles(_FoncierElement):
                 "bands": [asdict(b) for b in bands] if bands else None,
                 "scoreProperty": score_property,
                 "clickable": clickable,
+                "points": points,
+                "attribution": credit(collection),
             }
         )
 
@@ -128,6 +134,7 @@ class ApiPoints(_FoncierElement):
                 "show": show,
                 "minZoom": min_zoom,
                 "link": link,
+                "attribution": credit(collection),
             }
         )
 
@@ -144,17 +151,20 @@ class SearchTarget:
 
 @dataclass(frozen=True)
 class Controls:
-    """The page-level controls: layer switcher, legend, search, URL state."""
+    """The page-level controls: layer panel with legend and basemaps, search, URL state."""
 
     legend_title: str = ""
     bands: tuple[ScoreBand, ...] = DEFAULT_BANDS
     search: tuple[SearchTarget, ...] = ()
     search_placeholder: str = ""
     url_state: bool = True
+    basemaps: tuple[Basemap, ...] = BASEMAPS
+    default_basemap: str = DEFAULT_BASEMAP
 
 
 class PageControls(_FoncierElement):
-    """Adds the layer switcher, the legend, the search box and keeps the map state in the URL."""
+    """Adds the layer panel (basemaps, layers, legend), the search box, the metric scale, the
+    credits, and keeps the map state (view, layers, basemap) in the URL."""
 
     _call = "controls"
 
@@ -162,6 +172,7 @@ class PageControls(_FoncierElement):
         options = asdict(controls)
         options["bands"] = [asdict(b) for b in controls.bands]
         options["search"] = [asdict(s) for s in controls.search]
+        options["basemaps"] = [asdict(b) for b in controls.basemaps]
         super().__init__(options)
 
 

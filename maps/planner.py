@@ -77,13 +77,14 @@ def planner_map(
             style.territoires,
             show=False,
         ),
-        VectorTiles("plu", t.get("plu", "PLU"), style.plu, min_zoom=11, show=False),
+        VectorTiles("plu", t.get("plu", "PLU"), style.plu, min_zoom=11, show=False, clickable=True),
         VectorTiles(
             "constraints",
             t.get("constraints", "Constraints"),
             style.constraints,
             min_zoom=9,
             show=False,
+            clickable=True,
         ),
         VectorTiles(
             "parcels",
@@ -93,14 +94,16 @@ def planner_map(
             bands=style.bands,
             clickable=True,
         ),
-        ApiPoints(
+        # Vector tiles, not a GeoJSON page of the view: every brownfield is drawn (1,718 in the
+        # Lyon view), none capped.
+        VectorTiles(
             "friches",
             t.get("friches", "Brownfields"),
-            style.friche_color,
-            "site_id",
-            "nom",
-            show=False,
+            LayerStyle(style.friche_color, 1.0, 0.6),
             min_zoom=8,
+            show=False,
+            clickable=True,
+            points=True,
         ),
         ApiPoints("sites", t.get("sites", "Sites"), style.site_color, "id", "nom", link="/sites/"),
         PageControls(

@@ -16,8 +16,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from api.db import PoolDep
+from geo.sources import sources_for
 from maps.assets import CHART_JS, missing_vendor_dirs, static_mounts
 from maps.base import MapParts, json_script, render_parts
+from maps.basemaps import BASEMAPS
 from maps.dashboard import territory_map
 from maps.finder import finder_map
 from maps.i18n import messages, pick_lang
@@ -34,10 +37,24 @@ LangQuery = Annotated[str | None, Query(pattern="^(fr|en)$", description="fr (de
 # The kinds of the API's /territories/{kind}/{code}.
 TERRITORY_KINDS = ("epci", "territoire-2023", "territoire-2018", "departement", "region")
 _CODE = re.compile(r"^[0-9A-Za-z-]{1,20}$")
+# The layers each page shows, for its printed list of sources (the map credits what is on it).
+PAGE_LAYERS = {
+    "planner": ("epci", "communes", "territoires-2023", "parcels", "plu", "constraints", "friches"),
+    "finder": ("epci", "communes", "sites", "territoires-2023"),
+    "sheet": ("sites", "parcels", "communes", "constraints"),
+    "dashboard": ("epci", "communes", "sites", "zan", "parcels"),
+}
+_BASEMAP_LAYERS = tuple(f"basemap:{b.id}" for b in BASEMAPS)
 
 
 def _page(
-    request: Request, template: str, page: str, lang: str | None, parts: MapParts, **context: object
+    request: Request,
+    template: str,
+    page: str,
+    lang: str | None,
+    parts: MapParts,
+    status_code: int = 200,
+    **context: object,
 ) -> HTMLResponse:
     lang = pick_lang(lang)
     other = "en" if lang == "fr" else "fr"
@@ -55,7 +72,10 @@ def _page(
         ],
         **{k: v for k, v in context.items() if k in ("site_id", "kind", "code")},
     }
+    credits = [s.attribution for s in sources_for(PAGE_LAYERS.get(page, ()))]
     html = _templates.get_template(template).render(
+        credits=credits,
+        basemap_credits=[s.attribution for s in sources_for(_BASEMAP_LAYERS)],
         lang=lang,
         other_lang=other,
         other_lang_url=other_url,
@@ -66,7 +86,21 @@ def _page(
         chart_js=CHART_JS,
         **context,
     )
-    return HTMLResponse(html)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def _not_found(request: Request, lang: str | None, message: str, back: str) -> HTMLResponse:
+    """A real 404 page in the page's language, saying what was not found and where to go."""
+    return _page(
+        request,
+        "not_found.html",
+        "not-found",
+        lang,
+        MapParts("", "", ""),
+        status_code=404,
+        message=message,
+        back=back,
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -88,8 +122,17 @@ def finder_page(request: Request, lang: LangQuery = None) -> HTMLResponse:
 
 
 @router.get("/sites/{site_id}", response_class=HTMLResponse)
-def sheet_page(request: Request, site_id: str, lang: LangQuery = None) -> HTMLResponse:
-    """A printable sheet of one site (the page reads the site from the API)."""
+async def sheet_page(
+    request: Request, pool: PoolDep, site_id: str, lang: LangQuery = None
+) -> HTMLResponse:
+    """A printable sheet of one site (the page reads the site from the API); 404 if unknown."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT 1 FROM site WHERE id = %s", (site_id,))
+        known = await cur.fetchone() is not None
+    if not known:
+        t = messages(pick_lang(lang))
+        message = t["site_not_found"].replace("{id}", site_id)
+        return _not_found(request, lang, message, "finder")
     settings = request.app.state.settings
     m = site_map(labels=messages(pick_lang(lang)), parcel_min_zoom=settings.parcel_min_zoom)
     return _page(request, "sheet.html", "sheet", lang, render_parts(m), site_id=site_id)
@@ -99,11 +142,9 @@ def sheet_page(request: Request, site_id: str, lang: LangQuery = None) -> HTMLRe
 def dashboard_page(request: Request, kind: str, code: str, lang: LangQuery = None) -> HTMLResponse:
     """The territory dashboard: ZAN trajectory, available hectares by score band, sites."""
     if kind not in TERRITORY_KINDS or not _CODE.match(code):
-        return HTMLResponse(
-            "<h1>404</h1><p>Unknown territory kind or code; kinds: "
-            f"{', '.join(TERRITORY_KINDS)}</p>",
-            status_code=404,
-        )
+        t = messages(pick_lang(lang))
+        message = t["territory_not_found"].replace("{kind}", kind).replace("{code}", code)
+        return _not_found(request, lang, message, "planner")
     m = territory_map(kind=kind, labels=messages(pick_lang(lang)))
     return _page(
         request, "dashboard.html", "dashboard", lang, render_parts(m), kind=kind, code=code

@@ -44,7 +44,7 @@ SELECT 'site' AS kind, s.id::text AS id, s.nom, s.insee, c.nom AS commune, c.sir
        c.dep, c.reg, s.surface_ha, coalesce(sc.contiguous_ha, s.surface_dispo_ha) AS contiguous_ha,
        sc.score, sc.excluded, sc.zan_cost_ha, sc.envelope_share, sc.zone_class,
        s.cle_en_main, coalesce(s.friche, false) AS friche, sc.breakdown,
-       ST_AsGeoJSON(ST_Transform(s.geom, 4326), 6)::json AS geometry
+       ST_AsGeoJSON(ST_Transform(s.geom, 4326), 6)::json AS geometry, s.location_precision
 FROM site s LEFT JOIN site_score sc ON sc.site_id = s.id LEFT JOIN commune c ON c.insee = s.insee
 """
 _LAND_UNITS = """
@@ -52,7 +52,8 @@ SELECT 'land-unit' AS kind, u.id::text AS id, NULL::text AS nom, u.insee, c.nom 
        c.siren_epci, c.dep, c.reg, u.area_ha AS surface_ha, u.area_ha AS contiguous_ha,
        best.score, best.excluded, agg.zan_cost_ha, agg.envelope_share, u.zone_class,
        false AS cle_en_main, false AS friche, best.breakdown,
-       ST_AsGeoJSON(ST_Transform(ST_PointOnSurface(u.geom), 4326), 6)::json AS geometry
+       ST_AsGeoJSON(ST_Transform(ST_PointOnSurface(u.geom), 4326), 6)::json AS geometry,
+       'polygon'::text AS location_precision
 FROM land_unit u LEFT JOIN commune c ON c.insee = u.insee
 LEFT JOIN LATERAL (SELECT ps.score, ps.excluded, ps.breakdown FROM parcel_score ps
                    WHERE ps.land_unit_id = u.id ORDER BY ps.score DESC LIMIT 1) best ON true
@@ -152,7 +153,8 @@ async def search(
     query = sql.SQL(
         "SELECT kind, id, nom, insee, commune, siren_epci, dep, reg, surface_ha, contiguous_ha, "
         "score, excluded, zan_cost_ha, envelope_share, zone_class, cle_en_main, friche, "
-        "breakdown, geometry, count(*) OVER () FROM ({union}) x WHERE {where} "
+        "breakdown, geometry, location_precision, count(*) OVER () FROM ({union}) x "
+        "WHERE {where} "
         "ORDER BY score DESC NULLS LAST, contiguous_ha DESC NULLS LAST, kind, id "
         "LIMIT {limit} OFFSET {offset}"
     ).format(

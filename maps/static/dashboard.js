@@ -93,6 +93,7 @@
       Object.keys(byZone[z]).forEach(function (band) { perBand[band] = (perBand[band] || 0) + Number(byZone[z][band]); });
     });
     var rows = Object.keys(perBand).sort().reverse().map(function (k) { return [k, perBand[k]]; });
+    if (!rows.some(function (r) { return r[1] > 0; })) { emptyCard("band-chart", "no_band_data"); return; }
     var colors = {};
     C.bands.forEach(function (x) { colors[x.label] = x.color; });
     new Chart(document.getElementById("band-chart"), {
@@ -106,22 +107,31 @@
   function sites(d) {
     var s = d.sites || [];
     if (s.features) s = s.features;
-    document.getElementById("territory-sites").innerHTML = s.map(function (r) {
+    document.getElementById("territory-sites").innerHTML = s.length ? s.map(function (r) {
       var p = r.properties || r, id = r.id != null ? r.id : p.id;
-      return '<li><a href="/sites/' + encodeURIComponent(id) + "?lang=" + C.lang + '">' + F.esc(p.nom || id) + "</a> " + F.scoreHtml(p) + "</li>";
-    }).join("");
+      return '<li><a href="/sites/' + encodeURIComponent(id) + "?lang=" + C.lang + '">' + F.esc(p.nom || id) + "</a> " +
+        F.scoreHtml(p) + F.approxBadge(p) + "</li>";
+    }).join("") : '<li class="empty">' + F.esc(t("no_sites")) + "</li>";
+  }
+  // A chart with nothing to draw is replaced by a sentence saying why.
+  function emptyCard(canvasId, key) {
+    var canvas = document.getElementById(canvasId);
+    var p = document.createElement("p");
+    p.className = "empty";
+    p.id = canvasId + "-empty";
+    p.textContent = t(key);
+    canvas.replaceWith(p);
   }
   var url = "/territories/" + encodeURIComponent(C.kind) + "/" + encodeURIComponent(C.code);
   F.getJSON(url).then(function (d) {
-    if (!d.zan && d.zan_note) document.getElementById("zan-figures").innerHTML = "<p>" + F.esc(d.zan_note) + "</p>";
     if (d.nom || d.name) document.getElementById("territory-name").textContent = t("dashboard") + " · " + (d.nom || d.name);
-    zanChart(d);
+    if (d.zan) zanChart(d); else emptyCard("zan-chart", "no_zan");
     bandChart(d);
     landFigures(d);
     sites(d);
     document.body.setAttribute("data-loaded", "1");
   }).catch(function (e) {
-    document.getElementById("zan-figures").innerHTML = '<p class="error">' + F.esc(e.message) + "</p>";
+    document.getElementById("zan-figures").innerHTML = '<p class="error">' + F.esc(F.errorText(e)) + "</p>";
   });
   var outline = OUTLINES[C.kind];
   if (outline) F.getJSON("/collections/" + outline + "/items/" + encodeURIComponent(C.code) + "?f=json").then(function (f) {

@@ -12,6 +12,7 @@
   var compareBtn = document.getElementById("compare-btn");
   var compareBox = document.getElementById("compare");
   var compareHint = document.getElementById("compare-hint");
+  var formError = document.getElementById("filters-error");
   var markers = L.featureGroup().addTo(map);
   // Form field -> the API's /search parameter.
   var FIELDS = { surface_min: "surface_min_ha", surface_max: "surface_max_ha", min_score: "min_score",
@@ -36,7 +37,7 @@
     var p = new URLSearchParams();
     if (kind() === "land-units") p.set("kind", "land-units");
     Object.keys(FIELDS).forEach(function (k) {
-      var v = form.elements[k].value;
+      var v = form.elements[k].value.trim().replace(",", ".");
       if (v !== "") p.set(FIELDS[k], v);
     });
     var code = form.elements.territory.value.trim();
@@ -66,49 +67,88 @@
   function selected() {
     return Array.prototype.map.call(list.querySelectorAll("input[type=checkbox]:checked"), function (c) { return c.value; });
   }
+  function why(r) {
+    var p = r.props;
+    if (!r.explanation) return "";
+    return '<br><small class="why">' + F.esc(F.explainText(p.score, p.excluded, r.explanation.breakdown)) + "</small>";
+  }
+  function item(r) {
+    var p = r.props;
+    var li = document.createElement("li");
+    li.className = "result";
+    if (p.kind === "land-unit") {
+      li.classList.add("land-unit");
+      li.dataset.unitId = p.id;
+      li.innerHTML = "<strong>" + F.esc(t("land_unit") + " " + p.id) + "</strong> " + F.scoreHtml(p) + "<br><small>" +
+        F.esc(p.commune || p.insee || "") + " · " + F.esc(t("contiguous_ha")) + " : " + F.num(p.contiguous_ha, 2) +
+        (p.zone_class ? " · " + F.esc(F.label(p.zone_class)) : "") + "</small>" + why(r);
+      return li;
+    }
+    li.dataset.siteId = p.id;
+    if (F.approximate(p)) li.classList.add("approximate");
+    li.innerHTML = '<label><input type="checkbox" value="' + F.esc(p.id) + '"> <a href="/sites/' +
+      encodeURIComponent(p.id) + "?lang=" + F.config.lang + '">' + F.esc(p.nom || p.id) + "</a></label> " +
+      F.scoreHtml(p) + F.approxBadge(p) + "<br><small>" + F.esc(p.commune || p.lib_com || "") + " · " + F.num(p.surface_ha) + " ha" +
+      (p.cle_en_main ? " · " + t("cle_en_main") : "") + (p.friche ? " · " + t("friche") : "") + "</small>" + why(r);
+    return li;
+  }
+  function marker(r, i, li) {
+    var p = r.props, approx = F.approximate(p);
+    var m = L.geoJSON(r.geometry, {
+      pointToLayer: function (f, ll) {
+        return approx
+          ? L.circleMarker(ll, { radius: 11, color: "#0b5394", weight: 2, dashArray: "3 3", fillOpacity: 0.15, className: "approx-marker" })
+          : L.circleMarker(ll, { radius: 8, color: "#fff", weight: 1.5, fillColor: "#0b5394", fillOpacity: 0.9 });
+      },
+    }).bindTooltip((i + 1) + ". " + (p.nom || p.id) + (approx ? " (" + t("approx") + ")" : ""));
+    m.on("click", function () {
+      li.scrollIntoView({ block: "nearest" });
+      if (approx) F.outlineCommune(map, p.insee);
+    });
+    return m;
+  }
   function render(rows) {
     list.innerHTML = "";
     markers.clearLayers();
     count.textContent = "(" + rows.length + ")";
+    if (!rows.length) list.innerHTML = '<li class="empty" id="finder-empty">' + F.esc(t("finder_empty")) + "</li>";
     rows.forEach(function (r, i) {
-      var p = r.props;
-      var li = document.createElement("li");
-      li.className = "result";
-      if (p.kind === "land-unit") {
-        li.classList.add("land-unit");
-        li.dataset.unitId = p.id;
-        li.innerHTML = "<strong>" + F.esc(t("land_unit") + " " + p.id) + "</strong> " + F.scoreHtml(p) + "<br><small>" +
-          F.esc(p.commune || p.insee || "") + " · " + F.esc(t("contiguous_ha")) + " : " + F.num(p.contiguous_ha, 2) +
-          (p.zone_class ? " · " + F.esc(p.zone_class) : "") + "</small>" +
-          (r.explanation && r.explanation.summary ? '<br><small class="why">' + F.esc(r.explanation.summary) + "</small>" : "");
-      } else {
-      li.dataset.siteId = p.id;
-      li.innerHTML = '<label><input type="checkbox" value="' + F.esc(p.id) + '"> <a href="/sites/' +
-        encodeURIComponent(p.id) + "?lang=" + F.config.lang + '">' + F.esc(p.nom || p.id) + "</a></label> " +
-        F.scoreHtml(p) + "<br><small>" + F.esc(p.commune || p.lib_com || "") + " · " + F.num(p.surface_ha) + " ha" +
-        (p.cle_en_main ? " · " + t("cle_en_main") : "") + (p.friche ? " · " + t("friche") : "") + "</small>" +
-        (r.explanation && r.explanation.summary ? '<br><small class="why">' + F.esc(r.explanation.summary) + "</small>" : "");
-      }
+      var li = item(r);
       list.appendChild(li);
-      if (r.geometry) {
-        var m = L.geoJSON(r.geometry, {
-          pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 8, color: "#fff", weight: 1.5, fillColor: "#0b5394", fillOpacity: 0.9 }); },
-        }).bindTooltip((i + 1) + ". " + (p.nom || p.id));
-        m.on("click", function () { li.scrollIntoView({ block: "nearest" }); });
-        markers.addLayer(m);
-      }
+      if (r.geometry) markers.addLayer(marker(r, i, li));
     });
     if (markers.getLayers().length) map.fitBounds(markers.getBounds(), { maxZoom: 12, padding: [20, 20] });
     compareBtn.disabled = true;
   }
+  // The filters checked here, in the page's language: the browser's own messages would be in
+  // the browser's language, the API's in English.
+  function invalid() {
+    var v = function (k) { return form.elements[k].value.trim().replace(",", "."); };
+    var bad = Object.keys(FIELDS).filter(function (k) { return v(k) !== "" && !(Number(v(k)) >= 0); })[0];
+    if (bad) return F.fill("err_number", { field: form.elements[bad].parentNode.firstChild.textContent.trim() });
+    if (v("min_score") !== "" && Number(v("min_score")) > 100) return t("err_score_range");
+    if (v("surface_min") !== "" && v("surface_max") !== "" && Number(v("surface_min")) > Number(v("surface_max"))) {
+      return t("err_surface_range");
+    }
+    var code = form.elements.territory.value.trim();
+    if (code && !/^([0-9]{9}|[0-9]{2}|2[AB]|97[0-9]|ti-[0-9]{1,6})$/i.test(code)) return t("err_territory_code");
+    return null;
+  }
   function run() {
+    var problem = invalid();
+    formError.hidden = !problem;
+    formError.textContent = problem || "";
+    if (problem) return Promise.resolve();
     var p = params();
     history.replaceState(null, "", location.pathname + location.search + "#" + p.toString());
     list.innerHTML = "<li>" + t("loading") + "</li>";
     p.set("kind", kind());
     p.set("limit", "50");
     return F.getJSON(SEARCH_URL + "?" + p.toString()).then(function (data) { render(normalize(data)); })
-      .catch(function (e) { list.innerHTML = '<li class="error">' + t("error") + ": " + F.esc(e.message) + "</li>"; });
+      .catch(function (e) {
+        count.textContent = "";
+        list.innerHTML = '<li class="error">' + F.esc(F.errorText(e)) + "</li>";
+      });
   }
   function compare() {
     var ids = selected();
@@ -125,7 +165,7 @@
           return "<tr><th>" + F.esc(t(k)) + "</th>" + rows.map(function (r) { return "<td>" + cell(r.props, k) + "</td>"; }).join("") + "</tr>";
         }).join("") + "</tbody></table>";
       compareBox.querySelector(".close").addEventListener("click", function () { compareBox.hidden = true; });
-    }).catch(function (e) { compareBox.innerHTML = '<p class="error">' + F.esc(e.message) + "</p>"; });
+    }).catch(function (e) { compareBox.innerHTML = '<p class="error">' + F.esc(F.errorText(e)) + "</p>"; });
   }
 
   form.addEventListener("submit", function (ev) { ev.preventDefault(); run(); });

@@ -30,20 +30,28 @@
   }
   var site = F.getJSON("/collections/sites/items/" + encodeURIComponent(id) + "?f=json");
   var parcels = F.getJSON("/sites/" + encodeURIComponent(id) + "/parcels").catch(function (e) {
+    // A site with no parcel: an empty list, said as such below.
     console.warn(e.message);
     return { features: [] };
   });
   Promise.all([site, parcels]).then(function (r) {
     var f = r[0], fc = r[1];
     var p = f.properties || {};
-    document.getElementById("site-name").textContent = p.nom || id;
+    var name = document.getElementById("site-name");
+    name.textContent = p.nom || id;
+    if (F.approximate(p)) {
+      name.insertAdjacentHTML("beforeend", F.approxBadge(p));
+      name.insertAdjacentHTML("afterend", '<p class="approx-note">' + F.esc(t("approx_hint")) + "</p>");
+    }
     document.title = (p.nom || id) + " · foncier";
     facts.outerHTML = F.factsHtml(p);
-    document.getElementById("site-breakdown").innerHTML = F.breakdownHtml(p.breakdown) || t("none");
-    document.getElementById("site-parcels").innerHTML = fc.features.length ? parcelTable(fc) : t("none");
+    var empty = function (key) { return '<p class="empty">' + F.esc(t(key)) + "</p>"; };
+    document.getElementById("site-breakdown").innerHTML = F.breakdownHtml(p.breakdown) || empty("no_breakdown");
+    document.getElementById("site-parcels").innerHTML = fc.features.length ? parcelTable(fc) : empty("no_parcels");
     var vintages = p.vintages && typeof p.vintages === "object" ? p.vintages : {};
     if (p.vintage) vintages.site = p.vintage;
-    dl(document.getElementById("site-vintages"), vintages);
+    var vl = document.getElementById("site-vintages");
+    if (Object.keys(vintages).length) dl(vl, vintages); else vl.outerHTML = empty("no_vintages");
     var bounds = L.latLngBounds([]);
     if (fc.features.length) {
       var drawn = L.geoJSON(fc, {
@@ -56,13 +64,22 @@
     var shape = L.geoJSON(p.perimeter || f, {
       interactive: false,
       style: { color: "#0b5394", weight: 3, fillOpacity: 0.1 },
-      pointToLayer: function (g, ll) { return L.circleMarker(ll, { radius: 9, color: "#0b5394" }); },
+      pointToLayer: function (g, ll) {
+        return F.approximate(p)
+          ? L.circleMarker(ll, { radius: 11, color: "#0b5394", weight: 2, dashArray: "3 3", fillOpacity: 0.15, className: "approx-marker" })
+          : L.circleMarker(ll, { radius: 9, color: "#0b5394" });
+      },
     }).addTo(map);
     bounds.extend(shape.getBounds());
+    // Placed at its commune: the commune is what is known, so it is what the map frames.
+    if (F.approximate(p)) return F.outlineCommune(map, p.insee, true).then(function (l) {
+      if (!l) map.setView(bounds.getCenter(), 12);
+      document.body.setAttribute("data-loaded", "1");
+    });
     if (f.geometry && f.geometry.type === "Point" && !fc.features.length) map.setView(bounds.getCenter(), 15);
     else map.fitBounds(bounds, { maxZoom: 17, padding: [10, 10] });
     document.body.setAttribute("data-loaded", "1");
   }).catch(function (e) {
-    facts.innerHTML = '<dd class="error">' + F.esc(e.message) + "</dd>";
+    facts.innerHTML = '<dd class="error">' + F.esc(F.errorText(e)) + "</dd>";
   });
 })();

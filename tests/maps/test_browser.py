@@ -39,12 +39,24 @@ TO_4326 = Transformer.from_crs(2154, 4326, always_xy=True)
 # Annemasse, over the fixture's parcel grid (EPSG:2154 950000-950320, 6570700-6570940).
 _LON, _LAT = TO_4326.transform(950160, 6570820)
 PARCEL_VIEW = f"#map=17/{_LAT:.5f}/{_LON:.5f}&layers=epci,parcels,sites&minscore=0"
+# The basemaps' tile hosts: this machine has no internet, and the tests block them anyway, so the
+# pages' offline fallback is what they see (tests/maps/test_pages_browser.py checks it draws).
+TILE_HOSTS = ("https://data.geopf.fr/", "https://tile.openstreetmap.org/")
+# Real samples besides the admin ones: brownfields (ARA, with Annemasse's), Megève's PLU, the
+# Oise's ZNIEFF and Natura 2000 zones.
+EXTRA_SAMPLES = (
+    "friches/cartofriches_2023-10_ara.geojson.gz",
+    "urbanisme/plu_megeve_74173_zone_urba.geojson.gz",
+    "protection/oise_60_znieff_natura2000.geojson.gz",
+)
 
 
 def _load_samples(engine: Engine, db_settings: DatabaseSettings) -> None:
     _truncate_all(engine)
     for sample in SAMPLES:
-        if sample.layer not in ("epci", "communes", "territoires"):
+        if sample.layer not in ("epci", "communes", "territoires") and (
+            sample.path not in EXTRA_SAMPLES
+        ):
             continue
         options = dataclasses.replace(sample.options, vintage=sample.vintage)
         run_ingest(sample.layer, SAMPLES_DIR / sample.path, options, db_settings, IngestSettings())
@@ -72,19 +84,48 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
-@pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    """A page that records console errors and failed requests; the test asserts there are none."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+def _tile_host(url: str) -> bool:
+    return url.startswith(TILE_HOSTS)
+
+
+def _console(p, m) -> None:  # type: ignore[no-untyped-def]
+    # A blocked basemap tile is the unreachable network the test simulates, not a page error.
+    if m.type == "error" and not _tile_host(m.location.get("url", "")):
+        p.errors.append(f"console: {m.text}")
+
+
+def open_page(browser, width: int = 1280, height: int = 800):  # type: ignore[no-untyped-def]
+    """A page that records console errors and requests outside the app (basemap tiles blocked
+    and counted apart in ``tile_requests``); the tests assert ``errors`` stays empty."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
     p = context.new_page()
     p.errors = []
-    p.on("console", lambda m: m.type == "error" and p.errors.append(f"console: {m.text}"))
+    p.tile_requests = []
+    p.on("console", lambda m: _console(p, m))
     p.on("pageerror", lambda e: p.errors.append(f"pageerror: {e}"))
-    # Anything outside the app would be a page that needs the internet.
+
+    def block(route) -> None:  # type: ignore[no-untyped-def]
+        p.tile_requests.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    for host in TILE_HOSTS:
+        p.route(host + "**", block)
+    # Anything else outside the app would be a page that needs the internet.
     p.on(
         "request",
-        lambda r: r.url.startswith("http://127.0.0.1") or p.errors.append(f"external: {r.url}"),
+        lambda r: (
+            r.url.startswith("http://127.0.0.1")
+            or _tile_host(r.url)
+            or p.errors.append(f"external: {r.url}")
+        ),
     )
+    return context, p
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    """A recording page at 1280 x 800 (see ``open_page``)."""
+    context, p = open_page(browser)
     yield p
     context.close()
 
@@ -117,7 +158,7 @@ def test_planner_draws_parcels_from_tiles_and_shows_a_score(page, app_url: str) 
     text = info.inner_text()
     assert "74012000AB" in text
     assert "88/100" in text and "Coût ZAN" in text
-    assert "activity" in text
+    assert "activités" in text
     _shot(page, "planner_parcel_click")
     assert page.errors == []
     assert "map=" in page.url and "parcels" in page.url

@@ -51,6 +51,7 @@ def test_planner_layers_and_parcel_styling() -> None:
         "plu",
         "constraints",
         "parcels",
+        "friches",
     }
     parcels = tiles["parcels"]
     assert parcels["url"] == "/collections/parcels/tiles/WebMercatorQuad/{z}/{x}/{y}"
@@ -72,7 +73,12 @@ def test_maps_reference_no_other_host() -> None:
         srcs = re.findall(r'(?:src|href)="([^"]+)"', html)
         assert srcs, "no script or stylesheet at all"
         assert all(s.startswith("/static/") for s in srcs), srcs
-        assert "cdn" not in html and "tile.openstreetmap" not in html
+        assert "cdn" not in html
+        # Web tiles only as basemaps the page offers (it falls back to its own when offline).
+        controls = _options(html, "controls")[0]
+        hosts = {b["url"].split("/")[2] for b in controls["basemaps"] if b["url"]}
+        assert hosts == {"data.geopf.fr", "tile.openstreetmap.org"}
+        assert [b["id"] for b in controls["basemaps"]][-1] == "offline"
 
 
 def test_basemap_only_when_asked() -> None:
@@ -117,6 +123,31 @@ def test_messages_have_the_same_keys() -> None:
     assert set(MESSAGES["fr"]) == set(MESSAGES["en"])
 
 
+def test_every_layer_credits_its_sources() -> None:
+    html = _fetch_map_string(planner_map())
+    tiles = {o["collection"]: o for o in _options(html, "vectorTiles")}
+    assert tiles["parcels"]["attribution"] == "DGFiP, Etalab – Plan cadastral informatisé (2024)"
+    assert "Cerema – Cartofriches" in tiles["friches"]["attribution"]
+    assert all(o["attribution"] for o in tiles.values())
+    basemaps = {b["id"]: b for b in _options(html, "controls")[0]["basemaps"]}
+    assert basemaps["plan-ign"]["attribution"] == "IGN Géoplateforme – Plan IGN v2"
+    assert "OpenStreetMap" in basemaps["osm"]["attribution"]
+    assert "ADMIN EXPRESS" in basemaps["offline"]["attribution"]
+
+
+def test_brownfields_are_tiles_never_a_capped_page() -> None:
+    html = _fetch_map_string(planner_map())
+    tiles = {o["collection"]: o for o in _options(html, "vectorTiles")}
+    assert tiles["friches"]["points"] is True and tiles["friches"]["clickable"] is True
+    assert "friches" not in {o["collection"] for o in _options(html, "apiPoints")}
+    assert tiles["plu"]["clickable"] and tiles["constraints"]["clickable"]
+
+
+def test_scale_is_metric_only() -> None:
+    html = _fetch_map_string(planner_map())
+    assert "L.control.scale" not in html  # folium's shows miles; foncier.js adds a metric one
+
+
 @pytest.fixture(scope="module")
 def client(db_settings: DatabaseSettings) -> Iterator[TestClient]:
     # The pages read nothing from the database, but the app checks its schema before serving.
@@ -127,7 +158,7 @@ def client(db_settings: DatabaseSettings) -> Iterator[TestClient]:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/sites", "/sites/abc", "/territoires/epci/200011773", "/territoires/region/84"]
+    "path", ["/", "/sites", "/territoires/epci/200011773", "/territoires/region/84"]
 )
 def test_pages_render_in_french_and_english(client: TestClient, path: str) -> None:
     fr = client.get(path)
@@ -140,13 +171,25 @@ def test_pages_render_in_french_and_english(client: TestClient, path: str) -> No
 
 
 def test_page_link_to_other_language_keeps_the_path(client: TestClient) -> None:
-    page = client.get("/sites/abc")
-    assert 'href="/sites/abc?lang=en"' in page.text
-    assert '"site_id": "abc"' in page.text
+    page = client.get("/territoires/epci/200011773")
+    assert 'href="/territoires/epci/200011773?lang=en"' in page.text
+    assert '"code": "200011773"' in page.text
 
 
 def test_unknown_territory_kind_is_404(client: TestClient) -> None:
-    assert client.get("/territoires/planet/1").status_code == 404
+    r = client.get("/territoires/planet/1")
+    assert r.status_code == 404
+    assert "Page introuvable" in r.text and "planet 1" in r.text
+
+
+def test_unknown_site_is_a_real_404_page(client: TestClient) -> None:
+    r = client.get("/sites/nope-404")
+    assert r.status_code == 404
+    assert '<html lang="fr">' in r.text
+    assert "Ce site n&#39;existe pas (ou plus) : nope-404." in r.text
+    assert 'href="/sites?lang=fr"' in r.text
+    en = client.get("/sites/nope-404", params={"lang": "en"})
+    assert en.status_code == 404 and "This site does not exist" in en.text
 
 
 def test_static_files_are_served(client: TestClient) -> None:

@@ -173,3 +173,27 @@ class SimulationOut(BaseModel):
     years: list[YearOut]
     envelopes: list[EnvelopeOut]
     assumptions: list[str]
+
+
+class CandidateOut(BaseModel):
+    kind: Literal["site", "land_unit"]
+    id: str
+    name: str | None
+    insee: str | None
+    commune: str | None
+    area_ha: float | None = Field(description="surface mise à disposition")
+    land_status: str
+    cost_ha: float | None = Field(description="coût ENAF (null : statut inconnu)")
+    cost_max_ha: float | None = Field(description="coût ENAF maximal (tout l'inconnu consommé)")
+    cost_per_ha: float | None = Field(description="coût ENAF par hectare mis à disposition")
+    cost_max_per_ha: float | None
+    brownfield: bool
+    pene: bool
+    score: float | None
+    project: dict[str, str | int] = Field(description="le projet à ajouter (plus start_year)")
+
+
+class CandidatesOut(BaseModel):
+    kind: str
+    code: str
+    candidates: list[CandidateOut]

@@ -40,6 +40,9 @@ ASSUMPTIONS = (
     "Terrain de statut inconnu : compté de 0 à toute sa surface (coût connu, coût maximal).",
 )
 _ROUND = 4
+_EXISTS = (
+    "SELECT EXISTS (SELECT 1 FROM territory_commune WHERE kind = %(kind)s AND code = %(code)s)"
+)
 
 
 def _params(
@@ -213,3 +216,25 @@ async def simulate(
         "assumptions": list(ASSUMPTIONS),
     }
     return _round(body)  # type: ignore[return-value]
+
+
+async def candidates(
+    conn: psycopg.AsyncConnection, kind: str, code: str, what: str, limit: int
+) -> list[dict[str, Any]]:
+    """The territory's sites and land units ranked by ZAN cost per hectare made available.
+
+    Brownfields first, then known costs (ascending cost per ha), then land of unknown status by
+    its bound; excluded sites and land units are left out. Each row carries ``project``, the
+    body of a simulator project (add ``start_year``).
+
+    Args:
+        what: ``all``, ``site`` or ``land_unit``.
+    """
+    params = {"kind": kind, "code": code, "what": what, "limit": limit}
+    cur = await conn.execute(_EXISTS, params)
+    found = await cur.fetchone()
+    if not (found and found[0]):
+        raise NotFound(f"territoire {kind} {code} inconnu (aucune commune)")
+    cur = await conn.execute(read_sql("candidates.sql"), params)
+    names = [d.name for d in cur.description or []]
+    return [_round(dict(zip(names, r, strict=True))) for r in await cur.fetchall()]  # type: ignore[misc]

@@ -7,15 +7,15 @@ the simulator page shows them to planners as they are.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from api.db import PoolDep
-from api.zan_schemas import SimulationIn, SimulationOut
-from score.simulate import simulate
+from api.zan_schemas import CandidatesOut, SimulationIn, SimulationOut
+from score.simulate import candidates, simulate
 
 Kind = Literal[
     "commune", "epci", "scot", "territoire-2023", "territoire-2018", "departement", "region"
@@ -101,3 +101,23 @@ async def simulate_route(
     projects = [p.model_dump(mode="json", exclude_none=True) for p in body.projects]
     async with pool.connection() as conn:
         return await simulate(conn, kind, code, projects, body.background)
+
+
+@router.get(
+    "/territories/{kind}/{code}/candidates",
+    summary="Sites et unités foncières classés par coût ZAN par hectare",
+    response_model=CandidatesOut,
+)
+async def candidates_route(
+    kind: Kind,
+    code: str,
+    pool: PoolDep,
+    type: Annotated[Literal["all", "site", "land_unit"], Query()] = "all",  # noqa: A002
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """The territory's sites and land units (not excluded) ranked by ZAN cost per hectare made
+    available: brownfields first, then known costs, then land of unknown status by its bound.
+    Each carries ``project``, ready to add to a simulation with a ``start_year``."""
+    async with pool.connection() as conn:
+        rows = await candidates(conn, kind, code, type, limit)
+    return {"kind": kind, "code": code, "candidates": rows}

@@ -218,3 +218,29 @@ def test_a_territory_without_account(client: TestClient) -> None:
     assert r.status_code == 404
     assert "aucun compte ZAN" in r.json()["detail"]
     assert client.post("/territories/nope/1/simulate", json={}).status_code == 400
+
+
+def test_candidates_brownfields_first_then_cost_per_hectare(client: TestClient) -> None:
+    r = client.get("/territories/epci/200054781/candidates")
+    assert r.status_code == 200, r.text
+    rows = r.json()["candidates"]
+    # Friche Gallieni (brownfield, 0 ha of ENAF), ZA des Sables (3.5 ha of ENAF on 10 ha
+    # available: 0.35 per ha), land unit 1 (2 ha of ENAF on 3 ha: 0.6667 per ha), then the
+    # unscored Juvisy site (unknown, up to its 2 ha: 1 per ha). Athis is excluded.
+    assert [(c["kind"], c["id"]) for c in rows] == [
+        ("site", "site-morangis-2"),
+        ("site", "site-morangis-1"),
+        ("land_unit", "1"),
+        ("site", "site-juvisy"),
+    ]
+    assert rows[0]["brownfield"] is True and rows[0]["cost_per_ha"] == 0
+    assert rows[1]["cost_per_ha"] == 0.35 and rows[2]["cost_per_ha"] == pytest.approx(0.6667)
+    assert rows[3]["cost_ha"] is None and rows[3]["cost_max_per_ha"] == 1
+    assert rows[2]["project"] == {"land_unit_id": 1}
+    # The project of a candidate is accepted as is by the simulator.
+    body = post(client, GRAND_PARIS, {**rows[1]["project"], "start_year": 2026})
+    assert body["summary"]["margin_2030_ha"] == 26.5
+    only_units = client.get("/territories/epci/200054781/candidates", params={"type": "land_unit"})
+    assert [c["id"] for c in only_units.json()["candidates"]] == ["1"]
+    assert client.get("/territories/epci/000000000/candidates").status_code == 404
+    assert client.get("/territories/epci/200054781/candidates?limit=0").status_code == 400

@@ -358,10 +358,10 @@ def _success(path: str, method: str) -> dict[str, Any] | None:
         }
     if path.endswith("/items/{feature_id}"):
         return {"200": _ok("one feature", {GEOJSON: {"schema": {"$ref": REF + "Feature"}}})}
-    if path.endswith("/queryables"):
+    if path.endswith(("/queryables", "/schema", "/feature-schema")):
         return {
             "200": _ok(
-                "JSON Schema of the queryables",
+                "JSON Schema (queryables, features' properties or one GeoJSON feature)",
                 {
                     "application/schema+json": {
                         "schema": {"type": "object", "required": ["properties"]}

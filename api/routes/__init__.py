@@ -10,6 +10,7 @@ from api.routes import (
     exports,
     features,
     places,
+    schemas,
     search,
     simulate,
     sites,
@@ -21,7 +22,7 @@ from api.routes import (
 api_router = APIRouter()
 api_router.include_router(features.landing_router)
 ogc = APIRouter(prefix=features.OGC_PREFIX, include_in_schema=False)
-for module in (features, tiles, exports):
+for module in (features, schemas, tiles, exports):
     api_router.include_router(module.router)
     ogc.include_router(module.router)
 # Tiles: XYZ order at the root (map pages, TileJSON), the OGC order under /ogc (in the schema).

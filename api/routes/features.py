@@ -146,6 +146,18 @@ def collection_json(
                 "href": url(request, base + "/queryables"),
             },
             {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema",
+                "type": "application/schema+json",
+                "href": url(request, base + "/schema"),
+            },
+            {
+                # JSON Schema's relation for a schema of the instances: GDAL's OAPIF driver
+                # reads "describedBy" (RFC 8288: relation types compare case-insensitively).
+                "rel": "describedBy",
+                "type": "application/schema+json",
+                "href": url(request, base + "/feature-schema"),
+            },
+            {
                 "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
                 "type": "application/json",
                 "href": url(request, base + "/tiles"),

@@ -87,3 +87,27 @@ def test_ogrinfo_reads_our_geojson_export(server: str, tmp_path: Path) -> None:
     ).stdout
     assert "Lambert" in out or "2154" in out
     assert "Feature Count: " in out
+
+
+def _field_types(server: str, layer: str, *options: str) -> dict[str, str]:
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-so", *options, f"OAPIF:{server}/ogc", layer],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    fields = (line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    return {name: kind.split(" (")[0] for name, kind in fields}
+
+
+def test_gdal_types_fields_from_the_schema_not_the_first_page(server: str) -> None:
+    # The first parcel (91326000AD0001) has no ZAN cost and no built flag: from that page alone
+    # GDAL types them String; the collection's describedBy schema says Real and Boolean.
+    guessed = _field_types(server, "parcels", "-oo", "PAGE_SIZE=1", "-oo", "IGNORE_SCHEMA=YES")
+    assert guessed["zan_cost_ha"] == "String" and guessed["built"] == "String"
+    typed = _field_types(server, "parcels", "-oo", "PAGE_SIZE=1")
+    assert typed["score"] == "Real" and typed["zan_cost_ha"] == "Real"
+    assert typed["excluded"] == "Integer(Boolean)" and typed["built"] == "Integer(Boolean)"
+    assert typed["contenance_m2"] == "Integer" and typed["breakdown"] == "String"
+    assert _field_types(server, "sites")["surface_ha"] == "Real"

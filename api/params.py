@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from fastapi import Request
+from fastapi.routing import APIRoute
 from starlette.datastructures import QueryParams
 
 from api.collections import Collection
@@ -54,6 +56,33 @@ def check_params(params: QueryParams, allowed: frozenset[str] = GENERIC_PARAMS) 
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
             f"this resource accepts: {', '.join(sorted(allowed))}"
         )
+
+
+def declared_params(route: APIRoute) -> frozenset[str]:
+    """The query parameters ``route`` declares (its own and its dependencies'), plus the generic
+    ones: what its OpenAPI operation lists."""
+    found = _DECLARED.get(route.unique_id)
+    if found is None:
+        names: set[str] = set()
+        stack = [route.dependant]
+        while stack:
+            dependant = stack.pop()
+            names.update(p.alias for p in dependant.query_params)
+            stack.extend(dependant.dependencies)
+        found = _DECLARED[route.unique_id] = GENERIC_PARAMS | names
+    return found
+
+
+_DECLARED: dict[str, frozenset[str]] = {}
+
+
+def reject_unknown_params(request: Request) -> None:
+    """Router dependency: the items rule (:func:`check_params`, then :func:`check_format`) for a
+    route whose parameters are all declared on it, such as /search, /places, /territories."""
+    route = request.scope.get("route")
+    if isinstance(route, APIRoute):
+        check_params(request.query_params, declared_params(route))
+    check_format(request.query_params)
 
 
 def check_format(params: QueryParams, offered: tuple[str, ...] = ("json",)) -> None:

@@ -4,8 +4,9 @@ The OGC routers are mounted at the root (map pages use /collections/...) and aga
 the landing page given to OGC clients (GDAL's OAPIF driver appends /collections to it).
 """
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from api.params import reject_unknown_params
 from api.routes import (
     exports,
     features,
@@ -29,9 +30,7 @@ for module in (features, schemas, tiles, exports):
 api_router.include_router(tiles.xyz_router)
 api_router.include_router(ogc)
 api_router.include_router(tiles.ogc_tile_router, prefix=features.OGC_PREFIX)
-api_router.include_router(search.router)
-api_router.include_router(places.router)
-api_router.include_router(territories.router)
-api_router.include_router(simulate.router)
-api_router.include_router(sites.router)
-api_router.include_router(sources.router)
+# Routes whose query parameters are all declared on them: any other is a 400 naming it.
+strict = [Depends(reject_unknown_params)]
+for module in (search, places, territories, simulate, sites, sources):
+    api_router.include_router(module.router, dependencies=strict)

@@ -182,3 +182,18 @@ async def check_scope(conn: psycopg.AsyncConnection, reader: Reader, insee: str 
             f"your key is scoped to {reader.scope_type} {reader.scope_code}; commune {insee} "
             f"belongs to {reader.scope_type} {code}"
         )
+
+
+def require_admin(reader: ReaderDep) -> Reader:
+    """The reader if its key has the ``admin`` role: 401 without a key, 403 with another role."""
+    if reader is None:
+        raise AccessDenied("the admin routes need an admin API key in the X-API-Key header", 401)
+    if reader.role != "admin":
+        raise AccessDenied(
+            f"your key has the {reader.role} role; the admin routes need a key of role admin "
+            "(foncier apikey create --role admin)"
+        )
+    return reader
+
+
+AdminDep = Annotated[Reader, Depends(require_admin)]

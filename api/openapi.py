@@ -446,7 +446,12 @@ def _complete(path: str, method: str, op: dict[str, Any], settings: ApiSettings)
     if method in ("patch", "post"):
         responses["403"] = _problem("the key's scope does not cover this commune")
         responses["413"] = _problem("the request body is too large")
-    if "{" in path or method == "patch":
+    if path.startswith("/admin"):
+        responses["401"] = _problem("X-API-Key is missing or unknown")
+        responses["403"] = _problem("the key is not of role admin")
+    if path.startswith("/admin/") and "{" in path:
+        responses["404"] = _problem("no such ingest run or quarantined row")
+    elif "{" in path or method == "patch":
         responses["404"] = _problem(
             "no such collection, feature or territory (tiles: outside the tileset's zoom levels)"
         )

@@ -26,10 +26,9 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from db.operations import QuarantineRecord, get_run, quarantine_raws
 from ingest.errors import IngestError, SourceError
-from ingest.quarantine import QuarantineRecord, quarantine_raws
 from ingest.read import LAT_COLUMNS, LON_COLUMNS, WKT_COLUMNS, detect_format
-from ingest.runs import get_run
 
 # The format written for each source format, and the file name ending it takes.
 EXPORT_FORMATS = {

@@ -11,9 +11,7 @@ is rolled back by PostgreSQL. The load transaction therefore holds a row lock on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
@@ -90,79 +88,3 @@ def check_duplicates(path: Path, rows_read: int, result: MergeResult) -> None:
             f"feature {dupes[0].feature_index}, {dupes[0].reason}); the file looks broken, so "
             "nothing was loaded. Fix the export (or deduplicate it) and load it again"
         )
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One recorded run as ``foncier runs`` and ``/admin/runs`` show it.
-
-    ``kind`` is ``ingest`` (a file loaded into a layer) or ``score`` (a ``foncier score`` run,
-    layer ``score``, file its territory); ``counts`` holds the run's figures by name: rows
-    read, loaded, repaired, quarantined, inserted, updated, deleted for a load; communes,
-    parcels, sites scored for a score run.
-    """
-
-    kind: str
-    run_id: int
-    layer: str
-    source: str | None
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    counts: dict[str, int]
-    message: str | None = None
-    sha256: str | None = None
-    vintage: str | None = None
-
-
-INGEST_COUNTS = ("read", "loaded", "repaired", "quarantined", "inserted", "updated", "deleted")
-SCORE_COUNTS = ("communes", "parcels", "sites")
-_INGEST_SELECT = (
-    "SELECT id, layer, source, status, started_at, finished_at, "
-    + ", ".join(f"rows_{c}" for c in INGEST_COUNTS)
-    + ", message, sha256, vintage FROM ingest_run"
-)
-
-
-def _ingest_record(row: tuple[Any, ...]) -> RunRecord:
-    n = len(INGEST_COUNTS)
-    counts = dict(zip(INGEST_COUNTS, map(int, row[6 : 6 + n]), strict=True))
-    return RunRecord("ingest", int(row[0]), row[1], row[2], row[3], row[4], row[5], counts,
-                     *row[6 + n :])  # fmt: skip
-
-
-def _score_record(r: tuple[Any, ...]) -> RunRecord:
-    counts = dict(zip(SCORE_COUNTS, map(int, r[4:7]), strict=True))
-    return RunRecord("score", int(r[0]), "score", r[1], "succeeded", r[2], r[3], counts,
-                     f"profile {r[7]}")  # fmt: skip
-
-
-def list_runs(
-    conn: psycopg.Connection, layer: str | None = None, limit: int = 20
-) -> list[RunRecord]:
-    """The ``limit`` most recent runs, newest first: loads (of ``layer`` if given) and, unless
-    another layer is asked for, scoring runs (``layer="score"`` gives only those)."""
-    rows: list[RunRecord] = []
-    if layer != "score":
-        where = " WHERE layer = %s" if layer else ""
-        cur = conn.execute(
-            f"{_INGEST_SELECT}{where} ORDER BY started_at DESC, id DESC LIMIT %s",
-            (layer, limit) if layer else (limit,),
-        )
-        rows += [_ingest_record(r) for r in cur.fetchall()]
-    if layer in (None, "score"):
-        cur = conn.execute(
-            "SELECT id, coalesce(territory, 'all'), started_at, started_at + "
-            "make_interval(secs => coalesce(seconds, 0)), communes, parcels, sites, "
-            "profile_version FROM score_run ORDER BY started_at DESC, id DESC LIMIT %s",
-            (limit,),
-        )
-        rows += [_score_record(r) for r in cur.fetchall()]
-    rows.sort(key=lambda r: r.started_at, reverse=True)
-    return rows[:limit]
-
-
-def get_run(conn: psycopg.Connection, run_id: int) -> RunRecord | None:
-    """Ingest run ``run_id`` with its counts, or None."""
-    row = conn.execute(f"{_INGEST_SELECT} WHERE id = %s", (run_id,)).fetchone()
-    return None if row is None else _ingest_record(row)

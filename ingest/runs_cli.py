@@ -17,10 +17,16 @@ from rich.table import Table
 
 from config import get_database_settings
 from db.engine import connect_raw
+from db.operations import (
+    INGEST_COUNTS,
+    SCORE_COUNTS,
+    RunRecord,
+    get_quarantine,
+    list_quarantine,
+    list_runs,
+)
 from ingest.cli import console
-from ingest.quarantine import get_quarantine, list_quarantine
 from ingest.quarantine_export import ExportError, export_quarantine
-from ingest.runs import INGEST_COUNTS, SCORE_COUNTS, RunRecord, list_runs
 
 quarantine_app = typer.Typer(
     help="Rows a load refused: list them, show one with its raw record, export them to fix.",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from api.params import reject_unknown_params
 from api.routes import (
+    admin,
     exports,
     features,
     places,
@@ -32,5 +33,5 @@ api_router.include_router(ogc)
 api_router.include_router(tiles.ogc_tile_router, prefix=features.OGC_PREFIX)
 # Routes whose query parameters are all declared on them: any other is a 400 naming it.
 strict = [Depends(reject_unknown_params)]
-for module in (search, places, territories, simulate, sites, sources):
+for module in (search, places, territories, simulate, sites, sources, admin):
     api_router.include_router(module.router, dependencies=strict)

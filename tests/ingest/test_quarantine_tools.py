@@ -19,14 +19,15 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from config import DatabaseSettings
+from api.app import create_app
+from config import ApiSettings, DatabaseSettings
 from db.engine import connect_raw
-from ingest.quarantine import get_quarantine, list_quarantine
+from db.operations import get_quarantine, list_quarantine, list_runs
 from ingest.quarantine_export import ExportError, export_quarantine
-from ingest.runs import list_runs
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, make_keys
 
 JUVISY = SAMPLES / "cadastre" / "etalab" / "cadastre-91326-parcelles.json.gz"
 EPCI_SAMPLE = SAMPLES / "admin" / "epci_2022_sample.geojson.gz"
@@ -235,3 +236,33 @@ def test_cli_runs_and_quarantine(load, db_settings, tmp_path) -> None:  # type: 
     assert done.returncode == 0 and "3 refused row(s)" in done.stderr and out.is_file()
     wrong = _cli(["quarantine", "export", "--run", str(run), str(tmp_path / "r.csv")], url)
     assert wrong.returncode == 1 and "give a name ending in .gpkg" in " ".join(wrong.stderr.split())
+
+
+def test_admin_api_serves_runs_and_quarantine(load, db_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, spoiled = spoiled_epci()
+    spoiled.astype({"population_2022": str}).to_file(tmp_path / "epci-spoiled.gpkg")
+    run = load("epci", tmp_path / "epci-spoiled.gpkg")
+    settings = ApiSettings(key_salt="admin-salt")
+    keys = make_keys(db_settings, settings)
+    with TestClient(create_app(settings, db_settings), raise_server_exceptions=False) as client:
+        assert client.get("/admin/runs").status_code == 401
+        editor = client.get("/admin/runs", headers={"X-API-Key": keys["region_editor"]})
+        assert editor.status_code == 403 and "role admin" in editor.json()["detail"]
+        admin = {"X-API-Key": keys["admin"]}
+        runs = client.get("/admin/runs", params={"layer": "epci"}, headers=admin).json()["runs"]
+        assert [(r["run_id"], r["counts"]["quarantined"]) for r in runs] == [(run.run_id, 3)]
+        detail = client.get(f"/admin/runs/{run.run_id}", headers=admin).json()
+        assert detail["source"] == str(tmp_path / "epci-spoiled.gpkg")
+        assert [q["feature_index"] for q in detail["quarantine"]] == [4, 10, 20]
+        listed = client.get("/admin/quarantine", params={"run": run.run_id}, headers=admin)
+        rows = listed.json()["rows"]
+        assert [r["reason"] for r in rows] == [q["reason"] for q in detail["quarantine"]]
+        assert all(r["raw"] is None for r in rows)
+        one = client.get(f"/admin/quarantine/{rows[0]['quarantine_id']}", headers=admin).json()
+        assert one["raw"]["population_2022"] == "beaucoup" and one["key"] == rows[0]["key"]
+        assert client.get("/admin/runs/999999", headers=admin).status_code == 404
+        assert client.get("/admin/quarantine/999999", headers=admin).status_code == 404
+        assert client.get("/admin/runs", params={"limit": 0}, headers=admin).status_code == 400
+        paths = client.get("/api").json()["paths"]
+        assert {"/admin/runs", "/admin/runs/{run_id}", "/admin/quarantine"} <= set(paths)
+        assert "403" in paths["/admin/quarantine/{quarantine_id}"]["get"]["responses"]

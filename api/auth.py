@@ -51,6 +51,10 @@ def create_key(
     """Insert a new key and return (id, plaintext key).
 
     Args:
+        conn: the connection the key is inserted with (the caller commits).
+        settings: the API settings; their key salt hashes the stored key.
+        name: who or what the key is for, shown by ``foncier apikey list``.
+        role: ``editor`` or ``admin``.
         scope: ``epci:SIREN``, ``region:CODE`` or ``national``.
         expires_at: from then on the key is refused (401 "key expired"); None: never.
     """

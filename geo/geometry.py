@@ -208,7 +208,7 @@ def clean_points(geoms: GeometryArray, allow_missing: bool = False) -> Repaired:
 
 
 def wkb_problems(wkb: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
-    """Why each WKB geometry that GEOS refused to build cannot be used (any CRS).
+    r"""Why each WKB geometry that GEOS refused to build cannot be used (any CRS).
 
     A ring whose end points are NaN is "not closed" for GEOS (NaN != NaN): it gets the reason
     a NaN (or an Infinity) anywhere else gets from :func:`clean_polygons`. Anything else gets
@@ -218,7 +218,7 @@ def wkb_problems(wkb: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
         >>> import struct
         >>> head, nan = struct.pack("<BIII", 1, 3, 1, 4), struct.pack("<2d", float("nan"), 47.3)
         >>> ring = nan + struct.pack("<4d", 5.99, 47.3, 5.99, 47.31) + nan
-        >>> wkb_problems(np.array([head + ring, b"\\x01"], dtype=object)).tolist()
+        >>> wkb_problems(np.array([head + ring, b"\x01"], dtype=object)).tolist()
         ['NaN coordinates', 'unreadable geometry: ParseException: Unexpected EOF parsing WKB']
     """
     problems = reproject_wkb_polygons(np.asarray(wkb, dtype=object), None, LAMBERT93).problems

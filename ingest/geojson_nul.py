@@ -1,6 +1,6 @@
-"""GeoJSON string properties holding a NUL character (U+0000), which GDAL cuts short.
+r"""GeoJSON string properties holding a NUL character (U+0000), which GDAL cuts short.
 
-GDAL hands a string property over as a C string, so ``"Zo\\u0000ne"`` (or a bare NUL byte,
+GDAL hands a string property over as a C string, so ``"Zo\u0000ne"`` (or a bare NUL byte,
 which it accepts too) arrives as ``"Zo"``, and a list's elements likewise: the row would load
 with a shortened value and nothing said. When the file's bytes hold a NUL (found in the
 UTF-8 pass :mod:`ingest.read` makes anyway), the file is decoded once more by Python's JSON

@@ -1,4 +1,4 @@
-"""File values as JSON text that PostgreSQL's jsonb accepts, nothing lost on the way.
+r"""File values as JSON text that PostgreSQL's jsonb accepts, nothing lost on the way.
 
 A file's numbers may be non-finite: GDAL reads GeoJSON's ``Infinity``, ``-Infinity`` and ``NaN``
 tokens as floats, and a CSV's ``inf`` text parses as one. JSON has no such numbers:
@@ -9,8 +9,8 @@ back as a number (``(raw->>'surface_ha')::float8``), where null would mean "no v
 that the file had one.
 
 Nor can jsonb (or text) hold the NUL character U+0000: ``json.dumps`` writes it as the escape
-``\\u0000``, which jsonb refuses, failing the file. In a string (or a key) it becomes the
-visible six characters ``\\u0000`` (JSON ``"\\\\u0000"``): the spelling a GeoJSON file uses for it,
+``\u0000``, which jsonb refuses, failing the file. In a string (or a key) it becomes the
+visible six characters ``\u0000`` (JSON ``"\\u0000"``): the spelling a GeoJSON file uses for it,
 so the record still shows where the file had one; U+FFFD would say "a byte that could not be
 decoded", which is another fault.
 """
@@ -29,13 +29,13 @@ NUL_TEXT = "\\u0000"
 
 
 def nul_free(text: str) -> str:
-    """``text`` with each NUL character (U+0000) as the visible text ``\\u0000``.
+    r"""``text`` with each NUL character (U+0000) as the visible text ``\u0000``.
 
     PostgreSQL's text and jsonb cannot hold a NUL; this keeps where the file had one.
 
     Example:
         >>> print(nul_free("Zo" + chr(0) + "ne"))
-        Zo\\u0000ne
+        Zo\u0000ne
     """
     return text.replace(NUL, NUL_TEXT)
 
@@ -53,8 +53,8 @@ def number_token(value: float) -> str | float:
 
 
 def json_ready(value: object) -> object:
-    """``value`` with its non-finite floats as token text, its NUL characters as the text
-    ``\\u0000`` (see :func:`nul_free`) and numpy values as Python ones.
+    r"""``value`` with its non-finite floats as token text, its NUL characters as the text
+    ``\u0000`` (see :func:`nul_free`) and numpy values as Python ones.
 
     Dicts, lists, tuples and arrays are walked; other values are returned as they are.
 
@@ -83,14 +83,14 @@ def _default(value: object) -> object:
 
 
 def jsonb_text(value: object) -> str:
-    """``value`` as JSON text for a jsonb column (non-finite floats as ``"Infinity"``, NUL
-    characters as the text ``\\u0000``).
+    r"""``value`` as JSON text for a jsonb column (non-finite floats as ``"Infinity"``, NUL
+    characters as the text ``\u0000``).
 
     Example:
         >>> jsonb_text({"contenance": float("inf"), "numero": "0001"})
         '{"contenance": "Infinity", "numero": "0001"}'
         >>> print(jsonb_text({"nom": "Zo" + chr(0) + "ne"}))
-        {"nom": "Zo\\\\u0000ne"}
+        {"nom": "Zo\\u0000ne"}
     """
     try:
         # Nearly every value is finite and NUL-free: one plain dumps and one substring search,

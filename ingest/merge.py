@@ -46,6 +46,7 @@ class MergeResult:
 
     @property
     def changed(self) -> bool:
+        """Whether any table got a row inserted, updated or deleted."""
         return any(t.inserted or t.updated or t.deleted for t in self.tables)
 
 

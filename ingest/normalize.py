@@ -85,6 +85,7 @@ class TableSpec:
 
     @property
     def all_columns(self) -> list[str]:
+        """The plain columns, then the geometry columns: the order rows are COPYed in."""
         return [*self.columns, *self.geometries]
 
 
@@ -104,6 +105,7 @@ class TableLoad:
 
     @property
     def ok(self) -> np.ndarray:
+        """True per row that has no problem (the rows to load)."""
         ok: np.ndarray = self.problems == None  # noqa: E711 - elementwise on an object array
         return ok
 

@@ -39,7 +39,7 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _text_values(values: list[object]) -> list[str]:
-    """COPY text-format fields: \\N for null, backslash/tab/newline escaped only when present."""
+    r"""COPY text-format fields: \N for null, backslash/tab/newline escaped only when present."""
     texts = [v if v is None or isinstance(v, str) else str(v) for v in values]
     joined = "".join([t for t in texts if t is not None])
     if any(c in joined for c in "\\\t\n\r"):

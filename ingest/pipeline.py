@@ -44,14 +44,17 @@ class IngestReport:
 
     @property
     def loaded(self) -> int:
+        """Rows loaded, over every table of the run."""
         return sum(t.loaded for t in self.tables)
 
     @property
     def repaired(self) -> int:
+        """Rows whose geometry was made valid, over every table of the run."""
         return sum(t.repaired for t in self.tables)
 
     @property
     def quarantined(self) -> int:
+        """Rows sent to the ``quarantine`` table, over every table of the run."""
         return sum(t.quarantined for t in self.tables)
 
     @property

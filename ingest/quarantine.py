@@ -21,6 +21,8 @@ from ingest.normalize import TableLoad
 
 @dataclass
 class QuarantineRow:
+    """A row refused by a load: where it was in the file, its key, why, and the raw record."""
+
     feature_index: int | None
     key: str | None
     reason: str

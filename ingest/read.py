@@ -70,6 +70,7 @@ class Source:
 
     @property
     def has_geometry(self) -> bool:
+        """Whether the file gave geometries (a CSV of codes, a membership table, has none)."""
         return isinstance(self.frame, gpd.GeoDataFrame) and "geometry" in self.frame
 
 
@@ -384,13 +385,13 @@ _THF_DATE = re.compile(rb"^TDASD08:(\d{4})(\d{2})(\d{2})\s*$", re.MULTILINE)
 
 
 def edigeo_sheet_date(thf: bytes) -> str | None:
-    """The date of an EDIGEO sheet: its exchange's ``TDASD`` in the .THF header, ISO-formatted.
+    r"""The date of an EDIGEO sheet: its exchange's ``TDASD`` in the .THF header, ISO-formatted.
 
     DGFiP writes it when it exports the sheet (``20190309`` for the Doubs samples); the
     parcels' own ``UPDATE_DATE`` only says when each was last edited.
 
     Example:
-        >>> edigeo_sheet_date(b"BOMT 12:E000AK01.THF\\r\\nTDASD08:20190309\\r\\n")
+        >>> edigeo_sheet_date(b"BOMT 12:E000AK01.THF\r\nTDASD08:20190309\r\n")
         '2019-03-09'
     """
     match = _THF_DATE.search(thf)

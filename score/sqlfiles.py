@@ -20,11 +20,11 @@ def read_sql(name: str) -> str:
 
 
 def statements(text: str) -> list[str]:
-    """Split a ``.sql`` file of ours into statements (they end with ``;`` at a line end).
+    r"""Split a ``.sql`` file of ours into statements (they end with ``;`` at a line end).
 
     Example:
-        >>> statements("-- a comment\\nSELECT 1;\\nSELECT 2;\\n")
-        ['-- a comment\\nSELECT 1', 'SELECT 2']
+        >>> statements("-- a comment\nSELECT 1;\nSELECT 2;\n")
+        ['-- a comment\nSELECT 1', 'SELECT 2']
     """
     return [s.strip() for s in re.split(r";\s*\n", text) if s.strip() and not _only_comments(s)]
 

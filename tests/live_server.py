@@ -36,6 +36,7 @@ def start_server(
     """Start one uvicorn process serving the app on ``database_url``; wait for ``/healthz``.
 
     Args:
+        database_url: the database the server reads (``DATABASE_URL`` of the process).
         env: extra environment (settings such as ``FONCIER_API_KEY_SALT``).
         log_level: uvicorn's log level.
         capture: pipe the server's stdout and stderr (merged, text) for the caller to read.

@@ -18,7 +18,6 @@ from tests.conftest import FIXTURES
 @pytest.fixture
 def run_score(clean_db: Engine, db_settings: DatabaseSettings) -> Callable[..., ScoreReport]:
     """``run_score(territory=None, profile_path=None, changed_only=False)`` on the test database."""
-
     del clean_db  # requested for its side effect: an emptied database
 
     def _run(**kwargs: object) -> ScoreReport:
@@ -31,7 +30,6 @@ def run_score(clean_db: Engine, db_settings: DatabaseSettings) -> Callable[..., 
 @pytest.fixture
 def sql_fixture(clean_db: Engine, db_settings: DatabaseSettings) -> Callable[[str], None]:
     """Execute ``tests/fixtures/<name>`` into the (emptied) test database."""
-
     del clean_db  # requested for its side effect: an emptied database
 
     def _apply(name: str) -> None:

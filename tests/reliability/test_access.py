@@ -191,7 +191,7 @@ def test_search_compare_and_territories_hide_them(rel_client: TestClient) -> Non
 
 @pytest.fixture
 def logged_server(rel_db: DatabaseSettings) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """uvicorn at debug level, stdout and stderr captured, on the reliability database."""
+    """Uvicorn at debug level, stdout and stderr captured, on the reliability database."""
     base, proc = start_server(
         rel_db.database_url,
         env={"FONCIER_API_KEY_SALT": REL_SETTINGS.key_salt},

@@ -92,7 +92,7 @@ def throwaway_pg() -> Iterator[tuple[Path, DatabaseSettings]]:
 
 @pytest.fixture(scope="module")
 def live_api(throwaway_pg: tuple[Path, DatabaseSettings]) -> Iterator[str]:
-    """uvicorn serving the app against the throwaway cluster; yields its base URL."""
+    """Uvicorn serving the app against the throwaway cluster; yields its base URL."""
     _, settings = throwaway_pg
     with live_server(settings.database_url, env={"FONCIER_API_KEY_SALT": "faults"}) as base:
         yield base

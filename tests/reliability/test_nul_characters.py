@@ -1,11 +1,11 @@
-"""NUL characters (U+0000) in a file's values, through the real pipeline.
+r"""NUL characters (U+0000) in a file's values, through the real pipeline.
 
 PostgreSQL's text and jsonb cannot hold a NUL. Before: a CSV's NUL byte in a text column failed
 the whole file (COPY: invalid byte sequence 0x00), as did one in a site's extra attribute or a
 quarantined row's raw record (jsonb: unsupported Unicode escape); GDAL cut a GeoJSON string
-property short at its NUL (``"Zo\\u0000ne"`` loaded as ``"Zo"``, nothing said). Now a NUL in a
+property short at its NUL (``"Zo\u0000ne"`` loaded as ``"Zo"``, nothing said). Now a NUL in a
 text column quarantines its row by column name while the others load, and jsonb keeps the NUL
-as the visible text ``\\u0000``.
+as the visible text ``\u0000``.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def test_sites_geojson_nul_in_text_columns_and_attributes(
 
 @pytest.mark.usefixtures("sites_v1")
 def test_sites_csv_nul_bytes(engine: Engine, rel_db: DatabaseSettings, tmp_path: Path) -> None:
-    """pandas passes a CSV's NUL byte through: it failed the file in any column."""
+    """Pandas passes a CSV's NUL byte through: it failed the file in any column."""
     lines = [
         "id_site;nom_site;insee_com;lib_com;surface_ha;longitude;latitude;remarque",
         "SCEM-0;Site 0;69123;Lyon;1,5;4.85;45.75;ok",

@@ -138,9 +138,11 @@ def synth_parcels(
         ValueError: ``n`` is not positive, or the communes cannot hold ``n`` parcels.
 
     Example:
-        >>> parcels = synth_parcels(communes, 1000, seed=1)  # doctest: +SKIP
-        >>> parcels["id"].str.len().unique().tolist()  # doctest: +SKIP
-        [14]
+        >>> square = shapely.box(840_000, 6_515_000, 842_000, 6_517_000)  # 4 km² near Lyon
+        >>> communes = gpd.GeoDataFrame({"insee": ["69123"]}, geometry=[square], crs=2154)
+        >>> parcels = synth_parcels(communes, 100, seed=1, insee_column="insee")
+        >>> len(parcels), parcels["id"].str.len().unique().tolist(), parcels.crs.to_epsg()
+        (100, [14], 4326)
     """
     if n <= 0:
         raise ValueError(f"n must be positive, not {n}")

@@ -8,6 +8,8 @@ import pytest
 
 from config import ROOT, DatabaseSettings
 
+pytestmark = pytest.mark.slow  # a benchmark smoke: the script run end to end on small data
+
 
 def test_api_benchmark_smoke(
     capsys: pytest.CaptureFixture[str], db_settings: DatabaseSettings

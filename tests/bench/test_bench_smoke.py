@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from config import ROOT, DatabaseSettings
 from tests.conftest import scalar
+
+pytestmark = pytest.mark.slow  # a benchmark smoke: the script run end to end on small data
 
 
 def test_ingest_benchmark_smoke(

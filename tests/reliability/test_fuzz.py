@@ -24,6 +24,8 @@ from config import DatabaseSettings
 from tests.conftest import _test_url
 from tests.reliability.conftest import FUZZ_STATS, REL_SETTINGS, load_fixture_data
 
+pytestmark = pytest.mark.slow  # schemathesis generates hundreds of requests per route
+
 # About 25 cases per operation: ~500 requests in all, well under a minute on 2 cores.
 MAX_EXAMPLES = 25
 # Paths where GET serves a map page (not part of the API description) and writes are API routes.

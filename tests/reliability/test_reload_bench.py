@@ -10,6 +10,8 @@ import pytest
 from config import ROOT
 from tests.conftest import _test_url
 
+pytestmark = pytest.mark.slow  # a benchmark smoke: readers during re-ingests and re-scores
+
 
 def test_reload_benchmark_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     base = _test_url()

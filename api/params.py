@@ -184,9 +184,7 @@ def feature_query(
     Args:
         c: the collection queried; its properties whitelist the filters and sort keys.
         params: the request's query parameters.
-        settings: the API settings (default and maximum limit).
         privileged: the caller holds a key: restricted properties may be filtered and sorted on.
-        binder: collects the bound values of the filters.
         allowed: the parameters accepted besides the collection's queryables.
         paged: items pages get the default limit and the maximum; exports are unbounded unless
             ``limit`` is given.

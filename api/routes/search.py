@@ -6,7 +6,7 @@ a one-line summary of the largest contributions).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
@@ -47,6 +47,10 @@ SELECT 'site' AS kind, s.id::text AS id, s.nom, s.insee, c.nom AS commune, c.sir
        ST_AsGeoJSON(ST_Transform(s.geom, 4326), 6)::json AS geometry, s.location_precision
 FROM site s LEFT JOIN site_score sc ON sc.site_id = s.id LEFT JOIN commune c ON c.insee = s.insee
 """
+# Every territory filter is the one membership rule, the view territory_commune.
+_IN_TERRITORY = (
+    "insee IN (SELECT tc.insee FROM territory_commune tc WHERE tc.kind = {} AND tc.code = {})"
+)
 _LAND_UNITS = """
 SELECT 'land-unit' AS kind, u.id::text AS id, NULL::text AS nom, u.insee, c.nom AS commune,
        c.siren_epci, c.dep, c.reg, u.area_ha AS surface_ha, u.area_ha AS contiguous_ha,
@@ -93,29 +97,24 @@ async def search(
 
     ``turnkey_only`` and ``brownfield_only`` only keep sites (land units are neither).
     """
-    if territoire_programme not in (2018, 2023):
-        raise InvalidQuery(f"territoire_programme={territoire_programme}: use 2018 or 2023")
-    for lo, hi, name in (
-        (surface_min_ha, surface_max_ha, "surface"),
-        (contiguous_min_ha, contiguous_max_ha, "contiguous"),
-    ):
-        if lo is not None and hi is not None and lo > hi:
-            raise InvalidQuery(f"{name}_min_ha ({lo}) is larger than {name}_max_ha ({hi})")
+    _check_ranges(territoire_programme, (surface_min_ha, surface_max_ha, "surface"))
+    _check_ranges(territoire_programme, (contiguous_min_ha, contiguous_max_ha, "contiguous"))
     b = Binder()
     conds: list[sql.Composable] = []
 
     def add(text: str, *values: object) -> None:
         conds.append(sql.SQL(text).format(*(b.bind(v) for v in values)))
 
-    if surface_min_ha is not None:
-        add("surface_ha >= {}", surface_min_ha)
-    if surface_max_ha is not None:
-        add("surface_ha <= {}", surface_max_ha)
-    if contiguous_min_ha is not None:
-        add("contiguous_ha >= {}", contiguous_min_ha)
-    if contiguous_max_ha is not None:
-        add("contiguous_ha <= {}", contiguous_max_ha)
-    # Every territory filter is the one membership rule, the view territory_commune.
+    for bound, text in (
+        (surface_min_ha, "surface_ha >= {}"),
+        (surface_max_ha, "surface_ha <= {}"),
+        (contiguous_min_ha, "contiguous_ha >= {}"),
+        (contiguous_max_ha, "contiguous_ha <= {}"),
+        (max_zan_cost_ha, "zan_cost_ha <= {}"),
+        (min_score, "score >= {}"),
+    ):
+        if bound is not None:
+            add(text, bound)
     for territory_kind, code in (
         ("region", region),
         ("departement", departement),
@@ -124,24 +123,15 @@ async def search(
         (f"territoire-{territoire_programme}", territoire),
     ):
         if code:
-            add(
-                "insee IN (SELECT tc.insee FROM territory_commune tc "
-                "WHERE tc.kind = {} AND tc.code = {})",
-                territory_kind,
-                code,
-            )
-    if activity_only:
-        add("zone_class = 'activity'")
-    if turnkey_only:
-        add("cle_en_main")
-    if brownfield_only:
-        add("friche")
-    if max_zan_cost_ha is not None:
-        add("zan_cost_ha <= {}", max_zan_cost_ha)
-    if no_hard_constraint:
-        add("excluded IS FALSE")
-    if min_score is not None:
-        add("score >= {}", min_score)
+            add(_IN_TERRITORY, territory_kind, code)
+    for flag, text in (
+        (activity_only, "zone_class = 'activity'"),
+        (turnkey_only, "cle_en_main"),
+        (brownfield_only, "friche"),
+        (no_hard_constraint, "excluded IS FALSE"),
+    ):
+        if flag:
+            add(text)
     parts = []
     if kind in ("all", "sites"):
         parts.append(_SITES)
@@ -149,8 +139,32 @@ async def search(
         parts.append(_LAND_UNITS)
     if not parts:
         return _json({"numberReturned": 0, "results": []})
+    query = _search_query(parts, conds, b, limit, offset)
+    async with pool.connection() as conn:
+        cur = await conn.execute(query, b.params)
+        rows = await cur.fetchall()
+        names = [d.name for d in cur.description or []]
+    base_url = str(request.base_url).rstrip("/")
+    results = [_result(dict(zip(names, row, strict=True)), base_url) for row in rows]
+    matched = rows[0][-1] if rows else 0
+    return _json({"numberMatched": matched, "numberReturned": len(results), "results": results})
+
+
+def _check_ranges(programme: int, *ranges: tuple[float | None, float | None, str]) -> None:
+    """Refuse an unknown Territoires d'industrie programme and a minimum above its maximum."""
+    if programme not in (2018, 2023):
+        raise InvalidQuery(f"territoire_programme={programme}: use 2018 or 2023")
+    for lo, hi, name in ranges:
+        if lo is not None and hi is not None and lo > hi:
+            raise InvalidQuery(f"{name}_min_ha ({lo}) is larger than {name}_max_ha ({hi})")
+
+
+def _search_query(
+    parts: list[str], conds: list[sql.Composable], b: Binder, limit: int, offset: int
+) -> sql.Composed:
+    """The union of the ``parts`` (sites, land units) filtered by ``conds``, one page of it."""
     where = sql.SQL(" AND ").join(conds) if conds else sql.SQL("TRUE")
-    query = sql.SQL(
+    return sql.SQL(
         "SELECT kind, id, nom, insee, commune, siren_epci, dep, reg, surface_ha, contiguous_ha, "
         "score, excluded, zan_cost_ha, envelope_share, zone_class, cle_en_main, friche, "
         "breakdown, geometry, location_precision, count(*) OVER () FROM ({union}) x "
@@ -163,26 +177,18 @@ async def search(
         limit=b.bind(limit),
         offset=b.bind(offset),
     )
-    async with pool.connection() as conn:
-        cur = await conn.execute(query, b.params)
-        rows = await cur.fetchall()
-        names = [d.name for d in cur.description or []]
-    results = []
-    for row in rows:
-        r = dict(zip(names, row, strict=True))
-        r.pop("count")
-        r["explanation"] = {
-            "summary": explain(r["score"], r["excluded"], r["breakdown"]),
-            "breakdown": r.pop("breakdown"),
-        }
-        r["link"] = str(request.base_url).rstrip("/") + (
-            f"/collections/sites/items/{r['id']}"
-            if r["kind"] == "site"
-            else f"/collections/land-units/items/{r['id']}"
-        )
-        results.append(r)
-    matched = rows[0][-1] if rows else 0
-    return _json({"numberMatched": matched, "numberReturned": len(results), "results": results})
+
+
+def _result(r: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """A search row as answered: its score explained, a link to its feature."""
+    r.pop("count")
+    r["explanation"] = {
+        "summary": explain(r["score"], r["excluded"], r["breakdown"]),
+        "breakdown": r.pop("breakdown"),
+    }
+    collection = "sites" if r["kind"] == "site" else "land-units"
+    r["link"] = f"{base_url}/collections/{collection}/items/{r['id']}"
+    return r
 
 
 def _json(body: object) -> Response:

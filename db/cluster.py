@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from config import DatabaseSettings
-from db.create import CREATE_OPTIONS
+from db.create import create_database
 from db.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -148,12 +148,13 @@ def _psql(settings: DatabaseSettings, sql: str, dbname: str = "postgres") -> str
     return res.stdout.strip()
 
 
-def _ensure_role_and_database(settings: DatabaseSettings, name: str) -> None:
+def _ensure_role_and_database(settings: DatabaseSettings, name: str, replace: bool = False) -> None:
     if _psql(settings, f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'") != "1":
         # Superuser on a loopback-only development cluster: tests create databases and extensions.
         _psql(settings, f"CREATE ROLE {name} LOGIN SUPERUSER")
-    if _psql(settings, f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
-        _psql(settings, f"CREATE DATABASE {name} OWNER {name} {CREATE_OPTIONS}")
+    # As the cluster's superuser (the role may be new), the way every database is created.
+    url = f"postgresql://postgres@127.0.0.1:{settings.pg_port}/{name}"
+    create_database(url, replace=replace, owner=name)
 
 
 def reset(settings: DatabaseSettings) -> None:
@@ -161,8 +162,7 @@ def reset(settings: DatabaseSettings) -> None:
     if not settings.is_local:
         raise DatabaseUnavailable("refusing to reset an external database: DATABASE_URL is set")
     up(settings)
-    _psql(settings, "DROP DATABASE IF EXISTS foncier WITH (FORCE)")
-    _ensure_role_and_database(settings, "foncier")
+    _ensure_role_and_database(settings, "foncier", replace=True)
 
 
 def down(settings: DatabaseSettings) -> None:

@@ -18,11 +18,11 @@ from config import DatabaseSettings
 CREATE_OPTIONS = "TEMPLATE template0 LC_COLLATE 'C'"
 
 
-def create_database(url: str, *, replace: bool = False) -> bool:
-    """Create the database ``url`` names (dropping it first if ``replace``).
+def create_database(url: str, *, replace: bool = False, owner: str | None = None) -> bool:
+    """Create the database ``url`` names (dropping it first if ``replace``), owned by ``owner``.
 
-    Connects to the ``postgres`` database of the same server. Returns whether a database was
-    created (False: it existed and ``replace`` was not asked).
+    Connects to the ``postgres`` database of the same server as ``url``'s user. Returns whether
+    a database was created (False: it existed and ``replace`` was not asked).
     """
     dsn = DatabaseSettings(database_url=url).psycopg_dsn
     base, name = dsn.rsplit("/", 1)
@@ -33,5 +33,6 @@ def create_database(url: str, *, replace: bool = False) -> bool:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
         elif conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return False
-        conn.execute(sql.SQL("CREATE DATABASE {} " + CREATE_OPTIONS).format(ident))
+        owned = sql.SQL(" OWNER {}").format(sql.Identifier(owner)) if owner else sql.SQL("")
+        conn.execute(sql.SQL("CREATE DATABASE {}{} " + CREATE_OPTIONS).format(ident, owned))
     return True

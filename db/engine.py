@@ -6,7 +6,7 @@ from functools import lru_cache
 from importlib import resources
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 
 from config import DatabaseSettings, get_database_settings
 
@@ -43,8 +43,3 @@ def connect_raw(settings: DatabaseSettings, autocommit: bool = False) -> psycopg
 def read_sql(package: str, name: str) -> str:
     """The text of a packaged ``.sql`` file, e.g. ``read_sql("ingest.sql", "merge.sql")``."""
     return resources.files(package).joinpath(name).read_text(encoding="utf-8")
-
-
-def sql(package: str, name: str):  # type: ignore[no-untyped-def]
-    """A packaged ``.sql`` file as a ``text()`` clause with named binds."""
-    return text(read_sql(package, name))

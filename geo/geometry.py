@@ -21,6 +21,8 @@ from geo.wkb import reproject_wkb_polygons
 
 LAMBERT93 = CRS.from_epsg(2154)
 WGS84 = CRS.from_epsg(4326)
+# Square metres in a hectare: areas are measured in m² (EPSG:2154), shown in ha. The one value.
+M2_PER_HA = 10_000.0
 
 GeometryArray = npt.NDArray[np.object_]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from geo.geometry import M2_PER_HA
 from score.profile import CRITERIA, ZONE_CLASSES, Profile
 
-M2_PER_HA = 10_000.0
 # A score's breakdown as a format() template (score_rows.sql fills the %s in SQL, then one cast to
 # json): about 30% cheaper than 7 nested jsonb_build_object calls per row. The column is json, not
 # jsonb: json validates the ~1 KB text and keeps it, jsonb would parse and re-encode it (a third of

@@ -15,6 +15,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from db.errors import InvalidQuery, NotFound
+from geo.geometry import M2_PER_HA
 from score.sqlfiles import read_sql
 
 FIRST_YEAR = 2021
@@ -22,7 +23,6 @@ PERIOD_YEARS = 10
 HORIZON_YEAR = 2050
 LAW_REDUCTION_PCT = 50.0
 COMMUNE_GUARANTEE_HA = 1.0
-M2_PER_HA = 10_000.0
 PERIODS = ("2021-2030", "2031-2040", "2041-2050")
 # What the 2031-2050 envelopes assume, and the texts they come from (README, "ZAN simulator").
 ASSUMPTIONS = (

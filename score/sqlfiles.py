@@ -6,17 +6,18 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from importlib import resources
 
 import psycopg
 from psycopg import sql
+
+from db.engine import read_sql as read_packaged_sql
 
 log = logging.getLogger(__name__)
 
 
 def read_sql(name: str) -> str:
     """The text of ``score/sql/<name>``."""
-    return resources.files("score.sql").joinpath(name).read_text(encoding="utf-8")
+    return read_packaged_sql("score.sql", name)
 
 
 def statements(text: str) -> list[str]:

@@ -16,10 +16,9 @@ from api.auth import ReaderDep
 from api.db import PoolDep
 from api.query import Binder
 from db.errors import InvalidQuery, NotFound
+from geo.geometry import M2_PER_HA
 
 router = APIRouter(tags=["Investors"])
-
-M2_PER_HA = 10_000.0
 
 
 def explain(score: float | None, excluded: bool | None, breakdown: object) -> str:

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Response
 
 from api.db import PoolDep
 from db.errors import NotFound
+from geo.geometry import M2_PER_HA
 
 router = APIRouter(tags=["Territories"])
 
 Kind = Literal["epci", "scot", "territoire-2023", "territoire-2018", "departement", "region"]
-M2_PER_HA = 10_000.0
 
 # The one membership rule (view territory_commune, migration 0003): the ZAN accounts, the score
 # scopes and /search read the same one.

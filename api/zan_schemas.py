@@ -6,7 +6,8 @@ Error messages are French: they are read by planners through the simulator page.
 from __future__ import annotations
 
 import math
-from typing import Literal, Self
+from datetime import datetime
+from typing import Any, Literal, Self
 
 from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -197,3 +198,47 @@ class CandidatesOut(BaseModel):
     kind: str
     code: str
     candidates: list[CandidateOut]
+
+
+class ScenarioIn(SimulationIn):
+    """A scenario to save: a name and the simulator's body."""
+
+    name: str = Field(min_length=1, max_length=200, description="nom du scénario")
+
+
+class ScenarioOut(BaseModel):
+    link_id: str = Field(description="lien de partage : lire le scénario sans clé")
+    name: str
+    kind: str
+    code: str
+    body: dict[str, Any] = Field(description="les projets enregistrés")
+    answer: SimulationOut = Field(description="la simulation à l'enregistrement")
+    vintages: dict[str, Any] = Field(description="millésimes du compte et du dernier scoring")
+    profile_version: str | None
+    created_at: datetime
+    current: SimulationOut | None = Field(None, description="avec recompute=true")
+    current_vintages: dict[str, Any] | None = None
+    changed: bool | None = Field(None, description="la simulation d'aujourd'hui diffère")
+
+
+class ScenariosOut(BaseModel):
+    kind: str
+    code: str
+    scenarios: list[ScenarioOut]
+
+
+class ScenarioCompared(BaseModel):
+    link_id: str
+    name: str
+    summary: SummaryOut
+    projects: list[str] = Field(description="projets : nature:réf@année×part")
+    only_here: list[str] = Field(description="projets que les autres scénarios n'ont pas")
+    vintages: dict[str, Any]
+    profile_version: str | None
+
+
+class ScenariosCompareOut(BaseModel):
+    kind: str
+    code: str
+    common: list[str] = Field(description="projets communs à tous")
+    scenarios: list[ScenarioCompared]

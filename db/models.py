@@ -443,6 +443,25 @@ class ScoreRun(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class ZanScenario(Base):
+    """A saved simulator scenario (migration 0009): its projects, the answer they gave, and the
+    vintages and profile version it was computed on, so it can be reproduced."""
+
+    __tablename__ = "zan_scenario"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    link_id: Mapped[str] = mapped_column(Text, unique=True)
+    territory_type: Mapped[str] = mapped_column(Text)
+    territory_code: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    body: Mapped[dict[str, object]] = mapped_column(JSONB)
+    answer: Mapped[dict[str, object]] = mapped_column(JSONB)
+    vintages: Mapped[dict[str, object]] = mapped_column(JSONB)
+    profile_version: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("api_key.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (Index("ix_zan_scenario_territory", "territory_type", "territory_code"),)
+
+
 # --- Operations ------------------------------------------------------------------------------
 
 

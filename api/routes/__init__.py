@@ -12,6 +12,7 @@ from api.routes import (
     exports,
     features,
     places,
+    scenarios,
     schemas,
     search,
     simulate,
@@ -33,5 +34,5 @@ api_router.include_router(ogc)
 api_router.include_router(tiles.ogc_tile_router, prefix=features.OGC_PREFIX)
 # Routes whose query parameters are all declared on them: any other is a 400 naming it.
 strict = [Depends(reject_unknown_params)]
-for module in (search, places, territories, simulate, sites, sources, admin):
+for module in (search, places, territories, simulate, scenarios, sites, sources, admin):
     api_router.include_router(module.router, dependencies=strict)

@@ -16,7 +16,8 @@ from db.errors import RoleRefused
 #   site: POST /sites inserts, PATCH /sites/{id} updates (SELECT ... FOR UPDATE needs UPDATE);
 #   site_parcel: a site written or moved gets its parcels recomputed (db/site_parcels.py);
 #   audit: every write is recorded with the key that made it;
-#   layer_version: the 'sites' version is bumped, so tile ETags change.
+#   layer_version: the 'sites' version is bumped, so tile ETags change;
+#   zan_scenario: POST /territories/{kind}/{code}/scenarios saves a simulator scenario.
 # API keys are created, rotated and revoked by `foncier apikey` as the owner: the API only
 # reads them.
 API_WRITES: dict[str, tuple[str, ...]] = {
@@ -24,9 +25,10 @@ API_WRITES: dict[str, tuple[str, ...]] = {
     "site_parcel": ("INSERT", "DELETE"),
     "audit": ("INSERT",),
     "layer_version": ("INSERT", "UPDATE"),
+    "zan_scenario": ("INSERT",),
 }
-# Sequences the API's inserts draw from (audit.id).
-API_SEQUENCES = (("audit", "id"),)
+# Sequences the API's inserts draw from (audit.id, zan_scenario.id).
+API_SEQUENCES = (("audit", "id"), ("zan_scenario", "id"))
 
 
 def _create_or_check(cur: psycopg.Cursor, role: str, password: str | None) -> bool:

@@ -85,6 +85,13 @@ def test_the_api_served_as_its_role(
             headers={"X-API-Key": keys["epci_editor"]},
         )
         assert moved.status_code == 200, moved.text
+        # The ZAN simulator only reads; saving a scenario writes zan_scenario and the audit.
+        scenario = client.post(
+            "/territories/epci/200054781/scenarios",
+            json={"name": "Rôle de l'API", "projects": []},
+            headers={"X-API-Key": keys["epci_editor"]},
+        )
+        assert scenario.status_code == 201, scenario.text
 
     with psycopg.connect(make_url(url).render_as_string().replace("+psycopg", "")) as conn:
         assert conn.execute("SELECT current_user").fetchone() == (role,)

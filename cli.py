@@ -27,6 +27,8 @@ app.command("runs")(runs)
 app.add_typer(quarantine_app, name="quarantine")
 apikey_app = typer.Typer(help="API keys for writing (stored hashed).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+sites_app = typer.Typer(help="Sites written through the API.", no_args_is_help=True)
+app.add_typer(sites_app, name="sites")
 
 
 @app.callback()
@@ -244,6 +246,23 @@ def _parse_expiry(value: str | None):  # type: ignore[no-untyped-def]
         console.print(f"[red]error:[/] --expires {value}: that is in the past")
         raise typer.Exit(2)
     return when
+
+
+@sites_app.command("undo")
+def sites_undo(
+    audit_id: Annotated[int, typer.Argument(help="The write's audit id (GET /sites/{id}/history)")],
+) -> None:
+    """Restore a site as it was before an API write (a created site is removed); exit code 5
+    when a later run or write changed the same site."""
+    from ingest.cli import EXIT_UNDO_REFUSED, print_undo
+    from ingest.undo import UndoRefusedError, undo_audit
+
+    try:
+        report = undo_audit(get_database_settings(), audit_id)
+    except UndoRefusedError as exc:
+        console.print(f"[red]refused:[/] {exc}")
+        raise typer.Exit(EXIT_UNDO_REFUSED) from None
+    print_undo(report)
 
 
 @apikey_app.command("create")

@@ -483,6 +483,8 @@ class IngestRun(Base):
     message: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The run that undid this one (`foncier ingest undo`, migration 0006).
+    undone_by: Mapped[int | None] = mapped_column(BigInteger)
     __table_args__ = (
         CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
     )
@@ -542,6 +544,8 @@ class Audit(Base):
     target: Mapped[str] = mapped_column(Text)
     changes: Mapped[dict[str, object]] = mapped_column(JSONB)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The audit row of the write that undid this one (`foncier sites undo`, migration 0006).
+    undone_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 Index("ix_quarantine_layer", Quarantine.layer)

@@ -3,8 +3,9 @@
 Exit codes: 0 loaded; 1 the file could not be loaded (nothing was merged); 2 bad usage;
 3 ``--strict`` refused a file with quarantined rows (nothing was merged); 4 the shrink guard
 refused a file that would delete too much of what is loaded (nothing was merged; pass
-``--allow-shrink`` if the rows are really gone); 6 another load held the tables, or a lock
-could not be had (nothing was merged; retry when it ends).
+``--allow-shrink`` if the rows are really gone); 5 an undo was refused (a later run or write
+changed the same rows: nothing was changed); 6 another load held the tables, or a lock could
+not be had (nothing was merged; retry when it ends).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from config import get_database_settings, get_ingest_settings
 from ingest.errors import IngestError, LoadBusyError, ShrinkRefusedError, StrictModeError
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.sources import IngestOptions, get_layer, layers, sample_files
+from ingest.undo import UndoRefusedError, UndoReport, undo_run
 
 log = logging.getLogger(__name__)
 # Not a terminal (a log, CI): rich would assume 80 columns; the summary gets room instead.
@@ -32,6 +34,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STRICT = 3
 EXIT_SHRINK = 4
+EXIT_UNDO_REFUSED = 5
 EXIT_BUSY = 6
 
 
@@ -99,9 +102,12 @@ def _run_one(layer: str, path: Path, options: IngestOptions) -> IngestReport:
 
 def ingest(
     layer: Annotated[
-        str, typer.Argument(help="Layer name, or 'samples' to load every file of data/samples")
+        str,
+        typer.Argument(
+            help="Layer name, 'samples' to load every file of data/samples, or 'undo' RUN_ID"
+        ),
     ],
-    path: Annotated[Path | None, typer.Argument(help="File to load")] = None,
+    path: Annotated[Path | None, typer.Argument(help="File to load (undo: the run id)")] = None,
     vintage: Annotated[str | None, typer.Option(help="Edition of the data, e.g. 2024-04")] = None,
     crs: Annotated[
         str | None, typer.Option(help="CRS of a file that declares none, e.g. EPSG:2154")
@@ -121,6 +127,9 @@ def ingest(
     ] = False,
 ) -> None:
     """Load a file into a layer (format and CRS detected), or every sample file."""
+    if layer == "undo":
+        undo_command(str(path) if path is not None else None)
+        return
     if layer == "samples":
         reports = []
         samples_dir = path or get_ingest_settings().samples_dir
@@ -171,6 +180,30 @@ def ingest(
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(_exit_code(exc)) from None
     console.print(summary_table([report]))
+
+
+def undo_command(run: str | None) -> None:
+    """``foncier ingest undo RUN_ID``: restore what a run replaced (exit 5 when refused)."""
+    if run is None or not run.isdigit():
+        console.print("[red]error:[/] give the run to undo: foncier ingest undo RUN_ID")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        report = undo_run(get_database_settings(), int(run))
+    except UndoRefusedError as exc:
+        console.print(f"[red]refused:[/] {exc}")
+        raise typer.Exit(EXIT_UNDO_REFUSED) from None
+    print_undo(report)
+
+
+def print_undo(report: UndoReport) -> None:
+    """What an undo removed and restored, per table."""
+    table = Table(title=f"{report.undone} undone by {report.by}")
+    table.add_column("table")
+    for col in ("removed", "restored"):
+        table.add_column(col, justify="right")
+    for name, (removed, restored) in report.tables.items():
+        table.add_row(name, f"{removed:,}", f"{restored:,}")
+    console.print(table)
 
 
 def _exit_code(exc: IngestError) -> int:

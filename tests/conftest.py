@@ -72,9 +72,13 @@ def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
 def _truncate_all(engine: Engine) -> None:
     with engine.begin() as conn:
         tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        ).scalars()
-        names = [f'"{t}"' for t in tables if t not in KEEP_TABLES]
+            text(
+                "SELECT schemaname, tablename FROM pg_tables "
+                "WHERE schemaname IN ('public', 'history')"
+            )
+        ).all()
+        # History too (migration 0006): run ids restart, so old versions would name new runs.
+        names = [f'"{s}"."{t}"' for s, t in tables if s == "history" or t not in KEEP_TABLES]
         if names:
             conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from api.auth import ReaderDep, check_scope, require_key
 from api.db import PoolDep
 from db.errors import InvalidQuery, NotFound
+from db.history import SET_WRITER_SQL, writer_params
 from db.site_parcels import refresh_sites
 
 router = APIRouter(tags=["Sites (write)"])
@@ -106,7 +107,20 @@ class SiteCreate(SiteUpdate):
         return self
 
 
-AUDIT_SQL = "INSERT INTO audit (key_id, actor, action, target, changes) VALUES (%s, %s, %s, %s, %s)"
+AUDIT_SQL = (
+    "INSERT INTO audit (id, key_id, actor, action, target, changes) VALUES (%s, %s, %s, %s, %s, %s)"
+)
+
+
+async def _reserve_audit(conn: psycopg.AsyncConnection) -> int:
+    """The id of this write's audit row, taken first: the history triggers record it with the
+    versions the write replaces (``GET /sites/{id}/history``, ``foncier sites undo``)."""
+    cur = await conn.execute("SELECT nextval(pg_get_serial_sequence('audit', 'id'))")
+    row = await cur.fetchone()
+    assert row is not None
+    audit_id = int(row[0])
+    await conn.execute(SET_WRITER_SQL, writer_params(audit_id=audit_id))
+    return audit_id
 
 
 async def _bump(conn: object) -> None:
@@ -215,6 +229,7 @@ async def update_site(
         if row is None:
             raise NotFound(f"no site {site_id!r}")
         await check_scope(conn, who, row[0])
+        audit_id = await _reserve_audit(conn)
         before = dict(zip(ATTRIBUTES, row[1 : 1 + len(ATTRIBUTES)], strict=True))
         if columns:
             await conn.execute(
@@ -232,7 +247,7 @@ async def update_site(
             diff.update(await _place(conn, site_id, changes, row[1 + len(ATTRIBUTES) :]))
         await conn.execute(
             AUDIT_SQL,
-            (who.key_id, who.name, "site.update", f"site:{site_id}", json.dumps(diff)),
+            (audit_id, who.key_id, who.name, "site.update", f"site:{site_id}", json.dumps(diff)),
         )
         await _bump(conn)
     return Response(orjson.dumps({"id": site_id, "changed": diff}), media_type="application/json")
@@ -262,6 +277,7 @@ async def create_site(
                 status_code=409,
                 media_type="application/problem+json",
             )
+        audit_id = await _reserve_audit(conn)
         outline = values["perimeter"]
         params = {
             **values,
@@ -284,6 +300,7 @@ async def create_site(
         await conn.execute(
             AUDIT_SQL,
             (
+                audit_id,
                 who.key_id,
                 who.name,
                 "site.create",

@@ -311,6 +311,12 @@ _ITEMS_PARAMS = [
         "RFC 3339 instant or interval (`start/end`, `..` for an open end); no collection has a "
         "temporal property yet, so a valid value selects every feature (a malformed one is a 400)",
     ),
+    _query(
+        "as_of",
+        {"type": "string"},
+        "ISO date (the state at the end of that day, UTC) or date-time: the features as they "
+        "were then, from the layer's history (scores stay today's; derived land-units: a 400)",
+    ),
     *_FILTER_PARAMS,
 ]
 _EXPORT_PARAMS = [

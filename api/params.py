@@ -7,10 +7,11 @@ the valid ones (a typo such as ``?inse=91432`` must not silently return everythi
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
 from fastapi.routing import APIRoute
+from psycopg import sql
 from starlette.datastructures import QueryParams
 
 from api.collections import Collection
@@ -19,6 +20,7 @@ from api.cql2 import to_sql as cql2_to_sql
 from api.query import Binder, FeatureQuery, bbox_parts, check_sortable, coerce
 from config import ApiSettings
 from db.errors import InvalidQuery
+from db.history import VERSIONED
 from geo.crs import check_bbox, parse_crs
 
 # Accepted on every route (OGC API Common): the output format and the language.
@@ -36,11 +38,12 @@ ITEMS_PARAMS = GENERIC_PARAMS | frozenset(
         "filter-lang",
         "filter-crs",
         "datetime",
+        "as_of",
     }
 )
 EXPORT_PARAMS = ITEMS_PARAMS | {"format", "bom"}
 TILE_PARAMS = GENERIC_PARAMS | {"filter", "filter-lang", "filter-crs", "properties"}
-ITEM_PARAMS = GENERIC_PARAMS | {"crs", "properties"}
+ITEM_PARAMS = GENERIC_PARAMS | {"crs", "properties", "as_of"}
 BIGINT_MAX = 2**63 - 1
 # RFC 3339 date-time (the "T" and "Z" in either case, fractions of seconds, an offset).
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
@@ -137,6 +140,26 @@ def parse_datetime(raw: str) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
+def parse_as_of(raw: str) -> datetime:
+    """``as_of``: an ISO date (the state at the end of that day, UTC) or date-time (UTC when
+    it has no offset).
+
+    Raises:
+        InvalidQuery: neither.
+    """
+    try:
+        if _DATE.match(raw):
+            return datetime.fromisoformat(raw).replace(tzinfo=UTC) + timedelta(
+                days=1, microseconds=-1
+            )
+        return _aware(datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00")))
+    except (ValueError, OverflowError):
+        raise InvalidQuery(
+            f"as_of={raw!r}: expected an ISO date (2025-12-31, the state at the end of that day, "
+            "UTC) or date-time (2025-12-31T18:00:00Z)"
+        ) from None
+
+
 def _aware(value: datetime) -> datetime:
     """Dates and naive values compare as UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -170,6 +193,17 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     return (nums[0], nums[1], nums[2], nums[3])
 
 
+def as_of_param(c: Collection, raw: str, binder: Binder) -> sql.Composable:
+    """The placeholder of ``as_of`` for collection ``c``, refused when ``c`` keeps no history."""
+    at = parse_as_of(raw)
+    if c.table not in VERSIONED:
+        raise InvalidQuery(
+            f"as_of: {c.id} is derived (rebuilt by `foncier score`) and keeps no history; "
+            "as_of is offered on the layers loaded or written"
+        )
+    return binder.bind(at, "timestamptz")
+
+
 def feature_query(
     c: Collection,
     params: QueryParams,
@@ -200,6 +234,8 @@ def feature_query(
         # (OGC API Features /req/core/fc-time-response), a malformed one is still a 400.
         parse_datetime(params["datetime"])
     q = FeatureQuery(collection=c, privileged=privileged)
+    if params.get("as_of") is not None and "as_of" in allowed:
+        q.as_of = as_of_param(c, params["as_of"], binder)
     q.crs = parse_crs(params.get("crs"), "crs")
     if params.get("bbox"):
         q.bbox = parse_bbox(params["bbox"])

@@ -13,6 +13,7 @@ from psycopg import sql
 
 from api.collections import BOOLEAN, INTEGER, NUMBER, Collection, Prop
 from db.errors import InvalidQuery
+from db.history import as_of_sql
 from geo.crs import LAMBERT93_AREA_LONLAT, Crs
 from geo.tiles import AFFINE_MIN_ZOOM, lambert93_to_3857_affine
 
@@ -118,6 +119,9 @@ class FeatureQuery:
     equals: list[tuple[Prop, object]] = field(default_factory=list)
     cql: sql.Composable | None = None
     feature_id: str | None = None
+    # as_of: the placeholder of the instant (bound once); the collection's table is then read
+    # as it was at that time (db.history.as_of_sql).
+    as_of: sql.Composable | None = None
 
     def output_props(self) -> tuple[Prop, ...]:
         if self.properties is not None:
@@ -197,13 +201,23 @@ def feature_json(
     )
 
 
+def source_sql(q: FeatureQuery) -> sql.Composable:
+    """The collection's FROM clause; with ``as_of``, its table as it was then (the joined score
+    tables stay today's: scores are derived and not kept in history)."""
+    c = q.collection
+    if q.as_of is None:
+        return sql.SQL(c.source)
+    table, rest = c.source.split(" ", 1)
+    return sql.SQL("({}) {}").format(as_of_sql(table, q.as_of), sql.SQL(rest))
+
+
 def feature_source(q: FeatureQuery) -> sql.Composable:
     """The collection's FROM clause plus the ``props`` lateral row of the output properties."""
     cols = q.output_props()
     if not cols:
-        return sql.SQL(q.collection.source)
+        return source_sql(q)
     return sql.SQL("{} CROSS JOIN LATERAL (SELECT {}) props").format(
-        sql.SQL(q.collection.source),
+        source_sql(q),
         sql.SQL(", ").join(
             sql.SQL("{} AS {}").format(sql.SQL(p.expr), sql.Identifier(p.name)) for p in cols
         ),
@@ -282,7 +296,7 @@ def rows_sql(q: FeatureQuery, binder: Binder, wkt: bool = False) -> sql.Composed
         geom=geom,
         comma=sql.SQL(", ") if cols else sql.SQL(""),
         cols=sql.SQL(", ").join(cols),
-        source=sql.SQL(c.source),
+        source=source_sql(q),
         where=where_clause(q, binder),
         order=order_clause(q),
         limit=limit,
@@ -292,17 +306,15 @@ def rows_sql(q: FeatureQuery, binder: Binder, wkt: bool = False) -> sql.Composed
 
 def count_sql(q: FeatureQuery, binder: Binder, cap: int) -> sql.Composed:
     """How many rows match, counting at most ``cap + 1`` (beyond that we estimate)."""
-    c = q.collection
     return sql.SQL(
         "SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {cap}) n"
-    ).format(source=sql.SQL(c.source), where=where_clause(q, binder), cap=sql.Literal(cap + 1))
+    ).format(source=source_sql(q), where=where_clause(q, binder), cap=sql.Literal(cap + 1))
 
 
 def explain_sql(q: FeatureQuery, binder: Binder) -> sql.Composed:
     """The planner's row estimate of the filtered query (for large matches)."""
-    c = q.collection
     return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {where}").format(
-        source=sql.SQL(c.source), where=where_clause(q, binder)
+        source=source_sql(q), where=where_clause(q, binder)
     )
 
 

@@ -11,6 +11,7 @@ from api.routes import (
     admin,
     exports,
     features,
+    history,
     places,
     scenarios,
     schemas,
@@ -34,5 +35,5 @@ api_router.include_router(ogc)
 api_router.include_router(tiles.ogc_tile_router, prefix=features.OGC_PREFIX)
 # Routes whose query parameters are all declared on them: any other is a 400 naming it.
 strict = [Depends(reject_unknown_params)]
-for module in (search, places, territories, simulate, scenarios, sites, sources, admin):
+for module in (search, places, territories, simulate, scenarios, sites, history, sources, admin):
     api_router.include_router(module.router, dependencies=strict)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
+from psycopg import sql
 
 from api.db import PoolDep
+from api.params import parse_as_of
 from db.errors import NotFound
+from db.history import as_of_sql
 from geo.geometry import M2_PER_HA
 
 router = APIRouter(tags=["Territories"])
@@ -37,7 +41,7 @@ _ACCOUNT = (
     "SELECT nom, reference_ha, reduction_pct, envelope_ha, envelope_with_commune_guarantees_ha, "
     "consumed_ha, remaining_ha, projection_2031_ha, guaranteed, pene_ha, years, vintage, "
     "communes, communes_with_flows, last_year, sources, target, computed_at::text "
-    "FROM zan_account WHERE territory_type = %(kind)s AND territory_code = %(code)s"
+    "FROM {zan_account} z WHERE territory_type = %(kind)s AND territory_code = %(code)s"
 )
 # Available land: candidate land (activity zone, site, brownfield) of known status, unbuilt or
 # brownfield, not excluded (parcel_score.available); land whose status or zoning is unknown is
@@ -56,7 +60,7 @@ _SITES = (
     "WITH com AS (" + _COMMUNES + ") "
     "SELECT s.id, s.nom, s.insee, s.lib_com, s.surface_ha, s.cle_en_main, s.friche, "
     "s.location_precision, sc.score, sc.excluded, sc.land_status, sc.zan_cost_ha, "
-    "sc.zan_cost_max_ha, sc.known_inputs, sc.zone_class FROM site s "
+    "sc.zan_cost_max_ha, sc.known_inputs, sc.zone_class FROM {site} s "
     "LEFT JOIN site_score sc ON sc.site_id = s.id WHERE s.insee IN "
     "(SELECT insee FROM com) ORDER BY sc.score DESC NULLS LAST, s.id LIMIT 500"
 )
@@ -65,20 +69,51 @@ _SITES = (
 _REFERENCE_PROJECTION_YEARS = 9
 
 
+AS_OF_NOTE = (
+    "as_of: the ZAN account is the one `foncier score` had computed by then, the sites as they "
+    "were (their scores are today's); available hectares come from the parcel scores, which are "
+    "derived and not kept in history: re-score to recompute them"
+)
+
+
+def _table(name: str, as_of: datetime | None) -> sql.Composable:
+    """``name``, or with ``as_of`` the table as it was then (bound as ``%(as_of)s``)."""
+    if as_of is None:
+        return sql.Identifier(name)
+    return sql.SQL("({})").format(as_of_sql(name, sql.SQL("%(as_of)s::timestamptz")))
+
+
+def _sql(template: str, as_of: datetime | None) -> sql.Composed:
+    return sql.SQL(template).format(  # type: ignore[arg-type]
+        zan_account=_table("zan_account", as_of), site=_table("site", as_of)
+    )
+
+
 @router.get("/territories/{kind}/{code}", summary="ZAN and land figures of a territory")
-async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
+async def territory(
+    kind: Kind,
+    code: str,
+    pool: PoolDep,
+    as_of: Annotated[
+        str | None,
+        Query(description="ISO date or date-time: the figures as they were then (history)"),
+    ] = None,
+) -> Response:
     """For an EPCI (SIREN), a SCoT, a Territoire d'industrie (id_ti), a département or a region
     (INSEE code): the ZAN account (reference, envelope by the reference method and with the
     communes' pooled guarantees, consumed, remaining, yearly series, projection, target) with its
     coverage (communes, communes with ENAF flows, sources), the available hectares by zoning
     class and score band, the hectares still to qualify (land status or zoning unknown), and the
-    sites ranked by score."""
+    sites ranked by score. With ``as_of``, the account and sites of that time (see
+    ``as_of_note``)."""
+    at = parse_as_of(as_of) if as_of is not None else None
     family = "territoire" if kind.startswith("territoire") else kind
     params: dict[str, object] = {
         "kind": kind,
         "code": code,
         "programme": int(kind[-4:]) if family == "territoire" else 0,
         "m2_per_ha": M2_PER_HA,
+        "as_of": at,
     }
     async with pool.connection() as conn:
         cur = await conn.execute(_NAME[family], params)
@@ -86,7 +121,7 @@ async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
         if row is None:
             raise NotFound(f"no {kind} with code {code!r}")
         name = row[0]
-        cur = await conn.execute(_ACCOUNT, params)
+        cur = await conn.execute(_sql(_ACCOUNT, at), params)
         zan_row = await cur.fetchone()
         zan = None
         if zan_row is not None:
@@ -115,7 +150,7 @@ async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
         available: dict[str, dict[str, float]] = {}
         total_ha = 0.0
         to_qualify = {"total": 0.0, "land_status_unknown": 0.0, "zoning_unknown": 0.0}
-        for is_available, zone, band, status, ha, _n in await cur.fetchall():
+        for is_available, zone, band, status, ha, _n in await cur.fetchall() if at is None else []:
             if is_available:
                 available.setdefault(zone, {})[band] = round(
                     available.get(zone, {}).get(band, 0.0) + ha, 4
@@ -127,7 +162,7 @@ async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
                 to_qualify["land_status_unknown"] += ha
             if zone == "unknown":
                 to_qualify["zoning_unknown"] += ha
-        cur = await conn.execute(_SITES, params)
+        cur = await conn.execute(_sql(_SITES, at), params)
         site_names = [d.name for d in cur.description or []]
         sites = [dict(zip(site_names, r, strict=True)) for r in await cur.fetchall()]
         cur = await conn.execute(f"SELECT count(*) FROM ({_COMMUNES}) x", params)
@@ -149,7 +184,12 @@ async def territory(kind: Kind, code: str, pool: PoolDep) -> Response:
             "total": round(total_ha, 4),
             "by_zoning_and_score": available,
             "to_qualify": {k: round(v, 4) for k, v in to_qualify.items()},
-        },
+        }
+        if at is None
+        else None,
         "sites": sites,
     }
+    if at is not None:
+        body["as_of"] = at.isoformat()
+        body["as_of_note"] = AS_OF_NOTE
     return Response(orjson.dumps(body), media_type="application/json")

@@ -193,8 +193,11 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     return (nums[0], nums[1], nums[2], nums[3])
 
 
-def as_of_param(c: Collection, raw: str, binder: Binder) -> sql.Composable:
-    """The placeholder of ``as_of`` for collection ``c``, refused when ``c`` keeps no history."""
+def as_of_param(c: Collection, raw: str | None, binder: Binder) -> sql.Composable | None:
+    """The placeholder of ``as_of`` for collection ``c`` (None: not asked), refused when ``c``
+    keeps no history."""
+    if raw is None:
+        return None
     at = parse_as_of(raw)
     if c.table not in VERSIONED:
         raise InvalidQuery(
@@ -234,8 +237,7 @@ def feature_query(
         # (OGC API Features /req/core/fc-time-response), a malformed one is still a 400.
         parse_datetime(params["datetime"])
     q = FeatureQuery(collection=c, privileged=privileged)
-    if params.get("as_of") is not None and "as_of" in allowed:
-        q.as_of = as_of_param(c, params["as_of"], binder)
+    q.as_of = as_of_param(c, params.get("as_of") if "as_of" in allowed else None, binder)
     q.crs = parse_crs(params.get("crs"), "crs")
     if params.get("bbox"):
         q.bbox = parse_bbox(params["bbox"])

@@ -12,7 +12,6 @@ import psycopg
 
 from config import DatabaseSettings, IngestSettings
 from db.engine import connect_raw
-from db.history import set_writer
 from ingest.errors import IngestError, ShrinkRefusedError, StrictModeError
 from ingest.load import stage_and_merge_batches
 from ingest.locks import load_tables, lock_tables
@@ -191,7 +190,6 @@ def run_ingest(
             lock_run(cur, run_id)  # held until commit/rollback: the run is alive
             # Before any statement on the target tables: loads of the same tables queue here.
             lock_tables(cur, load_tables(load.spec for load in first_loads), ingest.lock_wait_s)
-            set_writer(cur, run_id)  # what the load replaces is kept in history under it
             result = stage_and_merge_batches(
                 cur,
                 batches(),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 
+from db.history import set_writer
 from ingest.errors import IngestError, StrictModeError
 from ingest.merge import MergeResult
 
@@ -41,7 +42,8 @@ class MostlyDuplicatesError(StrictModeError):
 
 
 def lock_run(cur: psycopg.Cursor, run_id: int) -> None:
-    """Hold run ``run_id``'s row until the load transaction ends (proof the loader is alive).
+    """Hold run ``run_id``'s row until the load transaction ends (proof the loader is alive),
+    and name the run as the transaction's writer (:func:`db.history.set_writer`).
 
     Raises:
         IngestError: the run was already marked interrupted (a checker ran between its
@@ -51,6 +53,7 @@ def lock_run(cur: psycopg.Cursor, run_id: int) -> None:
     row = cur.fetchone()
     if row is None or row[0] != "running":
         raise IngestError(f"ingest run {run_id} was marked {row[0] if row else 'missing'}")
+    set_writer(cur, run_id)  # what the load replaces is kept in history under this run
 
 
 def fail_interrupted_runs(conn: psycopg.Connection) -> list[InterruptedRun]:

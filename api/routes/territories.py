@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Response
@@ -89,6 +89,55 @@ def _sql(template: str, as_of: datetime | None) -> sql.Composed:
     )
 
 
+def _zan(names: list[str], row: tuple[object, ...]) -> dict[str, Any]:
+    """The account row as /territories gives it: coverage grouped, the reference tool's
+    projection beside ours, figures rounded."""
+    zan: dict[str, Any] = dict(zip(names, row, strict=True))
+    zan["coverage"] = {
+        "communes": zan.pop("communes"),
+        "communes_with_flows": zan.pop("communes_with_flows"),
+        "complete": False,
+        "sources": zan.pop("sources") or [],
+    }
+    zan["coverage"]["complete"] = (
+        zan["coverage"]["communes"] == zan["coverage"]["communes_with_flows"]
+    )
+    last = zan.get("last_year")
+    zan["projection_2030_reference_tool_ha"] = (
+        zan["consumed_ha"] / (last - 2020) * _REFERENCE_PROJECTION_YEARS if last else None
+    )
+    # Hectares to the square metre (4 decimals), percentages to 0.01: the figures a
+    # planner checks by hand against the source file, without float noise.
+    for key, value in zan.items():
+        if isinstance(value, float):
+            zan[key] = round(value, 2 if key.endswith("_pct") else 4)
+    return zan
+
+
+def _available(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """Available hectares by zoning class and score band, and the hectares to qualify."""
+    available: dict[str, dict[str, float]] = {}
+    total_ha = 0.0
+    to_qualify = {"total": 0.0, "land_status_unknown": 0.0, "zoning_unknown": 0.0}
+    for is_available, zone, band, status, ha, _n in rows:
+        if is_available:
+            available.setdefault(zone, {})[band] = round(
+                available.get(zone, {}).get(band, 0.0) + ha, 4
+            )
+            total_ha += ha
+            continue
+        to_qualify["total"] += ha
+        if status == "unknown":
+            to_qualify["land_status_unknown"] += ha
+        if zone == "unknown":
+            to_qualify["zoning_unknown"] += ha
+    return {
+        "total": round(total_ha, 4),
+        "by_zoning_and_score": available,
+        "to_qualify": {k: round(v, 4) for k, v in to_qualify.items()},
+    }
+
+
 @router.get("/territories/{kind}/{code}", summary="ZAN and land figures of a territory")
 async def territory(
     kind: Kind,
@@ -123,45 +172,12 @@ async def territory(
         name = row[0]
         cur = await conn.execute(_sql(_ACCOUNT, at), params)
         zan_row = await cur.fetchone()
-        zan = None
-        if zan_row is not None:
-            names = [d.name for d in cur.description or []]
-            zan = dict(zip(names, zan_row, strict=True))
-            name = zan.pop("nom") or name
-            zan["coverage"] = {
-                "communes": zan.pop("communes"),
-                "communes_with_flows": zan.pop("communes_with_flows"),
-                "complete": False,
-                "sources": zan.pop("sources") or [],
-            }
-            zan["coverage"]["complete"] = (
-                zan["coverage"]["communes"] == zan["coverage"]["communes_with_flows"]
-            )
-            last = zan.get("last_year")
-            zan["projection_2030_reference_tool_ha"] = (
-                zan["consumed_ha"] / (last - 2020) * _REFERENCE_PROJECTION_YEARS if last else None
-            )
-            # Hectares to the square metre (4 decimals), percentages to 0.01: the figures a
-            # planner checks by hand against the source file, without float noise.
-            for key, value in zan.items():
-                if isinstance(value, float):
-                    zan[key] = round(value, 2 if key.endswith("_pct") else 4)
-        cur = await conn.execute(_LAND, params)
-        available: dict[str, dict[str, float]] = {}
-        total_ha = 0.0
-        to_qualify = {"total": 0.0, "land_status_unknown": 0.0, "zoning_unknown": 0.0}
-        for is_available, zone, band, status, ha, _n in await cur.fetchall() if at is None else []:
-            if is_available:
-                available.setdefault(zone, {})[band] = round(
-                    available.get(zone, {}).get(band, 0.0) + ha, 4
-                )
-                total_ha += ha
-                continue
-            to_qualify["total"] += ha
-            if status == "unknown":
-                to_qualify["land_status_unknown"] += ha
-            if zone == "unknown":
-                to_qualify["zoning_unknown"] += ha
+        zan = _zan([d.name for d in cur.description or []], zan_row) if zan_row else None
+        name = (zan.pop("nom") if zan else None) or name
+        available_ha = None
+        if at is None:  # parcel scores are not kept in history
+            cur = await conn.execute(_LAND, params)
+            available_ha = _available(await cur.fetchall())
         cur = await conn.execute(_sql(_SITES, at), params)
         site_names = [d.name for d in cur.description or []]
         sites = [dict(zip(site_names, r, strict=True)) for r in await cur.fetchall()]
@@ -180,13 +196,7 @@ async def territory(
             f"no ENAF consumption loaded for any of the {n_communes} communes of this territory"
             " (load the Cerema flows with `foncier ingest enaf`, then `foncier score`)"
         ),
-        "available_ha": {
-            "total": round(total_ha, 4),
-            "by_zoning_and_score": available,
-            "to_qualify": {k: round(v, 4) for k, v in to_qualify.items()},
-        }
-        if at is None
-        else None,
+        "available_ha": available_ha,
         "sites": sites,
     }
     if at is not None:

@@ -208,7 +208,7 @@ def _undo_tables(
         # site_parcel is derived: recomputed for every site by the one rule (db/sql).
         cur.execute("DROP TABLE IF EXISTS site_parcel_todo")
         cur.execute("CREATE TEMP TABLE site_parcel_todo ON COMMIT DROP AS SELECT id FROM site")
-        cur.execute(REFRESH_SITE_PARCELS)  # type: ignore[arg-type]
+        cur.execute(REFRESH_SITE_PARCELS)
     return done
 
 

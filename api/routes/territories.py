@@ -84,7 +84,7 @@ def _table(name: str, as_of: datetime | None) -> sql.Composable:
 
 
 def _sql(template: str, as_of: datetime | None) -> sql.Composed:
-    return sql.SQL(template).format(  # type: ignore[arg-type]
+    return sql.SQL(template).format(
         zan_account=_table("zan_account", as_of), site=_table("site", as_of)
     )
 

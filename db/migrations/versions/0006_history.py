@@ -1,7 +1,7 @@
 """History: every version a load or an API write replaced, for undo and as_of
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-02 17:10:00
 
 - Schema ``history``: one table per versioned layer table, ``history.<table>``, holding the
@@ -25,7 +25,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0005"
+# After 0009 (zan_scenario), which reached main first revising 0005: one chain, and databases
+# already at 0009 upgrade to this one (revising 0005 would leave two heads).
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -321,9 +321,13 @@ _ITEMS_PARAMS = [
 ]
 _EXPORT_PARAMS = [
     *_ITEMS_PARAMS,
-    _query("format", {"type": "string", "enum": ["geojson", "csv", "gpkg"]}, "file format"),
+    _query(
+        "format",
+        {"type": "string", "enum": ["geojson", "geojsonseq", "csv", "gpkg", "fgb", "parquet"]},
+        "file format (GeoJSON, GeoJSON text sequence, CSV, GeoPackage, FlatGeobuf, GeoParquet)",
+    ),
     _query("bom", {"type": "string"}, "true: a UTF-8 byte order mark on CSV (Excel)"),
-    _query("decimal", {"type": "string"}, "comma: decimal commas in CSV (Excel FR)"),
+    _query("decimal", {"type": "string"}, "comma: decimal commas and VRAI/FAUX in CSV (Excel FR)"),
 ]
 
 # The routes that never touch the database cannot answer 503.
@@ -391,6 +395,11 @@ def _success(path: str, method: str) -> dict[str, Any] | None:
                     GEOJSON: {"schema": {"type": "object", "required": ["type", "features"]}},
                     "text/csv": {"schema": {"type": "string"}},
                     "application/geopackage+sqlite3": {
+                        "schema": {"type": "string", "format": "binary"}
+                    },
+                    "application/geo+json-seq": {"schema": {"type": "string"}},
+                    "application/flatgeobuf": {"schema": {"type": "string", "format": "binary"}},
+                    "application/vnd.apache.parquet": {
                         "schema": {"type": "string", "format": "binary"}
                     },
                 },

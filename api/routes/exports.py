@@ -1,15 +1,15 @@
-"""Exports of any filtered items query: GeoJSON (streamed), CSV (``;``), GeoPackage.
+"""Exports of any filtered items query: GeoJSON and GeoJSON text sequences (streamed), CSV
+(``;``, streamed), GeoPackage, FlatGeobuf and GeoParquet (typed files, api/export_files.py).
 
 Same parameters as ``/items`` (bbox, property filters, CQL2, sortby, properties), no page limit
 unless ``limit`` is given. Rows come from a server-side cursor in batches, so memory stays
-constant however large the export (the GeoPackage is written batch by batch into a temp file).
+constant however large the export (the files are written batch by batch into a temp file).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -21,8 +21,17 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.background import BackgroundTask
 
 from api.auth import ReaderDep
-from api.collections import Collection, get_collection
+from api.collections import Prop, get_collection
 from api.db import PoolDep
+from api.export_files import (
+    append_gpkg,
+    arrow_schema,
+    cell,
+    gpkg_to_flatgeobuf,
+    parquet_writer,
+    record_batch,
+    remove,
+)
 from api.params import EXPORT_PARAMS, feature_query
 from api.query import Binder, FeatureQuery, rows_sql, stream_sql
 from config import ApiSettings
@@ -34,8 +43,11 @@ router = APIRouter(tags=["Exports"])
 BATCH_ROWS = 2000
 FORMATS = {
     "geojson": ("application/geo+json", "geojson"),
+    "geojsonseq": ("application/geo+json-seq", "geojsons"),
     "csv": ("text/csv; charset=utf-8", "csv"),
     "gpkg": ("application/geopackage+sqlite3", "gpkg"),
+    "fgb": ("application/flatgeobuf", "fgb"),
+    "parquet": ("application/vnd.apache.parquet", "parquet"),
 }
 
 
@@ -72,22 +84,23 @@ async def _geojson(
     yield b"]}"
 
 
-def _cell(value: object, decimal_comma: bool) -> object:
+def _csv_cell(p: Prop, value: object, french: bool) -> object:
+    value = cell(p, value)
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and decimal_comma:
+    if isinstance(value, bool):  # French Excel reads VRAI/FAUX as booleans, GDAL true/false
+        return ("VRAI" if value else "FAUX") if french else ("true" if value else "false")
+    if isinstance(value, float) and french:
         return repr(value).replace(".", ",")
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
     return value
 
 
 async def _csv(
-    pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder, bom: bool, decimal_comma: bool
+    pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder, bom: bool, french: bool
 ) -> AsyncIterator[bytes]:
-    names = ["id", "geometry_wkt", *(p.name for p in q.output_props())]
+    props = q.output_props()
+    keep = [i for i, p in enumerate(props) if p.name != "id"]  # the id column comes first
+    names = ["id", "geometry_wkt", *(props[i].name for i in keep)]
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(names)
@@ -95,64 +108,84 @@ async def _csv(
     async for rows in _batches(pool, rows_sql(q, binder, wkt=True), binder.params):
         buf.seek(0)
         buf.truncate()
-        writer.writerows([_cell(v, decimal_comma) for v in r] for r in rows)
+        writer.writerows(
+            [r[0], r[1], *(_csv_cell(props[i], r[2 + i], french) for i in keep)] for r in rows
+        )
         yield buf.getvalue().encode("utf-8")
 
 
-def _write_gpkg_batch(
-    path: str, c: Collection, q: FeatureQuery, rows: list[tuple[object, ...]], append: bool
-) -> None:
-    import geopandas as gpd
-    import pandas as pd
-    import shapely
+async def _geojson_seq(
+    pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder
+) -> AsyncIterator[bytes]:
+    """RFC 8142 GeoJSON text sequence: each feature after a record separator, then LF."""
+    async for rows in _batches(pool, stream_sql(q, binder), binder.params):
+        yield b"".join(b"\x1e" + str(r[0]).encode() + b"\n" for r in rows)
 
-    assert q.crs is not None
-    props = q.output_props()
-    frame = pd.DataFrame([r[2:] for r in rows], columns=[p.name for p in props])
-    for p in props:
-        if p.type == "object":  # nested JSON (score breakdown) as text
-            frame[p.name] = frame[p.name].map(lambda v: None if v is None else json.dumps(v))
-        elif p.type == "integer":
-            frame[p.name] = frame[p.name].astype("Int64")
-        elif p.type == "number":
-            frame[p.name] = frame[p.name].astype("float64")
-    frame.insert(0, "fid_source", [r[0] for r in rows])
-    geoms = shapely.from_wkb([r[1] for r in rows])  # bytes or None
-    gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=f"EPSG:{q.crs.srid}")
-    gdf.to_file(
-        path,
-        layer=c.id,
-        driver="GPKG",
-        engine="pyogrio",
-        append=append,
-        promote_to_multi=c.geometry_type.startswith("Multi"),
-    )
+
+def _temp(suffix: str) -> str:
+    fd, path = tempfile.mkstemp(suffix=suffix, prefix="foncier-")
+    os.close(fd)
+    os.unlink(path)  # the writers create the file themselves
+    return path
 
 
 async def _gpkg(pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder) -> str:
-    fd, path = tempfile.mkstemp(suffix=".gpkg", prefix="foncier-")
-    os.close(fd)
-    os.unlink(path)  # the driver creates the file itself
+    path = _temp(".gpkg")
+    schema = arrow_schema(q)
     append = False
     try:
         async for rows in _batches(pool, rows_sql(q, binder), binder.params):
-            await anyio.to_thread.run_sync(_write_gpkg_batch, path, q.collection, q, rows, append)
+            batch = record_batch(q, schema, rows)
+            await anyio.to_thread.run_sync(append_gpkg, path, q, batch, append)
             append = True
         if not append:
-            await anyio.to_thread.run_sync(_write_gpkg_batch, path, q.collection, q, [], False)
+            empty = record_batch(q, schema, [])
+            await anyio.to_thread.run_sync(append_gpkg, path, q, empty, False)
     except BaseException:
-        if os.path.exists(path):
-            os.unlink(path)
+        remove(path)
         raise
     return path
+
+
+async def _flatgeobuf(pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder) -> str:
+    gpkg = await _gpkg(pool, q, binder)
+    path = _temp(".fgb")
+    try:
+        await anyio.to_thread.run_sync(gpkg_to_flatgeobuf, gpkg, path, q)
+    except BaseException:
+        remove(path)
+        raise
+    finally:
+        remove(gpkg)
+    return path
+
+
+async def _parquet(pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder) -> str:
+    path = _temp(".parquet")
+    schema = arrow_schema(q)
+    writer = await anyio.to_thread.run_sync(parquet_writer, path, q)
+    try:
+        async for rows in _batches(pool, rows_sql(q, binder), binder.params):
+            batch = record_batch(q, schema, rows)
+            await anyio.to_thread.run_sync(writer.write_batch, batch)
+        await anyio.to_thread.run_sync(writer.close)
+    except BaseException:
+        writer.close()
+        remove(path)
+        raise
+    return path
+
+
+_FILES = {"gpkg": _gpkg, "fgb": _flatgeobuf, "parquet": _parquet}
 
 
 @router.get("/collections/{collection_id}/export", summary="Export filtered features")
 async def export(
     collection_id: str, request: Request, pool: PoolDep, reader: ReaderDep
 ) -> Response:
-    """``format`` = geojson (default) | csv | gpkg; ``crs`` = CRS84/EPSG:4326 (lon, lat) or
-    EPSG:2154; ``bom=true`` adds a UTF-8 BOM to CSV and ``decimal=comma`` writes 3,5 (Excel FR)."""
+    """``format`` = geojson (default) | geojsonseq | csv | gpkg | fgb | parquet; ``crs`` =
+    CRS84/EPSG:4326 (lon, lat) or EPSG:2154; ``bom=true`` adds a UTF-8 BOM to CSV and
+    ``decimal=comma`` writes 3,5 and VRAI/FAUX (French Excel)."""
     c = get_collection(collection_id)
     settings: ApiSettings = request.app.state.settings
     params = request.query_params
@@ -174,13 +207,15 @@ async def export(
     }
     if fmt == "geojson":
         return StreamingResponse(_geojson(pool, q, binder), media_type=media, headers=headers)
+    if fmt == "geojsonseq":
+        return StreamingResponse(_geojson_seq(pool, q, binder), media_type=media, headers=headers)
     if fmt == "csv":
         bom = (params.get("bom") or "").lower() in ("1", "true", "yes")
         comma = (params.get("decimal") or "").lower() == "comma"
         return StreamingResponse(
             _csv(pool, q, binder, bom, comma), media_type=media, headers=headers
         )
-    path = await _gpkg(pool, q, binder)
+    path = await _FILES[fmt](pool, q, binder)
     return FileResponse(
-        path, media_type=media, headers=headers, background=BackgroundTask(os.unlink, path)
+        path, media_type=media, headers=headers, background=BackgroundTask(remove, path)
     )

@@ -50,7 +50,7 @@ def test_gpkg_export(client: TestClient, tmp_path: Path) -> None:
     assert frame.crs.to_epsg() == 2154
     assert len(frame) >= 5
     assert "prix_m2" not in frame.columns and "contact" not in frame.columns
-    row = frame.set_index("fid_source").loc["site-morangis-1"]
+    row = frame.set_index("id").loc["site-morangis-1"]
     assert row["score"] == 72
     assert row.geometry.x == pytest.approx(651100)
 

@@ -17,7 +17,9 @@ from db.errors import RoleRefused
 #   site_parcel: a site written or moved gets its parcels recomputed (db/site_parcels.py);
 #   audit: every write is recorded with the key that made it;
 #   layer_version: the 'sites' version is bumped, so tile ETags change;
-#   zan_scenario: POST /territories/{kind}/{code}/scenarios saves a simulator scenario.
+#   zan_scenario: POST /territories/{kind}/{code}/scenarios saves a simulator scenario;
+#   history.site: a site write's trigger keeps the version it replaces (migration 0006), and
+#   as_of and /sites/{id}/history read the history schema.
 # API keys are created, rotated and revoked by `foncier apikey` as the owner: the API only
 # reads them.
 API_WRITES: dict[str, tuple[str, ...]] = {
@@ -86,6 +88,11 @@ def grant_api_role(conn: psycopg.Connection, role: str, password: str | None = N
             "GRANT USAGE ON SCHEMA public TO {role}",
             "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
             "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
+            "REVOKE ALL ON ALL TABLES IN SCHEMA history FROM {role}",
+            "GRANT USAGE ON SCHEMA history TO {role}",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA history TO {role}",
+            "GRANT INSERT ON history.site TO {role}",
+            "GRANT USAGE ON SEQUENCE history.hist_id_seq TO {role}",
         ):
             cur.execute(sql.SQL(statement).format(role=ident, database=database))
         for table, privileges in API_WRITES.items():

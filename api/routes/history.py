@@ -78,6 +78,8 @@ def _versions(
             elif created is not None:
                 writer = _by_audit(audits, created)
             start = writer["at"] if writer else None
+        if hist_id is not None and end == start and out:
+            continue  # replaced in the transaction that wrote it (one PATCH, two UPDATEs)
         fields = dict(zip((*FIELDS, *RESTRICTED, "lon", "lat"), values, strict=True))
         if not privileged:
             for name in RESTRICTED:

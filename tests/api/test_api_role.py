@@ -85,6 +85,11 @@ def test_the_api_served_as_its_role(
             headers={"X-API-Key": keys["epci_editor"]},
         )
         assert moved.status_code == 200, moved.text
+        # The PATCH kept the version it replaced (history.site); the role reads it back.
+        history = client.get(f"/sites/{SITE['id']}/history")
+        assert history.status_code == 200 and len(history.json()["versions"]) == 2, history.text
+        before = client.get("/collections/sites/items", params={"as_of": "2001-01-01"})
+        assert before.status_code == 200, before.text
         # The ZAN simulator only reads; saving a scenario writes zan_scenario and the audit.
         scenario = client.post(
             "/territories/epci/200054781/scenarios",
@@ -100,6 +105,7 @@ def test_the_api_served_as_its_role(
             "DELETE FROM parcel_score",
             "UPDATE api_key SET active = true",
             "CREATE TABLE public.intrus (id int)",
+            "DELETE FROM history.site",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)

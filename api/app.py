@@ -41,7 +41,8 @@ def create_app(
     # The server's own role when one is configured (FONCIER_API_DATABASE_URL).
     db_settings = (db_settings or get_database_settings()).for_api()
     settings = resolve_key_salt(settings or get_api_settings(), db_settings)
-    app = FastAPI(title="foncier", docs_url="/api.html", openapi_url="/api", lifespan=lifespan)
+    # /api.html is api/routes/docs.py: Swagger UI from node_modules, not FastAPI's CDN copy.
+    app = FastAPI(title="foncier", docs_url=None, openapi_url="/api", lifespan=lifespan)
     app.state.settings = settings
     app.state.db_settings = db_settings
     app.state.head_revision = head_revision()

@@ -25,8 +25,6 @@ from config import ApiSettings
 access_log = logging.getLogger("foncier.access")
 # A client's X-Request-ID is echoed when it is a plain token; anything else is replaced.
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# The API documentation page (FastAPI's Swagger UI) loads its script and style from this CDN.
-DOCS_CDN = "https://cdn.jsdelivr.net"
 DOCS_PATHS = ("/api.html", "/docs/oauth2-redirect")
 
 
@@ -100,15 +98,15 @@ def content_security_policy(settings: ApiSettings, docs: bool = False) -> str:
     API), basemap tiles from ``settings.tile_hosts``. Folium writes inline scripts and styles,
     hence 'unsafe-inline' for those two; nothing may frame the pages."""
     tiles = " ".join(settings.tile_hosts)
-    cdn = f" {DOCS_CDN}" if docs else ""
+    del docs  # the API docs page loads Swagger UI from this origin too (api/routes/docs.py)
     # Local development only: browser tests (Playwright's wait_for_function) evaluate strings in
     # the page. The pages themselves never eval; production refuses it.
     evaluate = " 'unsafe-eval'" if settings.environment == "local" else ""
     return (
         "default-src 'self'; "
-        f"script-src 'self' 'unsafe-inline'{evaluate}{cdn}; "
-        f"style-src 'self' 'unsafe-inline'{cdn}; "
-        f"img-src 'self' data: blob: {tiles}{' https://fastapi.tiangolo.com' if docs else ''}; "
+        f"script-src 'self' 'unsafe-inline'{evaluate}; "
+        "style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data: blob: {tiles}; "
         f"connect-src 'self' {tiles}; "
         "font-src 'self' data:; worker-src 'self' blob:; object-src 'none'; "
         "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"

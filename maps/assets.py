@@ -1,9 +1,10 @@
 """Front-end files served by the app itself, so the pages work with no internet.
 
-Leaflet, Leaflet.VectorGrid and Chart.js come from npm (``scripts/setup`` runs ``npm ci`` into the
-git-ignored ``node_modules/``); our own JS and CSS live in ``maps/static``. folium points every map
-at CDNs by default: ``localize`` rewrites those links to our copies and drops the ones we do not
-use (jQuery, Bootstrap, Font Awesome, awesome-markers), so a rendered page references no other host.
+Leaflet, Leaflet.VectorGrid, Chart.js and Swagger UI come from npm (``scripts/setup`` runs
+``npm ci`` into the git-ignored ``node_modules/``); our own JS and CSS live in ``maps/static``.
+folium points every map at CDNs by default: ``localize`` rewrites those links to our copies and
+drops the ones we do not use (jQuery, Bootstrap, Font Awesome, awesome-markers), so a rendered
+page references no other host.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ VENDOR_DIRS: dict[str, Path] = {
     "leaflet": NODE_MODULES / "leaflet" / "dist",
     "leaflet.vectorgrid": NODE_MODULES / "leaflet.vectorgrid" / "dist",
     "chart.js": NODE_MODULES / "chart.js" / "dist",
+    "swagger-ui-dist": NODE_MODULES / "swagger-ui-dist",
 }
 
 LEAFLET_JS = f"{VENDOR_URL}/leaflet/leaflet.js"
 LEAFLET_CSS = f"{VENDOR_URL}/leaflet/leaflet.css"
 VECTORGRID_JS = f"{VENDOR_URL}/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"
 CHART_JS = f"{VENDOR_URL}/chart.js/chart.umd.min.js"
+SWAGGER_JS = f"{VENDOR_URL}/swagger-ui-dist/swagger-ui-bundle.js"
+SWAGGER_CSS = f"{VENDOR_URL}/swagger-ui-dist/swagger-ui.css"
 FONCIER_JS = f"{STATIC_URL}/foncier.js"
 FONCIER_CSS = f"{STATIC_URL}/foncier.css"
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from api.params import reject_unknown_params
 from api.routes import (
     admin,
+    docs,
     exports,
     features,
     history,
@@ -25,6 +26,7 @@ from api.routes import (
 
 api_router = APIRouter()
 api_router.include_router(features.landing_router)
+api_router.include_router(docs.router)
 ogc = APIRouter(prefix=features.OGC_PREFIX, include_in_schema=False)
 for module in (features, schemas, tiles, exports):
     api_router.include_router(module.router)

@@ -89,6 +89,9 @@ class IngestSettings(BaseSettings):
     # How long a load waits for another load of the same tables (or any lock) before it
     # gives up with "another load of ... is running; retry when it ends".
     lock_wait_s: float = 600.0
+    # The load session's statement_timeout (ms, 0: none); None keeps the server's or the
+    # role's. A timeout is reported as such, naming this setting.
+    statement_timeout_ms: int | None = None
     samples_dir: Path = SAMPLES_DIR
 
 

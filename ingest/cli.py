@@ -5,7 +5,10 @@ Exit codes: 0 loaded; 1 the file could not be loaded (nothing was merged); 2 bad
 refused a file that would delete too much of what is loaded (nothing was merged; pass
 ``--allow-shrink`` if the rows are really gone); 5 an undo was refused (a later run or write
 changed the same rows: nothing was changed); 6 another load held the tables, or a lock could
-not be had (nothing was merged; retry when it ends).
+not be had (nothing was merged; retry when it ends); 7 a statement ran past the database's
+statement timeout (raise ``FONCIER_INGEST_STATEMENT_TIMEOUT_MS`` or split the file); 8 the
+database could not be reached or the connection was lost. A value the database refuses is a 1,
+like a bad file.
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from config import get_database_settings, get_ingest_settings
-from ingest.errors import IngestError, LoadBusyError, ShrinkRefusedError, StrictModeError
+from ingest.errors import (
+    DatabaseUnavailableError,
+    IngestError,
+    LoadBusyError,
+    LoadTimeoutError,
+    ShrinkRefusedError,
+    StrictModeError,
+)
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.sources import IngestOptions, get_layer, layers, sample_files
 from ingest.undo import UndoRefusedError, UndoReport, undo_run
@@ -36,6 +46,8 @@ EXIT_STRICT = 3
 EXIT_SHRINK = 4
 EXIT_UNDO_REFUSED = 5
 EXIT_BUSY = 6
+EXIT_TIMEOUT = 7
+EXIT_UNAVAILABLE = 8
 
 
 def summary_table(reports: list[IngestReport]) -> Table:
@@ -211,8 +223,12 @@ def _exit_code(exc: IngestError) -> int:
         return EXIT_STRICT
     if isinstance(exc, ShrinkRefusedError):
         return EXIT_SHRINK
+    if isinstance(exc, LoadTimeoutError):
+        return EXIT_TIMEOUT
     if isinstance(exc, LoadBusyError):
         return EXIT_BUSY
+    if isinstance(exc, DatabaseUnavailableError):
+        return EXIT_UNAVAILABLE
     return EXIT_FAILED
 
 

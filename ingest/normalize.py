@@ -173,6 +173,10 @@ def _refuse_nul(text: pd.Series, col: str, problems: np.ndarray) -> None:
 _NAN_SPELLINGS = frozenset(("nan", "+nan", "-nan"))
 
 
+# The largest magnitude PostgreSQL's integer types hold (a symmetric bound, the messages say so).
+_INTEGER_MAX = {"integer": 2**31 - 1, "smallint": 2**15 - 1}
+
+
 def _wrong_numbers(
     cells: pd.Series, values: np.ndarray, bad: np.ndarray, col: str, kind: str
 ) -> np.ndarray:
@@ -224,13 +228,20 @@ def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.Dat
             values = num.to_numpy(dtype="float64", na_value=np.nan)
             # Infinity (a GeoJSON token, a CSV's "inf") is a float too: PostgreSQL would take it.
             bad = ~np.isfinite(values) & ~blank
+            wide = np.zeros(len(values), dtype=bool)
             if sql_type != "double precision":
                 with np.errstate(invalid="ignore"):  # inf % 1 is NaN: those rows are bad already
                     bad |= values % 1 != 0
+                    # Past the column's range an integer would wrap in binary COPY (silently).
+                    wide = (np.abs(values) > _INTEGER_MAX[sql_type]) & ~bad & ~blank
                 bad &= ~blank
             if bad.any():
                 kind = "a number" if sql_type == "double precision" else "an integer"
                 add_problem(problems, bad, _wrong_numbers(s, values, bad, col, kind))
+            if wide.any():
+                kind = f"an integer of at most {_INTEGER_MAX[sql_type]:,} in absolute value"
+                add_problem(problems, wide, _wrong_numbers(s, values, wide, col, kind))
+                bad |= wide
             num[bad] = np.nan
             if sql_type == "double precision":
                 out[col] = num

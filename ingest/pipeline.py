@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,11 +12,17 @@ import psycopg
 
 from config import DatabaseSettings, IngestSettings
 from db.engine import connect_raw
-from ingest.errors import IngestError, ShrinkRefusedError, StrictModeError
+from ingest.errors import (
+    IngestError,
+    ShrinkRefusedError,
+    StrictModeError,
+    TimedCursor,
+    database_error,
+)
 from ingest.load import stage_and_merge_batches
 from ingest.locks import load_tables, lock_tables
 from ingest.merge import MergeResult, ShrinkGuard, TableCounts, bump_layer_version
-from ingest.normalize import TableLoad
+from ingest.normalize import TableLoad, TableSpec
 from ingest.pgcopy import Progress
 from ingest.quarantine import write_quarantine
 from ingest.read import STREAM_FORMATS, Source, detect_format, read_batches, read_source
@@ -127,6 +133,109 @@ def read_sources(
     )
 
 
+@dataclass
+class _FileBatches:
+    """A file's batches as table loads: the first one read and prepared at once (a file that
+    cannot be read, or has the wrong layout, fails before the run starts), the others in
+    worker threads as the loader asks for them."""
+
+    layer: Layer
+    options: IngestOptions
+    sources: Iterator[Source]
+    times: PhaseTimes
+    rows_read: int = 0
+    first: list[TableLoad] = field(default_factory=list)
+    sha256: str = ""
+
+    def __post_init__(self) -> None:
+        with self.times("read (worker)"):
+            head = next(self.sources)
+        self.rows_read, self.sha256 = len(head.frame), head.sha256
+        with self.times("layer prepare (workers)"):
+            self.first = self.layer.prepare(head, self.options)
+
+    def _read(self) -> Iterator[Source]:
+        while True:  # in the loader's worker thread
+            with self.times("read (worker)"):
+                source = next(self.sources, None)
+            if source is None:
+                return
+            self.rows_read += len(source.frame)
+            yield source
+
+    def _prepare(self, source: Source) -> list[TableLoad]:
+        with self.times("layer prepare (workers)"):
+            return self.layer.prepare(source, self.options)
+
+    def __iter__(self) -> Iterator[list[TableLoad]]:
+        yield self.first
+        # Two threads: the GIL is released in most of this work (PROJ, numpy, Arrow), and
+        # the server would otherwise wait for it; batches still come out in file order.
+        yield from ordered_map(self._prepare, self._read(), workers=2)
+
+
+def _begin_load(
+    cur: psycopg.Cursor, run_id: int, specs: Iterable[TableSpec], ingest: IngestSettings
+) -> int:
+    """Lock the run and the load's tables, set its timeout; return that timeout (ms, 0: none)."""
+    timeout_ms = ingest.statement_timeout_ms
+    if timeout_ms is None:  # the server's or the role's
+        row = cur.execute("SELECT setting::int FROM pg_settings WHERE name = 'statement_timeout'")
+        timeout_ms = int(row.fetchone()[0])  # type: ignore[index]
+    else:
+        cur.execute("SELECT set_config('statement_timeout', %s, true)", (str(timeout_ms),))
+    lock_run(cur, run_id)  # held until commit/rollback: the run is alive
+    # Before any statement on the target tables: loads of the same tables queue here.
+    lock_tables(cur, load_tables(specs), ingest.lock_wait_s)
+    return timeout_ms
+
+
+def _check_result(path: Path, rows_read: int, strict: bool, result: MergeResult) -> None:
+    """Refuse the load before its commit: ``--strict``, a broken file, the shrink guard."""
+    if strict and result.quarantine:
+        first = result.quarantine[0]
+        raise StrictModeError(
+            f"{path}: --strict and {len(result.quarantine)} row(s) quarantined; "
+            f"first: feature {first.feature_index} ({first.key}): {first.reason}"
+        )
+    check_duplicates(path, rows_read, result)
+    refused = next((t.shrink for t in result.tables if t.shrink), None)
+    if refused:
+        raise ShrinkRefusedError(refused)
+
+
+def _record_failure(
+    db: DatabaseSettings, report: IngestReport, result: MergeResult | None, exc: IngestError
+) -> None:
+    """Mark the run failed with the message (and keep a strict run's quarantined rows).
+
+    With the database gone, the run stays ``running`` with no loader behind it: the next
+    ingest (or ``foncier db status``) marks it interrupted.
+    """
+    try:
+        with connect_raw(db, autocommit=True) as admin:
+            if result is not None and isinstance(exc, StrictModeError):
+                with admin.cursor() as cur:
+                    write_quarantine(
+                        cur, report.run_id, report.layer, report.source, result.quarantine
+                    )
+            _finish_run(admin, report.run_id, "failed", report.rows_read, result, str(exc))
+    except psycopg.OperationalError:
+        log.warning("run %s: could not record its failure (database unavailable)", report.run_id)
+
+
+def _open_run(
+    db: DatabaseSettings, path: Path, layer: str, sha256: str, vintage: str | None
+) -> int:
+    try:
+        with connect_raw(db, autocommit=True) as admin:
+            # Runs left 'running' by a killed loader are failed first (their rows are not locked).
+            fail_interrupted_runs(admin)
+            return _start_run(admin, layer, str(path), sha256, vintage)
+    except psycopg.Error as exc:
+        raise database_error(exc, path, 0, None) from exc
+
+
 def run_ingest(
     layer_name: str,
     path: Path,
@@ -143,56 +252,27 @@ def run_ingest(
 
     Raises:
         IngestError: the file cannot be read or loaded (the message names file and feature),
-            or ``options.strict`` and some rows were quarantined.
+            or ``options.strict`` and some rows were quarantined. A database error is raised
+            as its class (:func:`~ingest.errors.database_error`): a timeout, a lock, a value
+            refused, a lost connection.
     """
     started = time.monotonic()
     layer = get_layer(layer_name)
     path = Path(path)
-    sources = read_sources(layer, path, options, ingest)
-    # The first batch is read and prepared before the run starts: a file that cannot be read
-    # at all, or has the wrong layout, fails here as when it was read whole.
     times = PhaseTimes()
-    with times("read (worker)"):
-        head = next(sources)
-    rows_read = len(head.frame)
-    with times("layer prepare (workers)"):
-        first_loads = layer.prepare(head, options)
-
-    def read() -> Iterator[Source]:
-        nonlocal rows_read
-        while True:  # in the loader's worker thread
-            with times("read (worker)"):
-                source = next(sources, None)
-            if source is None:
-                return
-            rows_read += len(source.frame)
-            yield source
-
-    def prepare(source: Source) -> list[TableLoad]:
-        with times("layer prepare (workers)"):
-            return layer.prepare(source, options)
-
-    def batches() -> Iterator[list[TableLoad]]:
-        yield first_loads
-        # Two threads: the GIL is released in most of this work (PROJ, numpy, Arrow), and
-        # the server would otherwise wait for it; batches still come out in file order.
-        yield from ordered_map(prepare, read(), workers=2)
-
+    batches = _FileBatches(layer, options, read_sources(layer, path, options, ingest), times)
     name = str(path)
-    with connect_raw(db, autocommit=True) as admin:
-        # Runs left 'running' by a killed loader are failed first (their rows are not locked).
-        fail_interrupted_runs(admin)
-        run_id = _start_run(admin, layer.name, name, head.sha256, options.vintage)
-    report = IngestReport(run_id, layer.name, name, head.sha256, "running", rows_read)
+    run_id = _open_run(db, path, layer.name, batches.sha256, options.vintage)
+    report = IngestReport(run_id, layer.name, name, batches.sha256, "running", batches.rows_read)
     result: MergeResult | None = None
+    cur: TimedCursor | None = None
+    timeout_ms = 0
     try:
-        with connect_raw(db) as conn, conn.cursor() as cur:
-            lock_run(cur, run_id)  # held until commit/rollback: the run is alive
-            # Before any statement on the target tables: loads of the same tables queue here.
-            lock_tables(cur, load_tables(load.spec for load in first_loads), ingest.lock_wait_s)
+        with connect_raw(db) as conn, TimedCursor(conn) as cur:
+            timeout_ms = _begin_load(cur, run_id, (x.spec for x in batches.first), ingest)
             result = stage_and_merge_batches(
                 cur,
-                batches(),
+                batches,
                 run_id,
                 options.vintage,
                 progress,
@@ -202,35 +282,26 @@ def run_ingest(
                     ingest.shrink_max_share, ingest.shrink_min_rows, options.allow_shrink, name
                 ),
             )
-            report.rows_read = rows_read
-            if options.strict and result.quarantine:
-                first = result.quarantine[0]
-                raise StrictModeError(
-                    f"{path}: --strict and {len(result.quarantine)} row(s) quarantined; "
-                    f"first: feature {first.feature_index} ({first.key}): {first.reason}"
-                )
-            check_duplicates(path, rows_read, result)
-            refused = next((t.shrink for t in result.tables if t.shrink), None)
-            if refused:
-                raise ShrinkRefusedError(refused)
+            report.rows_read = batches.rows_read
+            _check_result(path, batches.rows_read, options.strict, result)
             with times("quarantine + run record"):
                 write_quarantine(cur, run_id, layer.name, name, result.quarantine)
                 if result.changed:
                     for version in layer.versions:
                         bump_layer_version(cur, version)
-                _finish_run(cur, run_id, "succeeded", rows_read, result, None)
+                _finish_run(cur, run_id, "succeeded", batches.rows_read, result, None)
             with times("commit"):
                 conn.commit()
     except (IngestError, psycopg.Error) as exc:
-        message = str(exc) if isinstance(exc, IngestError) else f"{path}: database error: {exc}"
-        with connect_raw(db, autocommit=True) as admin:
-            if result is not None and isinstance(exc, StrictModeError):
-                with admin.cursor() as cur:
-                    write_quarantine(cur, run_id, layer.name, name, result.quarantine)
-            _finish_run(admin, run_id, "failed", rows_read, result, message)
-        if isinstance(exc, IngestError):
+        report.rows_read = batches.rows_read
+        error = exc if isinstance(exc, IngestError) else None
+        if error is None:
+            elapsed = time.monotonic() - cur.started if cur is not None else None
+            error = database_error(exc, path, timeout_ms, elapsed)  # type: ignore[arg-type]
+        _record_failure(db, report, result, error)
+        if error is exc:
             raise
-        raise IngestError(message) from exc
+        raise error from exc
     report.status = "succeeded"
     report.tables = result.tables
     report.vintage = result.vintage

@@ -22,7 +22,7 @@ import shapely
 from sqlalchemy import Engine, text
 
 from config import ROOT
-from ingest.errors import IngestError, SourceError, StrictModeError
+from ingest.errors import DatabaseDataError, IngestError, SourceError, StrictModeError
 from tests.conftest import SAMPLES, scalar
 
 EPCI_SAMPLE = SAMPLES / "admin" / "epci_2022_sample.geojson.gz"
@@ -371,7 +371,7 @@ def test_failed_merge_rolls_back_everything(load, clean_db: Engine, tmp_path: Pa
     bad.write_text(
         "id_ti,siren_groupement,nature_groupement\nti-8401,200000001,XYZ\n", encoding="utf-8"
     )
-    with pytest.raises(IngestError, match="database error"):
+    with pytest.raises(DatabaseDataError, match="the database refused a value of the file"):
         # A one-row file replacing 641: the shrink guard is lifted to reach the merge's error.
         load("territoires", bad, allow_shrink=True)
     assert scalar(clean_db, "SELECT count(*) FROM territoire_membre") == before

@@ -174,6 +174,47 @@ def db_grant_api(
     )
 
 
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="Archive to write (pg_dump custom format)")],
+) -> None:
+    """Dump the database to PATH (pg_dump --format=custom); restore it with `foncier db restore`."""
+    from db.backup import backup
+
+    try:
+        report = backup(get_database_settings(), path)
+    except DatabaseError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"backup written to {report.path}: {report.size_bytes / 1e6:.1f} MB, schema revision "
+        f"{report.revision}, {report.seconds:.1f} s"
+    )
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="Archive made by `foncier db backup`")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that holds rows")
+    ] = False,
+) -> None:
+    """Replace the database's contents with a backup, in one transaction (refuses a backup of a
+    newer schema, and a non-empty database without --force)."""
+    from db.backup import restore
+
+    try:
+        report = restore(get_database_settings(), path, force=force)
+    except DatabaseError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"{report.path} restored (schema revision {report.revision}, {report.seconds:.1f} s)"
+    )
+    if report.note:
+        console.print(f"[yellow]{report.note}[/]")
+
+
 @synth_app.command("parcels")
 def synth_parcels_command(
     n: Annotated[int, typer.Option("--n", help="Number of parcels")],

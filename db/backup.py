@@ -8,7 +8,8 @@ an archive newer than this code. It then rebuilds the database in one transactio
 extensions stay (PostGIS cannot be created by a role that is not a superuser, and the archive's
 ``CREATE EXTENSION`` entries are skipped), every other object of schema ``public`` is dropped,
 and the archive's objects and rows are created under the connecting role (``--no-owner
---no-privileges``). If anything fails, the database is left as it was.
+--no-privileges``: run ``foncier db grant-api ROLE`` again after a restore). If anything fails,
+the database is left as it was.
 """
 
 from __future__ import annotations
@@ -33,8 +34,15 @@ from db.migrate import alembic_config, ensure_extensions, head_revision
 
 log = logging.getLogger(__name__)
 
-# Every object of schema public that no extension owns, to drop before a restore.
+# Every schema but public (the history schema of migration 0006...) and every object of public
+# that no extension owns, to drop before a restore.
 _OWN_OBJECTS = """
+SELECT 'DROP SCHEMA IF EXISTS ' || quote_ident(n.nspname) || ' CASCADE;'
+FROM pg_namespace n
+WHERE n.nspname NOT IN ('public', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
+                  AND d.objid = n.oid AND d.deptype = 'e')
+UNION ALL
 SELECT 'DROP ' || CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
        WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END
        || ' IF EXISTS ' || c.oid::regclass::text || ' CASCADE;'

@@ -50,8 +50,29 @@ parcel_piece AS (
             AS cost_max_ha,
         coalesce(ps.land_status, 'unknown') AS land_status
     FROM parcel_ids x
-    LEFT JOIN parcel p ON p.idu = x.idu
-    LEFT JOIN parcel_score ps ON ps.idu = x.idu
+    -- One primary-key lookup per listed parcel (OFFSET 0 keeps the planner from hashing the
+    -- whole parcel table for a few hundred ids).
+    LEFT JOIN LATERAL (SELECT p0.idu, p0.insee, p0.geom FROM parcel p0 WHERE p0.idu = x.idu
+        OFFSET 0) p ON true
+    LEFT JOIN LATERAL (SELECT s0.zan_cost_ha, s0.zan_cost_max_ha, s0.land_status
+        FROM parcel_score s0 WHERE s0.idu = x.idu OFFSET 0) ps ON true
+),
+-- Per project, once: parcels not found, all inside the territory, area, cost bounds, statuses.
+parcel_agg AS (
+    SELECT pp.idx,
+        array_agg(pp.idu ORDER BY pp.idu) FILTER (WHERE pp.found_id IS NULL AND pp.listed)
+            AS missing,
+        bool_and(pp.insee IN (SELECT insee FROM com)) FILTER (WHERE pp.found_id IS NOT NULL)
+            AS inside,
+        sum(pp.area_ha) AS area_ha, sum(pp.cost_min_ha) AS cost_min_ha,
+        sum(pp.cost_max_ha) AS cost_max_ha
+    FROM parcel_piece pp GROUP BY pp.idx
+),
+parcel_statuses AS (
+    SELECT st.idx, jsonb_object_agg(st.land_status, st.n) AS statuses
+    FROM (SELECT pp.idx, pp.land_status, count(*) AS n FROM parcel_piece pp
+          WHERE pp.found_id IS NOT NULL GROUP BY pp.idx, pp.land_status) st
+    GROUP BY st.idx
 ),
 -- A drawn polygon (CRS84): the parcels it covers, each for the share of it covered; the part
 -- covered by no parcel (roads, non-cadastral land) is unknown up to its area.
@@ -71,7 +92,8 @@ poly_piece AS (
     FROM poly g
     -- The index: the polygon is already in 2154, the column is never transformed.
     JOIN parcel p ON p.geom && g.geom AND ST_Intersects(p.geom, g.geom)
-    LEFT JOIN parcel_score ps ON ps.idu = p.idu
+    LEFT JOIN LATERAL (SELECT s0.zan_cost_ha, s0.zan_cost_max_ha, s0.land_status
+        FROM parcel_score s0 WHERE s0.idu = p.idu OFFSET 0) ps ON true
     CROSS JOIN LATERAL (SELECT ST_Area(ST_Intersection(p.geom, g.geom))
         / nullif(ST_Area(p.geom), 0) AS frac) c
 ),
@@ -103,19 +125,13 @@ resolved AS (
         coalesce(i.land_unit_id::text, array_to_string(i.parcels, ',')),
         CASE WHEN i.parcels IS NOT NULL THEN true
             ELSE EXISTS (SELECT 1 FROM land_unit u WHERE u.id = i.land_unit_id) END,
-        coalesce((SELECT array_agg(pp.idu ORDER BY pp.idu) FROM parcel_piece pp
-                  WHERE pp.idx = i.idx AND pp.found_id IS NULL AND pp.listed), ARRAY[]::text[]),
-        coalesce((SELECT bool_and(pp.insee IN (SELECT insee FROM com)) FROM parcel_piece pp
-                  WHERE pp.idx = i.idx AND pp.found_id IS NOT NULL), false),
-        (SELECT sum(pp.area_ha) FROM parcel_piece pp WHERE pp.idx = i.idx),
-        coalesce((SELECT sum(pp.cost_min_ha) FROM parcel_piece pp WHERE pp.idx = i.idx), 0),
-        coalesce((SELECT sum(pp.cost_max_ha) FROM parcel_piece pp WHERE pp.idx = i.idx), 0),
-        coalesce((SELECT jsonb_object_agg(st.land_status, st.n) FROM (
-            SELECT pp.land_status, count(*) AS n FROM parcel_piece pp
-            WHERE pp.idx = i.idx AND pp.found_id IS NOT NULL GROUP BY pp.land_status) st),
-            '{}'::jsonb),
-        NULL::boolean
-    FROM input i WHERE i.parcels IS NOT NULL OR i.land_unit_id IS NOT NULL
+        coalesce(pa.missing, ARRAY[]::text[]), coalesce(pa.inside, false), pa.area_ha,
+        coalesce(pa.cost_min_ha, 0), coalesce(pa.cost_max_ha, 0),
+        coalesce(ps.statuses, '{}'::jsonb), NULL::boolean
+    FROM input i
+    LEFT JOIN parcel_agg pa ON pa.idx = i.idx
+    LEFT JOIN parcel_statuses ps ON ps.idx = i.idx
+    WHERE i.parcels IS NOT NULL OR i.land_unit_id IS NOT NULL
     UNION ALL
     SELECT i.idx, 'polygon', NULL, true, ARRAY[]::text[],
         coalesce((SELECT bool_or(x IN (SELECT insee FROM com)) FROM unnest(pi.insees) x), false),

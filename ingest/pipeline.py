@@ -25,7 +25,14 @@ from ingest.merge import MergeResult, ShrinkGuard, TableCounts, bump_layer_versi
 from ingest.normalize import TableLoad, TableSpec
 from ingest.pgcopy import Progress
 from ingest.quarantine import write_quarantine
-from ingest.read import STREAM_FORMATS, Source, detect_format, read_batches, read_source
+from ingest.read import (
+    STREAM_FORMATS,
+    Source,
+    detect_format,
+    read_batches,
+    read_source,
+    source_bytes,
+)
 from ingest.runs import check_duplicates, fail_interrupted_runs, lock_run
 from ingest.sources import IngestOptions, Layer, get_layer
 from ingest.worker import PhaseTimes, ordered_map
@@ -143,6 +150,7 @@ class _FileBatches:
     options: IngestOptions
     sources: Iterator[Source]
     times: PhaseTimes
+    max_mb: int = 64  # what the batches in flight may weigh together (queue_max_mb)
     rows_read: int = 0
     first: list[TableLoad] = field(default_factory=list)
     sha256: str = ""
@@ -171,7 +179,9 @@ class _FileBatches:
         yield self.first
         # Two threads: the GIL is released in most of this work (PROJ, numpy, Arrow), and
         # the server would otherwise wait for it; batches still come out in file order.
-        yield from ordered_map(self._prepare, self._read(), workers=2)
+        yield from ordered_map(
+            self._prepare, self._read(), 2, self.max_mb * 1_000_000, source_bytes
+        )
 
 
 def _begin_load(
@@ -260,7 +270,8 @@ def run_ingest(
     layer = get_layer(layer_name)
     path = Path(path)
     times = PhaseTimes()
-    batches = _FileBatches(layer, options, read_sources(layer, path, options, ingest), times)
+    sources = read_sources(layer, path, options, ingest)
+    batches = _FileBatches(layer, options, sources, times, ingest.queue_max_mb)
     name = str(path)
     run_id = _open_run(db, path, layer.name, batches.sha256, options.vintage)
     report = IngestReport(run_id, layer.name, name, batches.sha256, "running", batches.rows_read)

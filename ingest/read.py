@@ -74,6 +74,17 @@ class Source:
         return isinstance(self.frame, gpd.GeoDataFrame) and "geometry" in self.frame
 
 
+def source_bytes(source: Source) -> int:
+    """About how much memory a read batch holds: its columns, and its geometries counted as
+    16 bytes a coordinate plus a GEOS object each (what the load's queue is bounded by)."""
+    frame = source.frame
+    total = int(frame.memory_usage(index=False, deep=False).sum())
+    if source.has_geometry:
+        geoms = np.asarray(frame.geometry.array, dtype=object)
+        total += int(shapely.get_num_coordinates(geoms).sum()) * 16 + len(geoms) * 200
+    return total
+
+
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.sha256()

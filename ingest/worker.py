@@ -99,21 +99,42 @@ def ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
 R = TypeVar("R")
 
 
-def ordered_map(function: Callable[[T], R], items: Iterable[T], workers: int = 2) -> Iterator[R]:
+def ordered_map(
+    function: Callable[[T], R],
+    items: Iterable[T],
+    workers: int = 2,
+    max_bytes: int | None = None,
+    size: Callable[[T], int] | None = None,
+) -> Iterator[R]:
     """``map(function, items)`` on ``workers`` threads, results in order, few items in flight.
 
     Items are drawn from ``items`` in the calling thread (a GDAL stream is read in order) and
-    at most ``workers`` results wait at any time, so memory stays bounded by a few batches.
+    at most ``workers`` results wait at any time. With ``max_bytes`` and ``size``, the items
+    in flight (drawn, not yet handed on) also weigh at most ``max_bytes`` together: the next
+    one waits until the oldest is handed on, whatever the batch timing (one item is always
+    let through, however large). Memory then stays bounded by bytes, not by a count of
+    batches whose size varies.
+
+    Example:
+        >>> list(ordered_map(lambda x: x * 2, [1, 2, 3], max_bytes=1, size=lambda _: 1))
+        [2, 4, 6]
     """
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest-layer") as pool:
-        pending: deque[Future[R]] = deque()
+        pending: deque[tuple[Future[R], int]] = deque()
+        weight = 0
         try:
             for item in items:
-                pending.append(pool.submit(function, item))
-                if len(pending) >= workers:
-                    yield pending.popleft().result()
+                cost = size(item) if size is not None and max_bytes is not None else 0
+                pending.append((pool.submit(function, item), cost))
+                weight += cost
+                while len(pending) >= workers or (
+                    max_bytes is not None and weight > max_bytes and len(pending) > 1
+                ):
+                    future, done = pending.popleft()
+                    weight -= done
+                    yield future.result()
             while pending:
-                yield pending.popleft().result()
+                yield pending.popleft()[0].result()
         finally:
-            for future in pending:
+            for future, _ in pending:
                 future.cancel()

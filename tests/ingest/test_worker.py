@@ -51,3 +51,24 @@ def test_ordered_map_raises_the_first_error_in_order() -> None:
         for value in ordered_map(fail_on_three, range(6), workers=2):
             seen.append(value)
     assert seen == [0, 1, 2]
+
+
+def test_ordered_map_bounds_the_items_in_flight_by_bytes() -> None:
+    """Large items wait for the oldest to be handed on; one is always let through."""
+    sizes = [10, 60, 60, 10, 10, 10, 200, 10]
+    drawn: list[int] = []
+    handed: list[int] = []
+    in_flight: list[list[int]] = []  # before each draw: the sizes drawn, not handed on
+
+    def items():  # type: ignore[no-untyped-def]
+        for i in range(len(sizes)):
+            in_flight.append([sizes[j] for j in drawn if j not in handed])
+            drawn.append(i)
+            yield i
+
+    for value in ordered_map(lambda i: i, items(), 4, max_bytes=100, size=lambda i: sizes[i]):
+        handed.append(value)
+    assert handed == list(range(len(sizes)))
+    # Drawn but not handed on: at most 100 bytes, or one item alone (the 200-byte one).
+    assert all(sum(w) <= 100 or len(w) == 1 for w in in_flight), in_flight
+    assert [200] in in_flight

@@ -18,6 +18,7 @@ from pyproj import CRS
 
 from geo.errors import CrsError
 from geo.wkb import reproject_wkb_polygons
+from geo.wkb import to_ewkb as wkb_to_ewkb
 
 LAMBERT93 = CRS.from_epsg(2154)
 WGS84 = CRS.from_epsg(4326)
@@ -274,19 +275,9 @@ def reproject(geoms: GeometryArray, source: CRS, target: CRS = LAMBERT93) -> Geo
     return out
 
 
-_SRID_FLAG = 0x20  # in the 4th byte of a little-endian WKB type
-
-
 def to_ewkb(geoms: GeometryArray, srid: int = 2154) -> npt.NDArray[np.object_]:
-    """Little-endian EWKB with ``srid`` per geometry (None stays None).
+    """Little-endian EWKB with ``srid`` per geometry (None stays None), as an object array.
 
-    The geometries carry no SRID (setting one would copy each): the SRID flag and value are
-    spliced into the WKB header instead, a few bytes per row.
+    Encoded by :func:`geo.wkb.to_ewkb`, the one encoder.
     """
-    tag = srid.to_bytes(4, "little")
-    wkb = shapely.to_wkb(geoms, byte_order=1).tolist()
-    return np.array(
-        [None if w is None else w[:4] + bytes((w[4] | _SRID_FLAG,)) + tag + w[5:] for w in wkb]
-        + [None],
-        dtype=object,
-    )[:-1]
+    return np.array([*wkb_to_ewkb(geoms, srid), None], dtype=object)[:-1]

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+import shapely
 from pyproj import CRS, Transformer
 
 _POLYGON, _MULTIPOLYGON = 3, 6
@@ -28,6 +29,22 @@ MAX_STEPS = 4096
 _SRID_FLAG = 0x20000000
 # A None that numpy's stubs accept as the other branch of np.where.
 _NONE = np.array(None, dtype=object)
+
+
+def to_ewkb(geoms: npt.ArrayLike, srid: int = 2154) -> list[bytes | None]:
+    """Little-endian EWKB with ``srid`` per geometry (None stays None): the one EWKB encoder.
+
+    The geometries carry no SRID (setting one would copy each): the SRID flag and value are
+    spliced into the WKB header instead, a few bytes per row.
+
+    Example:
+        >>> to_ewkb([shapely.Point(1, 2)], 2154)[0].hex()[:18]
+        '01010000206a080000'
+    """
+    tag = srid.to_bytes(4, "little")
+    flag = _SRID_FLAG >> 24  # its bit in the 4th byte of a little-endian type
+    wkb = shapely.to_wkb(np.asarray(geoms, dtype=object), byte_order=1).tolist()
+    return [None if w is None else w[:4] + bytes((w[4] | flag,)) + tag + w[5:] for w in wkb]
 
 
 def ewkb_header(srid: int) -> tuple[bytes, bytes]:

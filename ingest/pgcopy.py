@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import shapely
 from psycopg import sql
 
+from geo.wkb import to_ewkb
 from ingest.jsonb import jsonb_text
 from ingest.normalize import TableSpec, arrow_column
 from ingest.staging import stage_name
@@ -56,22 +57,17 @@ def _number_values(series: pd.Series, dtype: str) -> list[str]:
     return numbers
 
 
-_SRID_2154 = (2154).to_bytes(4, "little")
-
-
 def ewkb(geoms: np.ndarray) -> list[bytes | None]:
     """Little-endian EWKB with SRID 2154 (what PostGIS reads), None for a missing geometry.
 
-    The geometries carry no SRID (setting one would copy each): the SRID flag and value are
-    spliced into the WKB header instead, a few bytes per row.
+    Geometries already encoded (polygons from :func:`ingest.normalize.polygons_ewkb`) pass as
+    they are; others go through :func:`geo.wkb.to_ewkb`, the one encoder.
     """
     geoms = np.asarray(geoms, dtype=object)
     if not shapely.is_geometry(geoms).any():  # vectorised: a Python test per row costs 0.5 µs
-        # EWKB already (polygons from ingest.normalize.polygons_ewkb)
-        ewkb: list[bytes | None] = geoms.tolist()
-        return ewkb
-    wkb = shapely.to_wkb(geoms, byte_order=1).tolist()
-    return [None if w is None else w[:4] + bytes((w[4] | 0x20,)) + _SRID_2154 + w[5:] for w in wkb]
+        encoded: list[bytes | None] = geoms.tolist()
+        return encoded
+    return to_ewkb(geoms, 2154)
 
 
 def _copy_columns(frame: pd.DataFrame, spec: TableSpec) -> list[list[str]]:

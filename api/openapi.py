@@ -1,4 +1,5 @@
-"""The OpenAPI description at /api, completed with what the routes really answer.
+"""The OpenAPI description at /api: FastAPI's, from the routes' ``responses=`` and the models of
+api/schemas.py, completed with what cannot be declared on a route yet.
 
 The OGC routes build their responses by hand (GeoJSON assembled in SQL, vector tiles, files) and
 read their query string themselves (property filters are per collection), so FastAPI alone would
@@ -15,171 +16,25 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
 from starlette.routing import Route
 
 from api.collections import COLLECTIONS
 from api.errors import PROBLEM
 from api.routes.features import OPENAPI_MEDIA
-from api.routes.tiles import MVT, TMS_ID
+from api.routes.tiles import TMS_ID
+from api.schemas import MODELS, REF
 from config import ApiSettings
 from geo.crs import SUPPORTED
 
-GEOJSON = "application/geo+json"
-REF = "#/components/schemas/"
 
-SCHEMAS: dict[str, Any] = {
-    "Problem": {
-        "type": "object",
-        "description": "RFC 9457 problem details; `detail` says what to change.",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer", "minimum": 400, "maximum": 599},
-            "detail": {"type": "string"},
-            "instance": {"type": "string"},
-        },
-    },
-    "Link": {
-        "type": "object",
-        "required": ["href"],
-        "properties": {
-            "href": {"type": "string"},
-            "rel": {"type": "string"},
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "templated": {"type": "boolean"},
-        },
-    },
-    "Geometry": {
-        "type": "object",
-        "required": ["type"],
-        "properties": {
-            "type": {
-                "type": "string",
-                "enum": [
-                    "Point",
-                    "MultiPoint",
-                    "LineString",
-                    "MultiLineString",
-                    "Polygon",
-                    "MultiPolygon",
-                    "GeometryCollection",
-                ],
-            },
-            "coordinates": {"type": "array"},
-            "geometries": {"type": "array"},
-        },
-    },
-    "Feature": {
-        "type": "object",
-        "required": ["type", "geometry", "properties"],
-        "properties": {
-            "type": {"type": "string", "enum": ["Feature"]},
-            "id": {"type": ["string", "integer"]},
-            "geometry": {"oneOf": [{"$ref": REF + "Geometry"}, {"type": "null"}]},
-            "properties": {"type": ["object", "null"]},
-            "links": {"type": "array", "items": {"$ref": REF + "Link"}},
-        },
-    },
-    "FeatureCollection": {
-        "type": "object",
-        "required": ["type", "features", "numberReturned", "links"],
-        "properties": {
-            "type": {"type": "string", "enum": ["FeatureCollection"]},
-            "features": {"type": "array", "items": {"$ref": REF + "Feature"}},
-            "numberMatched": {"type": "integer", "minimum": 0},
-            "numberReturned": {"type": "integer", "minimum": 0},
-            "numberMatchedIsEstimate": {"type": "boolean"},
-            "timeStamp": {"type": "string"},
-            "links": {"type": "array", "items": {"$ref": REF + "Link"}},
-        },
-    },
-    "LinksDocument": {
-        "type": "object",
-        "required": ["links"],
-        "properties": {"links": {"type": "array", "items": {"$ref": REF + "Link"}}},
-    },
-    "Collection": {
-        "type": "object",
-        "required": ["id", "links"],
-        "properties": {
-            "id": {"type": "string"},
-            "title": {"type": "string"},
-            "crs": {"type": "array", "items": {"type": "string"}},
-            "extent": {"type": "object"},
-            "links": {"type": "array", "items": {"$ref": REF + "Link"}},
-        },
-    },
-    "Collections": {
-        "type": "object",
-        "required": ["collections", "links"],
-        "properties": {
-            "collections": {"type": "array", "items": {"$ref": REF + "Collection"}},
-            "links": {"type": "array", "items": {"$ref": REF + "Link"}},
-        },
-    },
-    "SearchResults": {
-        "type": "object",
-        "required": ["numberReturned", "results"],
-        "properties": {
-            "numberMatched": {"type": "integer", "minimum": 0},
-            "numberReturned": {"type": "integer", "minimum": 0},
-            "results": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["kind", "id", "explanation", "link"],
-                    "properties": {
-                        "kind": {"type": "string", "enum": ["site", "land-unit"]},
-                        "id": {"type": "string"},
-                        "score": {"type": ["number", "null"]},
-                        "explanation": {"type": "object", "required": ["summary"]},
-                        "link": {"type": "string"},
-                    },
-                },
-            },
-        },
-    },
-    "Comparison": {
-        "type": "object",
-        "required": ["ids", "sites", "criteria", "best"],
-        "properties": {
-            "ids": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 5},
-            "sites": {"type": "array", "items": {"type": "object", "required": ["id"]}},
-            "criteria": {"type": "object"},
-            "best": {"type": ["string", "null"]},
-        },
-    },
-    "Territory": {
-        "type": "object",
-        "required": ["kind", "code", "name", "communes", "available_ha", "sites"],
-        "properties": {
-            "kind": {"type": "string"},
-            "code": {"type": "string"},
-            "name": {"type": ["string", "null"]},
-            "communes": {"type": "integer", "minimum": 0},
-            "zan": {"type": ["object", "null"]},
-            "available_ha": {"type": "object", "required": ["total", "by_zoning_and_score"]},
-            "sites": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "SiteChange": {
-        "type": "object",
-        "required": ["id", "changed"],
-        "properties": {"id": {"type": "string"}, "changed": {"type": "object"}},
-    },
-    "SiteCreated": {
-        "type": "object",
-        "required": ["id", "href"],
-        "properties": {
-            "id": {"type": "string"},
-            "href": {"type": "string"},
-            # The site's parcel ids (IDU), computed by the write itself.
-            "parcels": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-}
+def model_schemas() -> dict[str, Any]:
+    """The components of the models the routes name in ``responses`` (api/schemas.py)."""
+    _, defs = models_json_schema(
+        [(m, "serialization") for m in MODELS], ref_template=REF + "{model}"
+    )
+    return dict(defs.get("$defs", {}))
+
 
 # "" is accepted and means the default (CRS84).
 _CRS_VALUES = ["", *SUPPORTED, "CRS84", "EPSG:4326", "EPSG:2154", "EPSG:3857"]
@@ -350,78 +205,6 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM: {"schema": {"$ref": REF + "Problem"}}}}
 
 
-def _ok(description: str, media: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": media}
-
-
-def _json(name: str) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": REF + name}}}
-
-
-def _success(path: str, method: str) -> dict[str, Any] | None:
-    """The 2xx/3xx responses of the hand-built routes (None: FastAPI's own are right)."""
-    if path.endswith("/items"):
-        return {
-            "200": _ok(
-                "a page of features", {GEOJSON: {"schema": {"$ref": REF + "FeatureCollection"}}}
-            )
-        }
-    if path.endswith("/items/{feature_id}"):
-        return {"200": _ok("one feature", {GEOJSON: {"schema": {"$ref": REF + "Feature"}}})}
-    if path.endswith(("/queryables", "/schema", "/feature-schema")):
-        return {
-            "200": _ok(
-                "JSON Schema (queryables, features' properties or one GeoJSON feature)",
-                {
-                    "application/schema+json": {
-                        "schema": {"type": "object", "required": ["properties"]}
-                    }
-                },
-            )
-        }
-    if path.endswith(_TILE_PATHS):
-        return {
-            "200": _ok(
-                "a Mapbox Vector Tile", {MVT: {"schema": {"type": "string", "format": "binary"}}}
-            ),
-            "204": {"description": "no features in this tile"},
-            "304": {"description": "If-None-Match matched the tile's ETag"},
-        }
-    if path.endswith("/export"):
-        return {
-            "200": _ok(
-                "the features as a file",
-                {
-                    GEOJSON: {"schema": {"type": "object", "required": ["type", "features"]}},
-                    "text/csv": {"schema": {"type": "string"}},
-                    "application/geopackage+sqlite3": {
-                        "schema": {"type": "string", "format": "binary"}
-                    },
-                    "application/geo+json-seq": {"schema": {"type": "string"}},
-                    "application/flatgeobuf": {"schema": {"type": "string", "format": "binary"}},
-                    "application/vnd.apache.parquet": {
-                        "schema": {"type": "string", "format": "binary"}
-                    },
-                },
-            )
-        }
-    table = {
-        "/ogc": "LinksDocument",
-        "/collections": "Collections",
-        "/collections/{collection_id}": "Collection",
-        "/search": "SearchResults",
-        "/sites/compare": "Comparison",
-        "/territories/{kind}/{code}": "Territory",
-    }
-    if path in table:
-        return {"200": _ok("OK", _json(table[path]))}
-    if path == "/sites/{site_id}" and method == "patch":
-        return {"200": _ok("the fields changed, old and new", _json("SiteChange"))}
-    if path == "/sites" and method == "post":
-        return {"201": _ok("the site was created", _json("SiteCreated"))}
-    return None
-
-
 def _complete(path: str, method: str, op: dict[str, Any], settings: ApiSettings) -> None:
     params = op.setdefault("parameters", [])
     for p in params:
@@ -446,13 +229,10 @@ def _complete(path: str, method: str, op: dict[str, Any], settings: ApiSettings)
             "\n\nAny queryable property is also a filter parameter: `?insee=91432`. An unknown "
             "parameter is a 400."
         )
+    # Validation errors are 400 problem+json here (api/errors.py), never FastAPI's 422; the
+    # success answers are the routes' own (``responses=`` on each decorator).
     responses = op["responses"]
     responses.pop("422", None)
-    success = _success(path, method)
-    if success is not None:
-        for code in [c for c in responses if c.startswith(("2", "3"))]:
-            del responses[code]
-        responses.update(success)
     names = {p["name"] for p in params}
     if params or "requestBody" in op:
         responses["400"] = _problem("a parameter, the filter or the body is invalid")
@@ -514,7 +294,7 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
                 description=app.description,
             )
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(model_schemas())
             for name in ("HTTPValidationError", "ValidationError"):
                 schema["components"]["schemas"].pop(name, None)
             for path, ops in schema.get("paths", {}).items():

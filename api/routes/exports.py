@@ -34,6 +34,7 @@ from api.export_files import (
 )
 from api.params import EXPORT_PARAMS, feature_query
 from api.query import Binder, FeatureQuery, rows_sql, stream_sql
+from api.schemas import EXPORT_FILE
 from config import ApiSettings
 from db.errors import InvalidQuery
 from geo.crs import CRS84_URI, SUPPORTED
@@ -179,7 +180,12 @@ async def _parquet(pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder) -
 _FILES = {"gpkg": _gpkg, "fgb": _flatgeobuf, "parquet": _parquet}
 
 
-@router.get("/collections/{collection_id}/export", summary="Export filtered features")
+@router.get(
+    "/collections/{collection_id}/export",
+    summary="Export filtered features",
+    response_class=Response,
+    responses=EXPORT_FILE,
+)
 async def export(
     collection_id: str, request: Request, pool: PoolDep, reader: ReaderDep
 ) -> Response:

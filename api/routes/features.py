@@ -15,6 +15,20 @@ from api.cql2 import CONFORMANCE as CQL2_CONFORMANCE
 from api.db import PoolDep
 from api.params import ITEM_PARAMS, check_format, check_params, feature_query
 from api.query import Binder, FeatureQuery, count_sql, explain_sql, page_sql
+from api.schemas import (
+    JSON_SCHEMA_DOC,
+    Collections,
+    Conformance,
+    Feature,
+    FeatureCollection,
+    GeoJSONResponse,
+    LinksDocument,
+    SchemaResponse,
+    ok,
+)
+from api.schemas import (
+    Collection as CollectionOut,
+)
 from config import ApiSettings
 from db.errors import NotFound
 from geo.crs import CRS84_URI, LAMBERT93_AREA_LONLAT, SUPPORTED
@@ -77,7 +91,11 @@ def json_response(body: object, media_type: str = "application/json", **headers:
 landing_router = APIRouter(tags=["OGC API Features"])
 
 
-@landing_router.get("/ogc", summary="OGC API landing page (JSON; the HTML / is the maps')")
+@landing_router.get(
+    "/ogc",
+    summary="OGC API landing page (JSON; the HTML / is the maps')",
+    responses=ok("the landing page", model=LinksDocument),
+)
 @landing_router.get("/ogc/", include_in_schema=False)
 async def landing(request: Request) -> Response:
     check_params(request.query_params)
@@ -117,7 +135,11 @@ async def landing(request: Request) -> Response:
     )
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get(
+    "/conformance",
+    summary="Conformance classes",
+    responses=ok("the conformance classes", model=Conformance),
+)
 async def conformance(request: Request) -> Response:
     check_params(request.query_params)
     check_format(request.query_params)
@@ -203,7 +225,9 @@ async def _extents(pool: object, cols: list[Collection]) -> dict[str, list[float
     return out
 
 
-@router.get("/collections", summary="The collections")
+@router.get(
+    "/collections", summary="The collections", responses=ok("the collections", model=Collections)
+)
 async def collections(request: Request, pool: PoolDep) -> Response:
     check_params(request.query_params)
     check_format(request.query_params)
@@ -219,7 +243,11 @@ async def collections(request: Request, pool: PoolDep) -> Response:
     )
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get(
+    "/collections/{collection_id}",
+    summary="One collection",
+    responses=ok("one collection", model=CollectionOut),
+)
 async def collection(collection_id: str, request: Request, pool: PoolDep) -> Response:
     c = get_collection(collection_id)
     check_params(request.query_params)
@@ -228,7 +256,12 @@ async def collection(collection_id: str, request: Request, pool: PoolDep) -> Res
     return json_response(collection_json(request, c, extents[c.id]))
 
 
-@router.get("/collections/{collection_id}/queryables", summary="Queryable properties (JSON Schema)")
+@router.get(
+    "/collections/{collection_id}/queryables",
+    summary="Queryable properties (JSON Schema)",
+    response_class=SchemaResponse,
+    responses=JSON_SCHEMA_DOC,
+)
 async def queryables(collection_id: str, request: Request, reader: ReaderDep) -> Response:
     c = get_collection(collection_id)
     check_params(request.query_params)
@@ -310,7 +343,12 @@ def _page_links(
     return links
 
 
-@router.get("/collections/{collection_id}/items", summary="Features (GeoJSON)")
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features (GeoJSON)",
+    response_class=GeoJSONResponse,
+    responses=ok("a page of features", GEOJSON, FeatureCollection),
+)
 async def items(collection_id: str, request: Request, pool: PoolDep, reader: ReaderDep) -> Response:
     c = get_collection(collection_id)
     check_format(request.query_params, ("json", "geojson"))
@@ -348,7 +386,12 @@ async def items(collection_id: str, request: Request, pool: PoolDep, reader: Rea
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="One feature",
+    response_class=GeoJSONResponse,
+    responses=ok("one feature", GEOJSON, Feature),
+)
 async def item(
     collection_id: str, feature_id: str, request: Request, pool: PoolDep, reader: ReaderDep
 ) -> Response:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request, Response
 from psycopg import sql
 
 from api.db import PoolDep
+from api.schemas import Places, ok
 
 router = APIRouter(tags=["Places"])
 
@@ -155,7 +156,11 @@ def label(kind: str, code: str, name: str | None) -> str:
     return f"{name} ({what} {code})" if name else f"{what[0].upper()}{what[1:]} {code}"
 
 
-@router.get("/places", summary="Find a commune, EPCI, territory, département or region")
+@router.get(
+    "/places",
+    summary="Find a commune, EPCI, territory, département or region",
+    responses=ok("the places, best first", model=Places),
+)
 async def places(
     request: Request,
     pool: PoolDep,

@@ -10,13 +10,19 @@ from api.auth import ReaderDep
 from api.collections import get_collection
 from api.params import check_format, check_params
 from api.routes.features import json_response, url
+from api.schemas import JSON_SCHEMA_DOC, SchemaResponse
 
 router = APIRouter(tags=["OGC API Features"])
 
 SCHEMA_MEDIA = "application/schema+json"
 
 
-@router.get("/collections/{collection_id}/schema", summary="Schema of the features (Part 5)")
+@router.get(
+    "/collections/{collection_id}/schema",
+    summary="Schema of the features (Part 5)",
+    response_class=SchemaResponse,
+    responses=JSON_SCHEMA_DOC,
+)
 async def schema(collection_id: str, request: Request, reader: ReaderDep) -> Response:
     """The properties a reader gets, typed, with the id and geometry roles (JSON Schema)."""
     c = get_collection(collection_id)
@@ -29,6 +35,8 @@ async def schema(collection_id: str, request: Request, reader: ReaderDep) -> Res
 @router.get(
     "/collections/{collection_id}/feature-schema",
     summary="Schema of one GeoJSON feature (describedby, read by GDAL)",
+    response_class=SchemaResponse,
+    responses=JSON_SCHEMA_DOC,
 )
 async def geojson_schema(collection_id: str, request: Request, reader: ReaderDep) -> Response:
     """One GeoJSON feature of the collection as JSON Schema: GDAL types its fields from it."""

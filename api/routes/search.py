@@ -15,6 +15,7 @@ from psycopg import sql
 from api.auth import ReaderDep
 from api.db import PoolDep
 from api.query import Binder
+from api.schemas import Comparison, SearchResults, ok
 from db.errors import InvalidQuery, NotFound
 from geo.geometry import M2_PER_HA
 
@@ -66,7 +67,11 @@ LEFT JOIN LATERAL (SELECT sum(ps.zan_cost_ha) AS zan_cost_ha,
 """
 
 
-@router.get("/search", summary="Investor search over sites and land units")
+@router.get(
+    "/search",
+    summary="Investor search over sites and land units",
+    responses=ok("the matches, best first", model=SearchResults),
+)
 async def search(
     request: Request,
     pool: PoolDep,
@@ -194,7 +199,11 @@ def _json(body: object) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@router.get("/sites/compare", summary="Compare 2 to 5 sites side by side")
+@router.get(
+    "/sites/compare",
+    summary="Compare 2 to 5 sites side by side",
+    responses=ok("the sites side by side", model=Comparison),
+)
 async def compare(
     pool: PoolDep,
     reader: ReaderDep,

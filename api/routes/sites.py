@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from api.auth import ReaderDep, check_scope, require_key
 from api.db import PoolDep
+from api.schemas import SiteChange, SiteCreated, ok
 from db.errors import InvalidQuery, NotFound
 from db.history import SET_WRITER_SQL, writer_params
 from db.site_parcels import refresh_sites
@@ -212,6 +213,7 @@ async def _place(
 @router.patch(
     "/sites/{site_id}",
     summary="Update a site's availability, maturity, land control, price, position or perimeter",
+    responses=ok("the fields changed, old and new", model=SiteChange),
 )
 async def update_site(
     site_id: str, update: Annotated[SiteUpdate, Body()], pool: PoolDep, reader: ReaderDep
@@ -253,7 +255,12 @@ async def update_site(
     return Response(orjson.dumps({"id": site_id, "changed": diff}), media_type="application/json")
 
 
-@router.post("/sites", status_code=201, summary="Add a site")
+@router.post(
+    "/sites",
+    status_code=201,
+    summary="Add a site",
+    responses=ok("the site was created", model=SiteCreated, status=201),
+)
 async def create_site(
     site: Annotated[SiteCreate, Body()], pool: PoolDep, reader: ReaderDep
 ) -> Response:

@@ -11,6 +11,7 @@ from psycopg import sql
 
 from api.db import PoolDep
 from api.params import parse_as_of
+from api.schemas import Territory, ok
 from db.errors import NotFound
 from db.history import as_of_sql
 from geo.geometry import M2_PER_HA
@@ -138,7 +139,11 @@ def _available(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     }
 
 
-@router.get("/territories/{kind}/{code}", summary="ZAN and land figures of a territory")
+@router.get(
+    "/territories/{kind}/{code}",
+    summary="ZAN and land figures of a territory",
+    responses=ok("the territory's figures", model=Territory),
+)
 async def territory(
     kind: Kind,
     code: str,

@@ -23,6 +23,7 @@ from api.db import PoolDep
 from api.params import TILE_PARAMS, check_format, check_params, feature_query
 from api.query import Binder, etag_tile_sql, tile_sql
 from api.routes.features import OGC_PREFIX, json_response, url
+from api.schemas import MVT, MVT_TILE
 from config import ApiSettings
 from db.errors import InvalidQuery, NotFound
 
@@ -35,7 +36,6 @@ TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 OGC_TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
 
 TMS_ID = "WebMercatorQuad"
-MVT = "application/vnd.mapbox-vector-tile"
 TMS = morecantile.tms.get(TMS_ID)
 
 
@@ -232,15 +232,13 @@ def _check_tms(tms_id: str) -> None:
         raise NotFound(f"unknown tile matrix set {tms_id!r}; this server serves {TMS_ID}")
 
 
-_TILE_RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"content": {MVT: {}}},
-    204: {"description": "no features in this tile"},
-}
+_TILE_RESPONSES = MVT_TILE
 
 
 @ogc_tile_router.get(
     "/collections/{collection_id}/tiles/{tms_id}/{tileMatrix}/{tileRow}/{tileCol}",
     summary="A Mapbox Vector Tile (OGC order: tile matrix, row = y, column = x)",
+    response_class=Response,
     responses=_TILE_RESPONSES,
 )
 async def ogc_tile(
@@ -259,6 +257,7 @@ async def ogc_tile(
 @xyz_router.get(
     "/collections/{collection_id}/tiles/{tms_id}/{z}/{x}/{y}",
     summary="A Mapbox Vector Tile (XYZ order: x = column, y = row)",
+    response_class=Response,
     responses=_TILE_RESPONSES,
 )
 async def tile(

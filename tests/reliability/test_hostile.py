@@ -340,10 +340,17 @@ def test_no_ingest_or_upload_endpoint_is_reachable(rel_client: TestClient) -> No
         if method not in ("GET", "HEAD")
     )
     # Each write route is mounted once (the /ogc copies only hold read routes).
-    assert writes == [("PATCH", "/sites/{site_id}"), ("POST", "/sites")]
+    assert writes == [
+        ("PATCH", "/sites/{site_id}"),
+        ("POST", "/sites"),
+        ("POST", "/territories/{kind}/{code}/scenarios"),
+        ("POST", "/territories/{kind}/{code}/simulate"),
+    ]
     from api.routes.sites import SiteCreate
+    from api.zan_schemas import ProjectIn, ScenarioIn
 
-    assert not {"path", "file", "source", "url", "layer"} & set(SiteCreate.model_fields)
+    for model in (SiteCreate, ScenarioIn, ProjectIn):
+        assert not {"path", "file", "source", "url", "layer"} & set(model.model_fields), model
     for method, path in (
         ("POST", "/ingest"),
         ("POST", "/ingest/parcels"),

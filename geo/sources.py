@@ -155,11 +155,12 @@ SOURCES: tuple[DataSource, ...] = (
     ),
     _source(
         "sites-cles-en-main",
-        "Sites clés en main France 2030",
-        "Ministère de l'Industrie, Business France",
+        "Sites clés en main France 2030 (liste partielle, communiqués de presse)",
+        "Gouvernement, d'après la presse",
         "2024",
         "https://www.entreprises.gouv.fr/",
         ("sites",),
+        licence=("faits publics", "https://www.entreprises.gouv.fr/"),
     ),
 )
 

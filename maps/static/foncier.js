@@ -185,6 +185,16 @@
     return !!l && l.map.hasLayer(l.layer) && l.map.getZoom() >= (l.options.minZoom || 0);
   };
 
+  // VectorGrid 1.3.0 resolves a tile's fetch after its layer left the map (a layer hidden by the
+  // URL state, a basemap switched away) and Leaflet then reads this._map: drop those late tiles.
+  if (L.VectorGrid && !L.VectorGrid.prototype._foncierGuard) {
+    var tileReady = L.VectorGrid.prototype._tileReady;
+    L.VectorGrid.prototype._tileReady = function () {
+      if (this._map) tileReady.apply(this, arguments);
+    };
+    L.VectorGrid.prototype._foncierGuard = true;
+  }
+
   F.vectorTiles = function (map, o) {
     var paneName = "pane-" + o.collection;
     map.createPane(paneName).style.zIndex = o.points ? 440 : o.bands ? 430 : 410;
@@ -207,7 +217,7 @@
     // interactive: false -> VectorGrid 1.3.0 never calls L.DomEvent.fakeStop (gone in Leaflet 1.8).
     var layer = L.vectorGrid.protobuf(o.url, {
       vectorTileLayerStyles: styles, interactive: false, minZoom: o.minZoom, maxZoom: 22,
-      pane: paneName, rendererFactory: L.svg.tile, attribution: o.attribution,
+      pane: paneName, rendererFactory: L.svg.tile,
     });
     layer.on("tileload", function (e) {
       e.tile.setAttribute && e.tile.setAttribute("data-collection", o.collection);
@@ -228,7 +238,6 @@
   }
   F.apiPoints = function (map, o) {
     var layer = L.geoJSON(null, {
-      attribution: o.attribution,
       pointToLayer: function (f, latlng) { return pointMarker(f, latlng, o); },
       onEachFeature: function (f, l) {
         l.on("click", function (e) {
@@ -490,7 +499,10 @@
       toggle.setAttribute("aria-expanded", yes ? "false" : "true");
     };
     toggle.addEventListener("click", function () { collapse(!div.classList.contains("collapsed")); });
-    collapse(F.small());
+    // Open only where the map has room for it (not on phones, nor on a sheet's small map).
+    var room = map.getSize().y;
+    div.style.maxHeight = Math.max(room - 70, 120) + "px";
+    collapse(F.small() || room < 560);
     var notice = div.querySelector(".basemap-notice");
     var api = {
       selectBasemap: function (id, message) {
@@ -564,7 +576,7 @@
           });
         }).catch(function (e) { if (e.name !== "AbortError") console.warn(e.message); });
     };
-    var group = L.layerGroup([land, labels], { attribution: o.attribution });
+    var group = L.layerGroup([land, labels]);
     group.on("add", refresh);
     map.on("moveend", refresh);
     return group;
@@ -573,24 +585,40 @@
     var layers = {};
     list.forEach(function (b) {
       if (!b.url) { layers[b.id] = offlineBasemap(map, { attribution: b.attribution, label_zoom: 10 }); return; }
-      var l = L.tileLayer(b.url, { maxZoom: 22, maxNativeZoom: b.max_zoom, attribution: b.attribution });
+      var l = L.tileLayer(b.url, { maxZoom: 22, maxNativeZoom: b.max_zoom });
       var loaded = 0, failed = 0;
       l.on("tileload", function () { loaded += 1; });
       // The tile host does not answer (offline, blocked, down): fall back so the map is never blank.
       l.on("tileerror", function () {
         failed += 1;
-        if (failed >= 2 && loaded === 0 && map.hasLayer(l)) onFallback(b);
+        // Deferred: Leaflet still reads this._map after firing tileerror.
+        if (failed >= 2 && loaded === 0 && map.hasLayer(l)) setTimeout(function () { if (map.hasLayer(l)) onFallback(b); }, 0);
       });
       layers[b.id] = l;
     });
     var current = layers[wanted] ? wanted : list[0].id;
     if (navigator.onLine === false && layers.offline) current = "offline";
     layers[current].addTo(map);
-    return { layers: layers, current: function () {
+    return { layers: layers, list: list, current: function () {
       for (var id in layers) if (map.hasLayer(layers[id])) return id;
       return null;
     } };
   };
+
+  /* --- credits: each source of what is on the map, once, whichever layers draw from it --- */
+  function credits(map, own, bm) {
+    var lines = [];
+    var add = function (text) {
+      (text || "").split(" · ").forEach(function (c) { if (c && lines.indexOf(c) < 0) lines.push(c); });
+    };
+    var id = bm.current();
+    bm.list.forEach(function (b) { if (b.id === id) add(b.attribution); });
+    own.forEach(function (l) { if (F.visible(l)) add(l.options.attribution); });
+    var ctrl = map.attributionControl;
+    (ctrl._foncier || []).forEach(function (c) { ctrl.removeAttribution(c); });
+    ctrl._foncier = lines.map(F.esc);
+    ctrl._foncier.forEach(function (c) { ctrl.addAttribution(c); });
+  }
 
   /* --- map state in the URL hash: #map=z/lat/lng&layers=a,b&minscore=n&basemap=id --- */
   F.readState = function () {
@@ -636,6 +664,9 @@
     if (clickable.length) map.on("click", function (e) {
       if (clickable.some(F.visible)) F.identify(map, e.latlng);
     });
+    var credit = function () { credits(map, own, bm); };
+    map.on("zoomend layeradd layerremove baselayerchange", credit);
+    credit();
     if (o.url_state) {
       var save = function () { writeState(map, own, bm); };
       map.on("moveend overlayadd overlayremove baselayerchange foncier:state", save);

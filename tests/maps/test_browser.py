@@ -1,138 +1,18 @@
 """End-to-end: the map pages in headless Debian Chromium (Playwright), against the real app.
 
-The app runs under uvicorn on a free loopback port against the test database, loaded with the
-admin and Territoires d'industrie samples plus tests/fixtures/maps.sql (a scored parcel grid in
-Annemasse, two sites). Screenshots go to tests/artifacts/. In CI a missing Chromium fails.
+The harness (tests/maps/conftest.py) runs the app under uvicorn against the test database, loaded
+with the admin, Territoires d'industrie, brownfield, PLU and protection samples plus
+tests/fixtures/maps.sql (a scored parcel grid in Annemasse, three sites). Screenshots go to
+tests/artifacts/. In CI a missing Chromium fails.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from pyproj import Transformer
-from sqlalchemy import Engine
 
-from config import ROOT, DatabaseSettings, IngestSettings
-from ingest.pipeline import run_ingest
-from ingest.sources import SAMPLES
-from tests.conftest import FIXTURES, _truncate_all, service_unavailable
-from tests.conftest import SAMPLES as SAMPLES_DIR
-from tests.live_server import live_server
+from tests.maps.conftest import PARCEL_VIEW, TO_4326, shot
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-TO_4326 = Transformer.from_crs(2154, 4326, always_xy=True)
-# Annemasse, over the fixture's parcel grid (EPSG:2154 950000-950320, 6570700-6570940).
-_LON, _LAT = TO_4326.transform(950160, 6570820)
-PARCEL_VIEW = f"#map=17/{_LAT:.5f}/{_LON:.5f}&layers=epci,parcels,sites&minscore=0"
-# The basemaps' tile hosts: this machine has no internet, and the tests block them anyway, so the
-# pages' offline fallback is what they see (tests/maps/test_pages_browser.py checks it draws).
-TILE_HOSTS = ("https://data.geopf.fr/", "https://tile.openstreetmap.org/")
-# Real samples besides the admin ones: brownfields (ARA, with Annemasse's), Megève's PLU, the
-# Oise's ZNIEFF and Natura 2000 zones.
-EXTRA_SAMPLES = (
-    "friches/cartofriches_2023-10_ara.geojson.gz",
-    "urbanisme/plu_megeve_74173_zone_urba.geojson.gz",
-    "protection/oise_60_znieff_natura2000.geojson.gz",
-)
-
-
-def _load_samples(engine: Engine, db_settings: DatabaseSettings) -> None:
-    _truncate_all(engine)
-    for sample in SAMPLES:
-        if sample.layer not in ("epci", "communes", "territoires") and (
-            sample.path not in EXTRA_SAMPLES
-        ):
-            continue
-        options = dataclasses.replace(sample.options, vintage=sample.vintage)
-        run_ingest(sample.layer, SAMPLES_DIR / sample.path, options, db_settings, IngestSettings())
-    sql = (FIXTURES / "maps.sql").read_text()
-    with engine.begin() as conn:
-        conn.exec_driver_sql(sql)
-
-
-@pytest.fixture(scope="module")
-def app_url(engine: Engine, db_settings: DatabaseSettings) -> Iterator[str]:
-    _load_samples(engine, db_settings)
-    with live_server(db_settings.database_url) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        service_unavailable(f"{CHROMIUM} missing: scripts/setup installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _tile_host(url: str) -> bool:
-    return url.startswith(TILE_HOSTS)
-
-
-def _console(p, m) -> None:  # type: ignore[no-untyped-def]
-    # A blocked basemap tile is the unreachable network the test simulates, not a page error.
-    if m.type == "error" and not _tile_host(m.location.get("url", "")):
-        p.errors.append(f"console: {m.text}")
-
-
-def open_page(browser, width: int = 1280, height: int = 800):  # type: ignore[no-untyped-def]
-    """A page that records console errors and requests outside the app (basemap tiles blocked
-    and counted apart in ``tile_requests``); the tests assert ``errors`` stays empty."""
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
-    p = context.new_page()
-    p.errors = []
-    p.tile_requests = []
-    p.on("console", lambda m: _console(p, m))
-    p.on("pageerror", lambda e: p.errors.append(f"pageerror: {e}"))
-
-    def block(route) -> None:  # type: ignore[no-untyped-def]
-        p.tile_requests.append(route.request.url)
-        route.abort("internetdisconnected")
-
-    for host in TILE_HOSTS:
-        p.route(host + "**", block)
-    # Anything else outside the app would be a page that needs the internet.
-    p.on(
-        "request",
-        lambda r: (
-            r.url.startswith("http://127.0.0.1")
-            or _tile_host(r.url)
-            or p.errors.append(f"external: {r.url}")
-        ),
-    )
-    return context, p
-
-
-@pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    """A recording page at 1280 x 800 (see ``open_page``)."""
-    context, p = open_page(browser)
-    yield p
-    context.close()
-
-
-def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_planner_draws_parcels_from_tiles_and_shows_a_score(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -159,7 +39,7 @@ def test_planner_draws_parcels_from_tiles_and_shows_a_score(page, app_url: str) 
     assert "74012000AB" in text
     assert "88/100" in text and "Coût ZAN" in text
     assert "activités" in text
-    _shot(page, "planner_parcel_click")
+    shot(page, "planner_parcel_click")
     assert page.errors == []
     assert "map=" in page.url and "parcels" in page.url
 
@@ -176,7 +56,7 @@ def test_search_zooms_to_a_named_epci(page, app_url: str) -> None:  # type: igno
     center = page.evaluate("[Foncier.map.getCenter().lat, Foncier.map.getCenter().lng]")
     assert 46.0 < center[0] < 46.4 and 6.1 < center[1] < 6.5
     page.wait_for_timeout(500)
-    _shot(page, "planner_search_epci")
+    shot(page, "planner_search_epci")
     assert page.errors == []
 
 
@@ -201,7 +81,7 @@ def test_site_finder_filters_change_the_list(page, app_url: str) -> None:  # typ
     )
     assert "ZA des Tests" in page.inner_text("#results")
     assert "turnkey_only=true" in page.url
-    _shot(page, "finder_turnkey")
+    shot(page, "finder_turnkey")
     assert page.errors == []
 
 
@@ -215,7 +95,7 @@ def test_site_finder_compares_two_sites(page, app_url: str) -> None:  # type: ig
     page.wait_for_selector("#compare table", timeout=10_000)
     text = page.inner_text("#compare")
     assert "ZA des Tests" in text and "Friche des Essais" in text
-    _shot(page, "finder_compare")
+    shot(page, "finder_compare")
     assert page.errors == []
 
 
@@ -242,7 +122,7 @@ def test_site_sheet_is_printable(page, app_url: str) -> None:  # type: ignore[no
     assert page.evaluate("window.__printed") == 1
     page.emulate_media(media="print")
     assert page.locator(".topbar").is_hidden() and button.is_hidden()
-    _shot(page, "site_sheet_print")
+    shot(page, "site_sheet_print")
     assert page.errors == []
 
 
@@ -260,7 +140,7 @@ def test_site_finder_kind_toggle_lists_land_units(page, app_url: str) -> None:  
     assert "kind=land-units" in page.url
     assert page.locator("#compare-hint").is_hidden()
     assert page.locator("#results input[type=checkbox]").count() == 0
-    _shot(page, "finder_land_units")
+    shot(page, "finder_land_units")
     page.click("#kind-toggle label:has(input[value=sites])")
     page.wait_for_selector("#results li.result[data-site-id]", timeout=10_000)
     assert "ZA des Tests" in page.inner_text("#results")
@@ -286,5 +166,5 @@ def test_dashboard_chart_renders(page, app_url: str) -> None:  # type: ignore[no
     assert coverage.startswith("Données partielles : 9 communes sur 12"), coverage
     assert "conso_enaf_test.csv (Cerema 2023)" in coverage
     assert "À qualifier" in page.inner_text("#land-figures")
-    _shot(page, "dashboard_epci")
+    shot(page, "dashboard_epci")
     assert page.errors == []

@@ -1,6 +1,6 @@
 """End-to-end: the planner's search box in Chromium finds what French users type (/places).
 
-Same harness as tests/maps/test_browser.py (its fixtures: the admin and Territoires d'industrie
+The harness of tests/maps/conftest.py (its fixtures: the admin and Territoires d'industrie
 samples behind a live server, a page that records console errors).
 """
 
@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.maps.test_browser import (  # noqa: F401 - the harness's fixtures, used by name
-    _shot,
-    app_url,
-    browser,
-    page,
-)
+from tests.maps.conftest import shot
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +51,7 @@ def test_search_saint_etienne_without_accents(planner) -> None:  # type: ignore[
     tab.wait_for_function(f"Foncier.map.getZoom() < {zoom_commune}", timeout=10_000)
     lat, lng = _center(tab)
     assert 45.3 < lat < 45.7 and 4.0 < lng < 4.7
-    _shot(tab, "planner_search_saint_etienne")
+    shot(tab, "planner_search_saint_etienne")
     assert tab.errors == []
 
 

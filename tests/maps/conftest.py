@@ -69,7 +69,8 @@ def app_url(engine: Engine, db_settings: DatabaseSettings) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="package")
+# Per module: modules that start their own Playwright (downloads, docs) cannot share one.
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     if not Path(CHROMIUM).exists():
         service_unavailable(f"{CHROMIUM} missing: scripts/setup installs Debian's chromium")

@@ -9,7 +9,7 @@ import pytest
 
 from config import DatabaseSettings
 from tests.live_server import live_server
-from tests.maps.test_browser import browser, open_page  # noqa: F401 - the Chromium fixture
+from tests.maps.conftest import browser, open_page  # noqa: F401 - the Chromium fixture
 
 pytestmark = pytest.mark.browser
 

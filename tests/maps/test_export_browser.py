@@ -11,7 +11,7 @@ import httpx
 import pyogrio
 import pytest
 
-from tests.maps.test_browser import (  # noqa: F401 - fixtures
+from tests.maps.conftest import (  # noqa: F401 - fixtures
     PARCEL_VIEW,
     app_url,
     browser,

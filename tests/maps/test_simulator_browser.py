@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.maps.test_browser import (  # noqa: F401 - the harness's fixtures, used by name
-    _shot,
-    app_url,
-    browser,
-    page,
+from tests.maps.conftest import (  # noqa: F401 - the harness's fixtures, used by name
+    shot as _shot,
 )
 
 pytestmark = pytest.mark.browser

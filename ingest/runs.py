@@ -45,13 +45,22 @@ def lock_run(cur: psycopg.Cursor, run_id: int) -> None:
     """Hold run ``run_id``'s row until the load transaction ends (proof the loader is alive),
     and name the run as the transaction's writer (:func:`db.history.set_writer`).
 
+    A run marked interrupted by another ingest starting between its insertion and this lock
+    (two loads at once) is this live one's: it is set back to ``running``.
+
     Raises:
-        IngestError: the run was already marked interrupted (a checker ran between its
-            insertion and this lock); the load stops before touching anything.
+        IngestError: the run is missing or was ended otherwise; the load stops before
+            touching anything.
     """
-    cur.execute("SELECT status FROM ingest_run WHERE id = %s FOR UPDATE", (run_id,))
+    cur.execute("SELECT status, message FROM ingest_run WHERE id = %s FOR UPDATE", (run_id,))
     row = cur.fetchone()
-    if row is None or row[0] != "running":
+    if row is not None and row[0] == "failed" and row[1] == INTERRUPTED:
+        cur.execute(
+            "UPDATE ingest_run SET status = 'running', message = NULL, finished_at = NULL"
+            " WHERE id = %s",
+            (run_id,),
+        )
+    elif row is None or row[0] != "running":
         raise IngestError(f"ingest run {run_id} was marked {row[0] if row else 'missing'}")
     set_writer(cur, run_id)  # what the load replaces is kept in history under this run
 

@@ -168,6 +168,7 @@ def test_a_lost_connection_is_said_as_such(clean_db: Engine, db_settings: Databa
             row = admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks"
                 " WHERE locktype = 'advisory' AND objid = hashtext('parcel')::oid"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ).fetchone()
             killed = bool(row and row[0])
             time.sleep(0.005)

@@ -200,6 +200,13 @@ def _wrong_numbers(
     return reasons
 
 
+# How files write booleans, in English and French (compared stripped and lower-cased).
+_BOOLEAN_WORDS = {
+    **dict.fromkeys(("true", "t", "1", "oui", "yes", "vrai"), True),
+    **dict.fromkeys(("false", "f", "0", "non", "no", "faux"), False),
+}
+
+
 def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.DataFrame:
     """Coerce each column to its SQL type; a value that does not fit is a row problem.
 
@@ -252,22 +259,7 @@ def coerce(frame: pd.DataFrame, spec: TableSpec, problems: np.ndarray) -> pd.Dat
                 out[col] = s
             else:
                 low = s.astype(str).str.strip().str.lower()
-                mapped = low.map(
-                    {
-                        "true": True,
-                        "t": True,
-                        "1": True,
-                        "oui": True,
-                        "yes": True,
-                        "vrai": True,
-                        "false": False,
-                        "f": False,
-                        "0": False,
-                        "non": False,
-                        "no": False,
-                        "faux": False,
-                    }
-                )
+                mapped = low.map(_BOOLEAN_WORDS)
                 bad = mapped.isna().to_numpy() & ~blank
                 add_problem(problems, bad, f"wrong type: {col} is not a boolean")
                 out[col] = mapped.astype("boolean")

@@ -87,7 +87,6 @@ LONG_FUNCTIONS = {
     "geo/wkb.py:reproject_wkb_polygons": 137,  # being split (issue 11)
     "ingest/layers/sites.py:prepare": 82,
     "ingest/load.py:stage_and_merge_batches": 131,  # being split into strategies (issue 11)
-    "ingest/pipeline.py:run_ingest": 110,
     "score/profile.py:load_profile": 94,
 }
 PRODUCTION = ("api", "db", "geo", "ingest", "maps", "score", "cli.py", "config.py")

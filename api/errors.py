@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 import psycopg.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route, compile_path
 
 from db.errors import AccessDenied, DatabaseUnavailable, InvalidQuery, NotFound
 from geo.errors import CrsError, GeoError
@@ -79,11 +82,41 @@ def _validation_handler(request: Request, exc: RequestValidationError) -> JSONRe
     return problem(400, "Bad Request", "; ".join(parts), request.url.path)
 
 
+def _route_methods(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
+    """(path template, methods) of every API route, walking the included routers."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            ctx = getattr(route, "include_context", None)
+            yield from _route_methods(inner.routes, prefix + (getattr(ctx, "prefix", "") or ""))
+        elif isinstance(route, Route) and route.methods and route.include_in_schema:
+            yield prefix + route.path, route.methods
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path.
+
+    Starlette's 405 names only the first route whose path matched, so a path served by two
+    routes (a GET listing and a POST beside it) would advertise half of what it accepts. The
+    API's methods only: the HTML pages sharing an address (GET /sites) are not API operations.
+    """
+    routes = list(_route_methods(request.app.router.routes))
+    # The first template that matches is the one routing chose (routes are tried in order).
+    chosen = next((t for t, _ in routes if compile_path(t)[0].match(request.url.path)), None)
+    methods: set[str] = set()
+    for template, route_methods in routes:
+        if template == chosen:
+            methods |= route_methods
+    return ", ".join(sorted(methods))
+
+
 def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     response = problem(exc.status_code, _title(exc.status_code), detail, request.url.path)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        response.headers["Allow"] = allowed
     return response
 
 

@@ -284,6 +284,6 @@ def feature_query(
     if params.get("filter"):
         node = parse_cql2(params["filter"], params.get("filter-lang"))
         q.cql = cql2_to_sql(node, c, privileged, binder, filter_crs)
-    elif params.get("filter-lang") and params["filter-lang"] not in ("cql2-text", "cql2-json"):
+    elif "filter-lang" in params and params["filter-lang"] not in ("cql2-text", "cql2-json"):
         raise InvalidQuery("filter-lang: use cql2-text or cql2-json")
     return q

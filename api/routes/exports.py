@@ -195,6 +195,9 @@ async def export(
     c = get_collection(collection_id)
     settings: ApiSettings = request.app.state.settings
     params = request.query_params
+    for name in ("format", "f"):
+        if params.get(name) == "":
+            raise InvalidQuery(f"{name} is empty: use one of {', '.join(FORMATS)}")
     fmt = (params.get("format") or params.get("f") or "geojson").lower()
     if fmt not in FORMATS:
         raise InvalidQuery(f"format={fmt!r}: use one of {', '.join(FORMATS)}")

@@ -17,6 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api.db import PoolDep
+from api.negotiation import prefers_html
+from db.errors import NotFound
 from geo.sources import sources_for
 from maps.assets import CHART_JS, missing_vendor_dirs, static_mounts
 from maps.base import MapParts, json_script, render_parts
@@ -90,7 +92,13 @@ def _page(
 
 
 def _not_found(request: Request, lang: str | None, message: str, back: str) -> HTMLResponse:
-    """A real 404 page in the page's language, saying what was not found and where to go."""
+    """A real 404 page in the page's language, saying what was not found and where to go.
+
+    Only for browsers: a client that does not ask for HTML (an API client probing the site's
+    address) gets the API's problem+json like every other 404.
+    """
+    if not prefers_html(request.headers.get("accept", "")):
+        raise NotFound(message)
     return _page(
         request,
         "not_found.html",

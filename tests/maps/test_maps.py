@@ -176,20 +176,31 @@ def test_page_link_to_other_language_keeps_the_path(client: TestClient) -> None:
     assert '"code": "200011773"' in page.text
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
 def test_unknown_territory_kind_is_404(client: TestClient) -> None:
-    r = client.get("/territoires/planet/1")
+    r = client.get("/territoires/planet/1", headers=BROWSER)
     assert r.status_code == 404
     assert "Page introuvable" in r.text and "planet 1" in r.text
 
 
 def test_unknown_site_is_a_real_404_page(client: TestClient) -> None:
-    r = client.get("/sites/nope-404")
+    r = client.get("/sites/nope-404", headers=BROWSER)
     assert r.status_code == 404
     assert '<html lang="fr">' in r.text
     assert "Ce site n&#39;existe pas (ou plus) : nope-404." in r.text
     assert 'href="/sites?lang=fr"' in r.text
-    en = client.get("/sites/nope-404", params={"lang": "en"})
+    en = client.get("/sites/nope-404", params={"lang": "en"}, headers=BROWSER)
     assert en.status_code == 404 and "This site does not exist" in en.text
+
+
+def test_unknown_site_is_problem_json_to_an_api_client(client: TestClient) -> None:
+    for accept in ("application/json", "*/*", ""):
+        r = client.get("/sites/nope-404", headers={"Accept": accept})
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "nope-404" in r.json()["detail"]
 
 
 def test_static_files_are_served(client: TestClient) -> None:

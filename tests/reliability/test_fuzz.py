@@ -75,7 +75,12 @@ def test_api_conforms_to_its_openapi(case, rel_keys: dict[str, str]) -> None:  #
     case.validate_response(response, excluded_checks=excluded)
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
-        assert response.headers["content-type"] == ["application/problem+json"]
+        assert response.headers["content-type"] == ["application/problem+json"], (
+            case.method,
+            case.formatted_path,
+            response.status_code,
+            response.text[:300],
+        )
 
 
 def _limit_above_maximum(case) -> bool:  # type: ignore[no-untyped-def]

@@ -115,5 +115,13 @@
   };
   fromHash();
   candidates();
-  run();
+  // A territory without a ZAN account (no ENAF flows loaded) has nothing to simulate: say so
+  // rather than POST a request the API can only answer 404.
+  fetch(base, { headers: { Accept: "application/json" } })
+    .then(function (r) { return r.ok ? r.json() : {}; })
+    .then(function (d) {
+      if (d.zan) { run(); return; }
+      el("sim-error").textContent = t("sim_no_account");
+    })
+    .catch(function () { run(); });
 })();

@@ -43,7 +43,9 @@ def _failed_run(engine: Engine) -> object:
     return scalar(engine, "SELECT message FROM ingest_run WHERE status = 'failed' ORDER BY id DESC")
 
 
-@pytest.mark.parametrize("timeout_ms", [5, 60, 120, 200])
+# Timeouts that land in different phases of a real load, each shorter than the load's longest
+# statement on a quiet machine too (120 and 200 ms were longer than every statement there).
+@pytest.mark.parametrize("timeout_ms", [5, 15, 30])
 def test_a_statement_timeout_is_said_as_such(
     clean_db: Engine, db_settings: DatabaseSettings, timeout_ms: int
 ) -> None:

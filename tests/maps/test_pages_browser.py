@@ -108,8 +108,9 @@ def test_basemap_switch_is_kept_in_the_url(desktop, app_url: str) -> None:  # ty
     p.check("input[name=basemap][value=plan-ign]")
     p.wait_for_function("location.hash.includes('basemap=plan-ign')")
     assert "IGN Géoplateforme – Plan IGN v2" in p.inner_text(".leaflet-control-attribution")
-    # OpenStreetMap is blocked: the page says so and falls back rather than showing grey.
-    p.check("input[name=basemap][value=osm]")
+    # OpenStreetMap is blocked: the page says so and falls back rather than showing grey. A
+    # click, not check(): the fallback may select "offline" before check() reads the radio back.
+    p.click("input[name=basemap][value=osm]")
     p.wait_for_selector(".folium-map[data-basemap='offline']", timeout=15_000)
     assert "OpenStreetMap injoignable" in p.inner_text(".basemap-notice")
     assert p.errors == []

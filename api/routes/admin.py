@@ -7,8 +7,7 @@ administrator who has no shell on the server.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
@@ -41,54 +40,19 @@ LayerParam = Annotated[
 ]
 
 
-class RunOut(BaseModel):
-    """A run: ``kind`` ingest (a file loaded) or score (``foncier score``, layer ``score``)."""
-
-    kind: str
-    run_id: int
-    layer: str
-    source: str | None
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    counts: dict[str, int]
-    message: str | None
-    sha256: str | None
-    vintage: str | None
-
-
 class RunsOut(BaseModel):
-    runs: list[RunOut]
-
-
-class QuarantineOut(BaseModel):
-    """A refused row: ``feature_index`` is its 0-based position in ``source``; ``raw`` the
-    record as the file gave it (geometry as WKT in the file's CRS), absent in listings."""
-
-    quarantine_id: int
-    run_id: int
-    layer: str
-    source: str
-    feature_index: int | None
-    key: str | None
-    reason: str
-    raw: dict[str, Any] | None = None
+    runs: list[RunRecord]
 
 
 class QuarantineListOut(BaseModel):
-    rows: list[QuarantineOut]
+    rows: list[QuarantineRecord]
 
 
-class RunDetailOut(RunOut):
-    quarantine: list[QuarantineOut]
+@dataclasses.dataclass(frozen=True)
+class RunDetail(RunRecord):
+    """A run with the rows it refused (the fields are :class:`db.operations.RunRecord`'s)."""
 
-
-def _run(record: RunRecord) -> RunOut:
-    return RunOut(**dataclasses.asdict(record))
-
-
-def _row(record: QuarantineRecord) -> QuarantineOut:
-    return QuarantineOut(**dataclasses.asdict(record))
+    quarantine: list[QuarantineRecord] = dataclasses.field(default_factory=list)
 
 
 @router.get("/runs", summary="Recent ingest and scoring runs with their counts")
@@ -105,11 +69,11 @@ async def list_runs(
         if scores:
             cur = await conn.execute(*score_runs_query(limit))
             records += [score_record(r) for r in await cur.fetchall()]
-    return RunsOut(runs=[_run(r) for r in newest(records, limit)])
+    return RunsOut(runs=newest(records, limit))
 
 
 @router.get("/runs/{run_id}", summary="One ingest run and the rows it refused")
-async def get_run(pool: PoolDep, _admin: AdminDep, run_id: RunId) -> RunDetailOut:
+async def get_run(pool: PoolDep, _admin: AdminDep, run_id: RunId) -> RunDetail:
     """The run's counts and status, and its quarantined rows in file order (no raw record:
     ``/admin/quarantine/{id}`` gives it)."""
     async with pool.connection() as conn:
@@ -119,8 +83,7 @@ async def get_run(pool: PoolDep, _admin: AdminDep, run_id: RunId) -> RunDetailOu
             raise NotFound(f"no ingest run {run_id}; GET /admin/runs lists them")
         cur = await conn.execute(*quarantine_query(run_id, None, None))
         refused = [QuarantineRecord(*r) for r in await cur.fetchall()]
-    run = _run(ingest_record(row))
-    return RunDetailOut(**run.model_dump(), quarantine=[_row(q) for q in refused])
+    return RunDetail(**dataclasses.asdict(ingest_record(row)), quarantine=refused)
 
 
 @router.get("/quarantine", summary="Rows refused by loads, by run and layer")
@@ -135,7 +98,7 @@ async def list_quarantine(
     async with pool.connection() as conn:
         cur = await conn.execute(*quarantine_query(run, layer, limit))
         rows = [QuarantineRecord(*r) for r in await cur.fetchall()]
-    return QuarantineListOut(rows=[_row(q) for q in rows])
+    return QuarantineListOut(rows=rows)
 
 
 @router.get("/quarantine/{quarantine_id}", summary="One refused row with its raw record")
@@ -143,11 +106,11 @@ async def get_quarantined(
     pool: PoolDep,
     _admin: AdminDep,
     quarantine_id: Annotated[int, Path(ge=1, le=BIGINT, description="the row's id")],
-) -> QuarantineOut:
+) -> QuarantineRecord:
     """The file and row, the reason, and the record as the file gave it."""
     async with pool.connection() as conn:
         cur = await conn.execute(*quarantine_row_query(quarantine_id))
         row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no quarantined row {quarantine_id}; GET /admin/quarantine lists them")
-    return _row(QuarantineRecord(*row))
+    return QuarantineRecord(*row)

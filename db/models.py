@@ -1,7 +1,8 @@
 """The schema: SQLAlchemy tables with GeoAlchemy2 types, all geometries in EPSG:2154.
 
 Codes (INSEE, SIREN, IDU) are text. Migrations in ``db/migrations`` create exactly these tables;
-``tests/db/test_migrations.py`` checks that the two agree.
+``tests/db/test_migrations.py`` checks that the two agree (Alembic's ``compare_metadata``). The
+loader reads its column and geometry types from here (``ingest/tablespec.py``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import Label
 
 SRID = 2154
 
@@ -52,7 +55,9 @@ def point(nullable: bool = False) -> Mapped[object]:
 def search_key_index(name: str, column: str) -> Index:
     """A trigram index on ``foncier_search_key(column)``, the normalised name place search
     matches on (migration 0004)."""
-    return Index(name, text(f"foncier_search_key({column}) gin_trgm_ops"), postgresql_using="gin")
+    key: Label[str] = literal_column(f"foncier_search_key({column})").label(f"{column}_key")
+    # The operator class apart (postgresql_ops), so Alembic can compare the expression.
+    return Index(name, key, postgresql_using="gin", postgresql_ops={key.name: "gin_trgm_ops"})
 
 
 class Base(DeclarativeBase):

@@ -17,35 +17,29 @@ from dataclasses import replace
 
 from db.engine import read_sql
 from ingest.layers.cog import REBUILT_NOTE
-from ingest.normalize import TableLoad, TableSpec, code, finish, pick
+from ingest.normalize import TableLoad, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
 # Territoires d'industrie published as points get their perimeter once their communes are in.
 _REBUILD = read_sql("ingest.sql", "territoire_rebuild.sql").format(target="territoire")
 _DISSOLVE = read_sql("ingest.sql", "commune_dissolve.sql")
 _DISSOLVE_POPULATION = read_sql("ingest.sql", "commune_dissolve_population.sql")
 
-EPCI = TableSpec(
+EPCI = table_spec(
     table="epci",
     key=("siren",),
-    columns={"siren": "text", "nom": "text", "type": "text", "population": "integer"},
-    geometries={"geom": "MULTIPOLYGON"},
+    columns=("siren", "nom", "type", "population"),
+    geometries=("geom",),
     required=("nom",),
 )
 
-COMMUNE = TableSpec(
+COMMUNE = table_spec(
     table="commune",
     key=("insee",),
-    columns={
-        "insee": "text",
-        "nom": "text",
-        "dep": "text",
-        "reg": "text",
-        "siren_epci": "text",
-        "population": "integer",
-    },
-    geometries={"geom": "MULTIPOLYGON"},
+    columns=("insee", "nom", "dep", "reg", "siren_epci", "population"),
+    geometries=("geom",),
     required=("nom", "dep"),
     post_stage_sql=_DISSOLVE,
     post_merge_sql=_REBUILD,
@@ -59,16 +53,10 @@ COMMUNE = TableSpec(
     ),
 )
 
-COMMUNE_EPCI = TableSpec(
+COMMUNE_EPCI = table_spec(
     table="commune",
     key=("insee",),
-    columns={
-        "insee": "text",
-        "nom": "text",
-        "siren_epci": "text",
-        "siren": "text",
-        "cog_vintage": "text",
-    },
+    columns=("insee", "nom", "siren_epci", "siren", "cog_vintage"),
     update_only=True,
     delete_missing=False,
     post_merge_sql=_REBUILD,

@@ -51,7 +51,6 @@ from db.engine import read_sql
 from ingest.errors import LayoutError
 from ingest.normalize import (
     TableLoad,
-    TableSpec,
     add_problem,
     arrow_column,
     code,
@@ -62,6 +61,7 @@ from ingest.normalize import (
 )
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
 _INSEE_RE = re.compile(r"^\d[\dAB]\d{3}$")
 # Hex digits of the geometry digest in an Etalab building key (80 bits: no collision to fear
@@ -82,11 +82,11 @@ def parcel_built_sql(after: str) -> str:
 
 _COMMUNE_STAGE_SQL = read_sql("ingest.sql", "building_commune_stage.sql")
 
-BUILDING_ETALAB = TableSpec(
+BUILDING_ETALAB = table_spec(
     table="building",
     key=("id",),
-    columns={"id": "text", "insee": "text", "kind": "text"},
-    geometries={"geom": "MULTIPOLYGON"},
+    columns=("id", "insee", "kind"),
+    geometries=("geom",),
     required=("insee",),
     scope="insee",
     post_stage_sql=_COMMUNE_STAGE_SQL,

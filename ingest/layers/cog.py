@@ -30,9 +30,10 @@ import pandas as pd
 
 from db.engine import read_sql
 from ingest.layers.scot import INSEE_RE
-from ingest.normalize import TableLoad, TableSpec, add_problem, code, finish, pick
+from ingest.normalize import TableLoad, add_problem, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
 REGION_RE = re.compile(r"^\d{2}$")
 # An old code may also be Corsica's before 1976 (20xxx, now 2Axxx or 2Bxxx).
@@ -47,24 +48,24 @@ REBUILT_NOTE = (
     "{n} Territoires d'industrie perimeters rebuilt from their member communes",
 )
 
-REGION = TableSpec(
+REGION = table_spec(
     table="region",
     key=("code",),
-    columns={"code": "text", "nom": "text"},
+    columns=("code", "nom"),
     required=("nom",),
 )
 
-DEPARTEMENT = TableSpec(
+DEPARTEMENT = table_spec(
     table="departement",
     key=("code",),
-    columns={"code": "text", "nom": "text", "reg": "text"},
+    columns=("code", "nom", "reg"),
     required=("nom",),
 )
 
-COMMUNE_ANCIENNE = TableSpec(
+COMMUNE_ANCIENNE = table_spec(
     table="commune_ancienne",
     key=("insee_ancienne",),
-    columns={"insee_ancienne": "text", "insee": "text", "nom": "text"},
+    columns=("insee_ancienne", "insee", "nom"),
     required=("insee",),
     scope="insee",
     checks=(

@@ -28,7 +28,6 @@ from geo.constraints import (
 from ingest.errors import LayoutError
 from ingest.normalize import (
     TableLoad,
-    TableSpec,
     add_problem,
     finish,
     has_columns,
@@ -37,12 +36,13 @@ from ingest.normalize import (
 )
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
-CONSTRAINT = TableSpec(
+CONSTRAINT = table_spec(
     table="constraint_zone",
     key=("id",),
-    columns={"id": "text", "kind": "text", "name": "text", "source": "text", "attributes": "jsonb"},
-    geometries={"geom": "MULTIPOLYGON"},
+    columns=("id", "kind", "name", "source", "attributes"),
+    geometries=("geom",),
     required=("kind", "source"),
     scope="source",
 )

@@ -29,21 +29,17 @@ import pandas as pd
 
 from db.engine import read_sql
 from ingest.errors import LayoutError
-from ingest.normalize import TableLoad, TableSpec, add_problem, code, finish, has_columns, pick
+from ingest.normalize import TableLoad, add_problem, code, finish, has_columns, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
 log = logging.getLogger(__name__)
 
-ENAF = TableSpec(
+ENAF = table_spec(
     table="enaf_flow",
     key=("insee", "year", "destination"),
-    columns={
-        "insee": "text",
-        "year": "smallint",
-        "destination": "text",
-        "area_m2": "double precision",
-    },
+    columns=("insee", "year", "destination", "area_m2"),
     required=("area_m2",),
     scope="insee",
     post_stage_sql=read_sql("ingest.sql", "enaf_remap.sql"),
@@ -61,16 +57,10 @@ ENAF = TableSpec(
     ),
 )
 
-ZAN_TARGET = TableSpec(
+ZAN_TARGET = table_spec(
     table="zan_target",
     key=("territory_type", "territory_code"),
-    columns={
-        "territory_type": "text",
-        "territory_code": "text",
-        "nom": "text",
-        "reduction_pct": "double precision",
-        "document": "text",
-    },
+    columns=("territory_type", "territory_code", "nom", "reduction_pct", "document"),
     required=("reduction_pct",),
 )
 

@@ -19,31 +19,32 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from ingest.normalize import TableLoad, TableSpec, code, finish, pick
+from ingest.normalize import TableLoad, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
 POINTS_SOURCE = "cartofriches"
 PERIMETERS_SOURCE = "cartofriches-perimetres"
 LEGAL_PERSON = "personne morale"
 
-_COLUMNS = {
-    "site_id": "text",
-    "nom": "text",
-    "type": "text",
-    "statut": "text",
-    "insee": "text",
-    "surface_m2": "double precision",
-    "pollution": "text",
-    "urba_zone_type": "text",
-    "source": "text",
-}
+_COLUMNS = (
+    "site_id",
+    "nom",
+    "type",
+    "statut",
+    "insee",
+    "surface_m2",
+    "pollution",
+    "urba_zone_type",
+    "source",
+)
 
-FRICHE_POINTS = TableSpec(
+FRICHE_POINTS = table_spec(
     table="friche",
     key=("site_id",),
-    columns={**_COLUMNS, "proprio_nom": "text", "parcel_ids": "text[]"},  # type: ignore[dict-item]
-    geometries={"geom": "POINT"},
+    columns=(*_COLUMNS, "proprio_nom", "parcel_ids"),
+    geometries=("geom",),
     scope="insee",
     # Sites known only from a perimeter file are not the point file's to delete.
     post_stage_sql=(
@@ -62,11 +63,11 @@ WHERE f.site_id = s.site_id AND f.source IS DISTINCT FROM '{PERIMETERS_SOURCE}';
 UPDATE {{stage}} s SET geom = ST_PointOnSurface(s.perimeter) WHERE s.geom IS NULL;
 """
 
-FRICHE_PERIMETERS = TableSpec(
+FRICHE_PERIMETERS = table_spec(
     table="friche",
     key=("site_id",),
-    columns=_COLUMNS,  # type: ignore[arg-type]
-    geometries={"geom": "POINT", "perimeter": "MULTIPOLYGON"},
+    columns=_COLUMNS,
+    geometries=("geom", "perimeter"),
     optional_geometries=("geom",),
     delete_missing=False,
     post_stage_sql=_KEEP_POINT_SITE,

@@ -43,7 +43,6 @@ from ingest.layers.buildings import parcel_built_sql
 from ingest.layers.sites import site_parcel_sql
 from ingest.normalize import (
     TableLoad,
-    TableSpec,
     add_problem,
     arrow_column,
     code,
@@ -53,41 +52,42 @@ from ingest.normalize import (
 )
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
-_PARCEL_COLUMNS = {
-    "idu": "text",
-    "insee": "text",
-    "prefixe": "text",
-    "section": "text",
-    "numero": "text",
-    "contenance_m2": "integer",
-}
+_PARCEL_COLUMNS = (
+    "idu",
+    "insee",
+    "prefixe",
+    "section",
+    "numero",
+    "contenance_m2",
+)
 
-PARCEL_ETALAB = TableSpec(
+PARCEL_ETALAB = table_spec(
     table="parcel",
     key=("idu",),
-    columns=_PARCEL_COLUMNS,  # type: ignore[arg-type]
-    geometries={"geom": "MULTIPOLYGON"},
+    columns=_PARCEL_COLUMNS,
+    geometries=("geom",),
     required=("insee", "prefixe", "section", "numero"),
     scope="insee",
     post_merge_sql=site_parcel_sql("parcels") + parcel_built_sql("parcels"),
 )
 
-PARCEL_EDIGEO = TableSpec(
+PARCEL_EDIGEO = table_spec(
     table="parcel",
     key=("idu",),
-    columns={**_PARCEL_COLUMNS, "sheet": "text"},  # type: ignore[dict-item]
-    geometries={"geom": "MULTIPOLYGON"},
+    columns=(*_PARCEL_COLUMNS, "sheet"),
+    geometries=("geom",),
     required=("insee", "prefixe", "section", "numero", "sheet"),
     scope="sheet",
     post_merge_sql=site_parcel_sql("parcels"),
 )
 
-BUILDING_EDIGEO = TableSpec(
+BUILDING_EDIGEO = table_spec(
     table="building",
     key=("id",),
-    columns={"id": "text", "insee": "text", "sheet": "text"},
-    geometries={"geom": "MULTIPOLYGON"},
+    columns=("id", "insee", "sheet"),
+    geometries=("geom",),
     required=("insee", "sheet"),
     scope="sheet",
     post_merge_sql=parcel_built_sql("sheet"),

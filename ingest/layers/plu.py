@@ -20,24 +20,25 @@ import pandas as pd
 import shapely
 
 from geo.zoning import classify_zone
-from ingest.normalize import TableLoad, TableSpec, add_problem, code, finish, pick
+from ingest.normalize import TableLoad, add_problem, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
-PLU_ZONE = TableSpec(
+PLU_ZONE = table_spec(
     table="plu_zone",
     key=("id",),
-    columns={
-        "id": "text",
-        "insee": "text",
-        "libelle": "text",
-        "libelong": "text",
-        "typezone": "text",
-        "destdomi": "text",
-        "datappro": "text",
-        "zone_class": "text",
-    },
-    geometries={"geom": "MULTIPOLYGON"},
+    columns=(
+        "id",
+        "insee",
+        "libelle",
+        "libelong",
+        "typezone",
+        "destdomi",
+        "datappro",
+        "zone_class",
+    ),
+    geometries=("geom",),
     required=("insee", "libelle", "typezone", "zone_class"),
     scope="insee",
 )

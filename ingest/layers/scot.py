@@ -35,9 +35,10 @@ import numpy as np
 import pandas as pd
 
 from ingest.errors import LayoutError
-from ingest.normalize import TableLoad, TableSpec, add_problem, code, finish, has_columns, pick
+from ingest.normalize import TableLoad, add_problem, code, finish, has_columns, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
 ID_COLUMNS = ("scot_id", "id_scot", "code_scot")
 NAME_COLUMNS = ("nom_scot", "lib_scot", "scot")
@@ -53,10 +54,10 @@ _ELSEWHERE = (
     " AND NOT EXISTS (SELECT 1 FROM stage_scot_membre x WHERE x.scot_id = t.scot_id)"
 )
 
-SCOT_MEMBRE = TableSpec(
+SCOT_MEMBRE = table_spec(
     table="scot_membre",
     key=("scot_id", "insee"),
-    columns={"scot_id": "text", "insee": "text", "nom_scot": "text"},
+    columns=("scot_id", "insee", "nom_scot"),
     scope="scot_id",
     checks=(
         (

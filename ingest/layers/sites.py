@@ -30,30 +30,31 @@ from db.site_parcels import REFRESH_SQL
 from geo.geometry import WGS84
 from ingest.errors import LayoutError
 from ingest.jsonb import json_ready
-from ingest.normalize import TableLoad, TableSpec, add_problem, finish, has_columns
+from ingest.normalize import TableLoad, add_problem, finish, has_columns
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
-SITE_COLUMNS: dict[str, str] = {
-    "id": "text",
-    "nom": "text",
-    "programme": "text",
-    "insee": "text",
-    "insee_list": "text[]",
-    "lib_com": "text",
-    "surface_ha": "double precision",
-    "surface_dispo_ha": "double precision",
-    "maturite": "text",
-    "cle_en_main": "boolean",
-    "maitrise_fonciere": "text",
-    "pene": "boolean",
-    "friche": "boolean",
-    "prix_m2": "double precision",
-    "contact": "text",
-    "source_url": "text",
-    "attributes": "jsonb",
-    "location_precision": "text",
-}
+SITE_COLUMNS = (
+    "id",
+    "nom",
+    "programme",
+    "insee",
+    "insee_list",
+    "lib_com",
+    "surface_ha",
+    "surface_dispo_ha",
+    "maturite",
+    "cle_en_main",
+    "maitrise_fonciere",
+    "pene",
+    "friche",
+    "prix_m2",
+    "contact",
+    "source_url",
+    "attributes",
+    "location_precision",
+)
 
 # A site without coordinates is placed at its commune; a polygon site at a point inside it.
 _PLACE_SQL = """
@@ -72,11 +73,11 @@ def site_parcel_sql(after: str) -> str:
     return read_sql("ingest.sql", f"site_parcel_after_{after}.sql") + REFRESH_SQL
 
 
-SITE = TableSpec(
+SITE = table_spec(
     table="site",
     key=("id",),
-    columns=SITE_COLUMNS,  # type: ignore[arg-type]
-    geometries={"geom": "POINT", "perimeter": "MULTIPOLYGON"},
+    columns=SITE_COLUMNS,
+    geometries=("geom", "perimeter"),
     required=("nom", "location_precision"),
     optional_geometries=("geom", "perimeter"),
     post_stage_sql=_PLACE_SQL,

@@ -25,9 +25,10 @@ import shapely
 
 from db.engine import read_sql
 from ingest.errors import LayoutError
-from ingest.normalize import TableLoad, TableSpec, code, finish, pick
+from ingest.normalize import TableLoad, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
+from ingest.tablespec import table_spec
 
 _REBUILD = read_sql("ingest.sql", "territoire_rebuild.sql")
 _REBUILT_NOTES = (
@@ -40,11 +41,11 @@ _REBUILT_NOTES = (
 # Shapely type ids of the perimeters kept as published.
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
-TERRITOIRE = TableSpec(
+TERRITOIRE = table_spec(
     table="territoire",
     key=("programme", "id_ti"),
-    columns={"programme": "smallint", "id_ti": "text", "lib": "text", "insee_reg": "text"},
-    geometries={"geom": "MULTIPOLYGON"},
+    columns=("programme", "id_ti", "lib", "insee_reg"),
+    geometries=("geom",),
     required=("lib",),
     scope="programme",
     optional_geometries=("geom",),
@@ -59,16 +60,10 @@ TERRITOIRE = TableSpec(
     ),
 )
 
-MEMBRE = TableSpec(
+MEMBRE = table_spec(
     table="territoire_membre",
     key=("programme", "id_ti", "siren"),
-    columns={
-        "programme": "smallint",
-        "id_ti": "text",
-        "siren": "text",
-        "lib": "text",
-        "nature": "text",
-    },
+    columns=("programme", "id_ti", "siren", "lib", "nature"),
     required=("nature",),
     scope="programme",
     post_merge_sql=_REBUILD.format(target="territoire"),

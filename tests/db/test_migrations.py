@@ -1,6 +1,12 @@
 """The migrations build the schema the models describe, with typed geometries and GiST indexes."""
 
-from sqlalchemy import Engine, text
+import warnings
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import Engine, Integer, MetaData, text
 
 from db.models import metadata
 
@@ -40,7 +46,7 @@ def test_geometries_are_typed_2154_and_indexed(engine: Engine) -> None:
 
 def test_codes_are_text(engine: Engine) -> None:
     with engine.connect() as conn:
-        types = dict(
+        types: dict[str, str] = dict(
             conn.execute(
                 text(
                     "SELECT table_name || '.' || column_name, data_type "
@@ -79,3 +85,35 @@ def test_databases_are_created_with_the_c_collation(engine: Engine) -> None:
             )
         ).scalar()
     assert ordered == ["01001", "2A004", "Ain", "Isère", "Île"]
+
+
+def _schema_diff(engine: Engine, target: MetaData) -> list[Any]:
+    """What Alembic's autogenerate would change to bring the database to ``target``."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "include_object": alembic_helpers.include_object,
+                "compare_type": True,
+                "compare_server_default": True,
+            },
+        )
+        return list(compare_metadata(context, target))
+
+
+def test_models_and_migrations_agree(engine: Engine) -> None:
+    # Tables, columns, types, nullability, server defaults, keys, indexes: db/models.py is
+    # the one description of the schema, the migrations must build exactly it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an index Alembic cannot compare is a failure too
+        assert _schema_diff(engine, metadata) == []
+
+
+def test_the_comparison_sees_a_drift(engine: Engine) -> None:
+    drifted = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        table.to_metadata(drifted)
+    drifted.tables["parcel"].c.sheet.nullable = False
+    drifted.tables["site"].c.prix_m2.type = Integer()
+    changes = {(d[0][0], d[0][2], d[0][3]) for d in _schema_diff(engine, drifted)}
+    assert changes == {("modify_nullable", "parcel", "sheet"), ("modify_type", "site", "prix_m2")}

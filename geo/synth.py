@@ -105,6 +105,26 @@ def _inject_defects(frame: gpd.GeoDataFrame, share: float, rng: np.random.Genera
     frame.geometry = gpd.GeoSeries(geoms, crs=frame.crs, index=frame.index)
 
 
+def _parcel_counts(
+    polygons: np.ndarray, n: int, mean_area_m2: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The communes to fill, in a seeded random order, and how many parcels each gets: about
+    its area (m², EPSG:2154) over ``mean_area_m2``, at least one, ``n`` in all."""
+    usable = ~shapely.is_empty(polygons) & (shapely.area(polygons) > 0)
+    order = rng.permutation(np.flatnonzero(usable))
+    capacity = np.maximum(1, np.round(shapely.area(polygons) / mean_area_m2)).astype(int)
+    chosen = np.cumsum(capacity[order])
+    last = int(np.searchsorted(chosen, n))
+    if last >= len(order):
+        raise ValueError(
+            f"the {len(order)} communes hold about {int(chosen[-1]) if len(chosen) else 0} "
+            f"parcels of {mean_area_m2:.0f} m²; ask for fewer or pass a smaller mean area"
+        )
+    counts = capacity[order[: last + 1]].copy()
+    counts[-1] -= int(chosen[last]) - n
+    return order[: last + 1], counts
+
+
 def synth_parcels(
     communes: gpd.GeoDataFrame,
     n: int,
@@ -149,23 +169,12 @@ def synth_parcels(
     rng = np.random.default_rng(seed)
     polygons = reproject(communes.geometry.to_numpy(), communes.crs, LAMBERT93)
     codes = communes[insee_column].astype(str).to_numpy()
-    usable = ~shapely.is_empty(polygons) & (shapely.area(polygons) > 0)
-    order = rng.permutation(np.flatnonzero(usable))
-    capacity = np.maximum(1, np.round(shapely.area(polygons) / mean_area_m2)).astype(int)
-    chosen = np.cumsum(capacity[order])
-    last = int(np.searchsorted(chosen, n))
-    if last >= len(order):
-        raise ValueError(
-            f"the {len(order)} communes hold about {int(chosen[-1])} parcels of "
-            f"{mean_area_m2:.0f} m²; ask for fewer or pass a smaller mean area"
-        )
-    counts = capacity[order[: last + 1]].copy()
-    counts[-1] -= int(chosen[last]) - n
+    picked, counts = _parcel_counts(polygons, n, mean_area_m2, rng)
 
     cells: list[np.ndarray] = []
     insee: list[np.ndarray] = []
     local: list[np.ndarray] = []
-    for idx, count in zip(order[: last + 1], counts, strict=True):
+    for idx, count in zip(picked, counts, strict=True):
         got = _commune_cells(polygons[idx], int(count), rng)
         cells.append(got)
         insee.append(np.full(len(got), codes[idx], dtype=object))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from geo.constraints import KINDS
 from geo.errors import GeoError
@@ -59,6 +60,85 @@ def _number(table: dict[str, object], key: str, where: str) -> float:
     return float(value)
 
 
+_ZAN_KEYS = (
+    "reference_first_year",
+    "reference_last_year",
+    "period_first_year",
+    "period_last_year",
+    "default_reduction_pct",
+    "commune_guarantee_ha",
+    "full_penalty_share",
+    "unknown_value",
+)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ProfileError(f"{path}: cannot read the scoring profile: {exc}") from exc
+
+
+def _weights(data: dict[str, Any], where: str) -> dict[str, float]:
+    """One weight per criterion, summing to 100."""
+    weights = {c: _number(data.get("weights", {}), c, f"{where} [weights]") for c in CRITERIA}
+    if abs(sum(weights.values()) - 100.0) > 1e-9:
+        raise ProfileError(
+            f"{where} [weights]: the weights sum to {sum(weights.values())}, not 100"
+        )
+    return weights
+
+
+def _kinds(data: dict[str, Any], where: str) -> tuple[tuple[str, ...], dict[str, float]]:
+    """The hard constraint kinds and the soft ones with their weights: known, disjoint."""
+    hard = tuple(data.get("exclusion", {}).get("hard", []))
+    soft = {
+        str(k): _number(data.get("soft", {}), k, f"{where} [soft]") for k in data.get("soft", {})
+    }
+    for kind in (*hard, *soft):
+        if kind not in KINDS:
+            raise ProfileError(
+                f"{where}: unknown constraint kind {kind!r}; known: {', '.join(KINDS)}"
+            )
+    if set(hard) & set(soft):
+        raise ProfileError(f"{where}: kinds both hard and soft: {sorted(set(hard) & set(soft))}")
+    return hard, soft
+
+
+def _candidate_zone_classes(land: dict[str, Any], where: str) -> tuple[str, ...]:
+    candidate = tuple(str(c) for c in land.get("candidate_zone_classes", []))
+    for cls in candidate:
+        if cls not in ZONE_CLASSES[:-1]:
+            raise ProfileError(
+                f"{where} [land]: unknown zone class {cls!r} in candidate_zone_classes"
+            )
+    return candidate
+
+
+def _check_values(profile: Profile) -> None:
+    """Shares in 0-1, unknown inputs worth at most 0.5, a size target above its minimum."""
+    where = str(profile.path)
+    unknown = profile.unknown.values()
+    values = [
+        *profile.soft_weights.values(),
+        *profile.zoning.values(),
+        *(v for _, v in profile.maturity_patterns),
+        *unknown,
+    ]
+    if any(not 0.0 <= v <= 1.0 for v in values):
+        raise ProfileError(
+            f"{where}: soft weights, zoning, maturity and unknown values must lie in 0-1"
+        )
+    # An unknown input is worth no more than a known average one (0.5 of the criterion).
+    if any(v > 0.5 for v in (*unknown, profile.zoning["none"], profile.zan["unknown_value"])):
+        raise ProfileError(
+            f"{where}: a value for an unknown input (zoning.none, zan.unknown_value, [unknown]) "
+            "must not exceed 0.5: unknown land never beats known land"
+        )
+    if profile.size_target_ha <= profile.size_min_ha:
+        raise ProfileError(f"{where} [size]: target_ha must be above min_ha")
+
+
 def load_profile(path: Path | None = None) -> Profile:
     """Read and check a scoring profile.
 
@@ -70,68 +150,15 @@ def load_profile(path: Path | None = None) -> Profile:
             values outside 0-1.
     """
     path = Path(path) if path else DEFAULT_PROFILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ProfileError(f"{path}: cannot read the scoring profile: {exc}") from exc
+    data = _read(path)
     where = str(path)
     version = data.get("version")
     if not isinstance(version, str) or not version:
         raise ProfileError(f"{where}: `version` (a string) is required")
-    weights = {c: _number(data.get("weights", {}), c, f"{where} [weights]") for c in CRITERIA}
-    if abs(sum(weights.values()) - 100.0) > 1e-9:
-        raise ProfileError(
-            f"{where} [weights]: the weights sum to {sum(weights.values())}, not 100"
-        )
-    excl = data.get("exclusion", {})
-    hard = tuple(excl.get("hard", []))
-    soft = {
-        str(k): _number(data.get("soft", {}), k, f"{where} [soft]") for k in data.get("soft", {})
-    }
-    for kind in (*hard, *soft):
-        if kind not in KINDS:
-            raise ProfileError(
-                f"{where}: unknown constraint kind {kind!r}; known: {', '.join(KINDS)}"
-            )
-    if set(hard) & set(soft):
-        raise ProfileError(f"{where}: kinds both hard and soft: {sorted(set(hard) & set(soft))}")
-    zoning = {c: _number(data.get("zoning", {}), c, f"{where} [zoning]") for c in ZONE_CLASSES}
-    zan_keys = (
-        "reference_first_year",
-        "reference_last_year",
-        "period_first_year",
-        "period_last_year",
-        "default_reduction_pct",
-        "commune_guarantee_ha",
-        "full_penalty_share",
-        "unknown_value",
-    )
-    zan = {k: _number(data.get("zan", {}), k, f"{where} [zan]") for k in zan_keys}
-    size = data.get("size", {})
-    maturity = data.get("maturity", {})
-    patterns = tuple((str(p), float(v)) for p, v in maturity.get("patterns", []))
-    land = data.get("land", {})
-    candidate = tuple(str(c) for c in land.get("candidate_zone_classes", []))
-    for cls in candidate:
-        if cls not in ZONE_CLASSES[:-1]:
-            raise ProfileError(
-                f"{where} [land]: unknown zone class {cls!r} in candidate_zone_classes"
-            )
-    unknown = {
-        k: _number(data.get("unknown", {}), k, f"{where} [unknown]")
-        for k in ("constraints", "size", "size_cap")
-    }
-    values = [*soft.values(), *zoning.values(), *(v for _, v in patterns), *unknown.values()]
-    if any(not 0.0 <= v <= 1.0 for v in values):
-        raise ProfileError(
-            f"{where}: soft weights, zoning, maturity and unknown values must lie in 0-1"
-        )
-    # An unknown input is worth no more than a known average one (0.5 of the criterion).
-    if any(v > 0.5 for v in (*unknown.values(), zoning["none"], zan["unknown_value"])):
-        raise ProfileError(
-            f"{where}: a value for an unknown input (zoning.none, zan.unknown_value, [unknown]) "
-            "must not exceed 0.5: unknown land never beats known land"
-        )
+    excl, size = data.get("exclusion", {}), data.get("size", {})
+    maturity, land = data.get("maturity", {}), data.get("land", {})
+    weights = _weights(data, where)
+    hard, soft = _kinds(data, where)
     profile = Profile(
         path=path,
         version=version,
@@ -139,17 +166,19 @@ def load_profile(path: Path | None = None) -> Profile:
         hard_kinds=hard,
         exclusion_min_share=_number(excl, "min_share", f"{where} [exclusion]"),
         soft_weights=soft,
-        zoning=zoning,
-        zan=zan,
+        zoning={c: _number(data.get("zoning", {}), c, f"{where} [zoning]") for c in ZONE_CLASSES},
+        zan={k: _number(data.get("zan", {}), k, f"{where} [zan]") for k in _ZAN_KEYS},
         size_min_ha=_number(size, "min_ha", f"{where} [size]"),
         size_target_ha=_number(size, "target_ha", f"{where} [size]"),
-        maturity_patterns=patterns,
+        maturity_patterns=tuple((str(p), float(v)) for p, v in maturity.get("patterns", [])),
         maturity_unknown=_number(maturity, "unknown", f"{where} [maturity]"),
         curtilage_m=_number(land, "curtilage_m", f"{where} [land]"),
-        candidate_zone_classes=candidate,
-        unknown=unknown,
+        candidate_zone_classes=_candidate_zone_classes(land, where),
+        unknown={
+            k: _number(data.get("unknown", {}), k, f"{where} [unknown]")
+            for k in ("constraints", "size", "size_cap")
+        },
         site_brownfield_pattern=str(data.get("brownfield", {}).get("site_name_pattern", "")),
     )
-    if profile.size_target_ha <= profile.size_min_ha:
-        raise ProfileError(f"{where} [size]: target_ha must be above min_ha")
+    _check_values(profile)
     return profile

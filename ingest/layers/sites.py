@@ -245,25 +245,9 @@ def _attributes(f: pd.DataFrame, used: set[str]) -> list[dict[str, object] | Non
     return rows
 
 
-def prepare(source: Source, _options: IngestOptions) -> list[TableLoad]:
-    """Map a site list to the ``site`` table (see the module docstring for the layouts)."""
-    f, name = source.frame, str(source.path)
-    layout = layout_of(f)
-    frame = f[["_feature_index"]].copy()
-    used: set[str] = {"_feature_index", "geometry"}
-    for col, names in ALIASES.items():
-        src = _column(f, names)
-        if src is not None:
-            frame[col] = f[src]
-            used.add(src)
-    if "id" not in frame:
-        raise LayoutError(
-            f"{name}: no site id column ({' / '.join(ALIASES['id'])}); columns are: "
-            f"{', '.join(str(c) for c in f.columns if not str(c).startswith('_'))}"
-        )
-    problems = np.full(len(frame), None, dtype=object)
-
-    # The commune: several in the press list ("64410|64418"), the first is the main one.
+def _communes(frame: pd.DataFrame, problems: np.ndarray) -> None:
+    """The site's communes (in place): several in the press list ("64410|64418"), the first is
+    the main one; a malformed code is a row problem."""
     codes = [_split_codes(v) for v in frame["insee"]] if "insee" in frame else [[]] * len(frame)
     frame["insee_list"] = [c or None for c in codes]
     frame["insee"] = [c[0] if c else None for c in codes]
@@ -278,7 +262,12 @@ def prepare(source: Source, _options: IngestOptions) -> list[TableLoad]:
             lambda v: ", ".join(p.strip() for p in v.split("|")) if isinstance(v, str) else v
         )
 
-    # Flags: turnkey for the SCEM lists; otherwise from CNIG terr_cle_en_main or similar.
+
+def _turnkey_flags(
+    f: pd.DataFrame, frame: pd.DataFrame, layout: str, problems: np.ndarray, used: set[str]
+) -> None:
+    """The flags (in place): turnkey for the SCEM lists, otherwise from CNIG
+    ``terr_cle_en_main`` or similar; ``pene`` and ``friche`` as the file writes them."""
     cle = _column(f, CLE_EN_MAIN)
     quali = _column(f, ("site_quali_territoire",))
     if layout in ("scem", "press"):
@@ -298,6 +287,27 @@ def prepare(source: Source, _options: IngestOptions) -> list[TableLoad]:
             frame[col] = _flags(frame[col], col, problems)
     if "pene" in frame:
         frame["pene"] = frame["pene"].fillna(False)
+
+
+def prepare(source: Source, _options: IngestOptions) -> list[TableLoad]:
+    """Map a site list to the ``site`` table (see the module docstring for the layouts)."""
+    f, name = source.frame, str(source.path)
+    layout = layout_of(f)
+    frame = f[["_feature_index"]].copy()
+    used: set[str] = {"_feature_index", "geometry"}
+    for col, names in ALIASES.items():
+        src = _column(f, names)
+        if src is not None:
+            frame[col] = f[src]
+            used.add(src)
+    if "id" not in frame:
+        raise LayoutError(
+            f"{name}: no site id column ({' / '.join(ALIASES['id'])}); columns are: "
+            f"{', '.join(str(c) for c in f.columns if not str(c).startswith('_'))}"
+        )
+    problems = np.full(len(frame), None, dtype=object)
+    _communes(frame, problems)
+    _turnkey_flags(f, frame, layout, problems, used)
 
     points, polygons, crs = _geometries(source)
     used.update(c for c in (_column(f, POINT_TEXT), _column(f, POLYGON_TEXT)) if c)

@@ -34,26 +34,46 @@ site_piece AS (
     LEFT JOIN site_score sc ON sc.site_id = s.id
     WHERE i.site_id IS NOT NULL
 ),
--- A land unit's parcels or a list of parcels: each parcel's cost, unknown up to its area.
+-- A land unit whose parcels all carry its id in parcel_score (what `foncier score` writes with
+-- the unit): its area (the sum of its parcels', land_unit.area_ha) and its costs and statuses
+-- from one index range scan of parcel_score, no parcel geometry read but for a cost bound the
+-- score left NULL. Units whose scores do not all name them (hand-made rows, a unit with an
+-- unscored parcel) take the per-parcel path below, as lists of parcels do.
+unit AS (
+    SELECT i.idx, u.id, u.area_ha, cardinality(u.idus) AS n_idus, a.*
+    FROM input i JOIN land_unit u ON u.id = i.land_unit_id
+    CROSS JOIN LATERAL (SELECT count(*) AS n,
+        bool_and(s0.insee IN (SELECT insee FROM com)) AS inside,
+        sum(coalesce(s0.zan_cost_ha, 0)) AS cost_min_ha,
+        sum(coalesce(s0.zan_cost_ha, s0.zan_cost_max_ha, (SELECT foncier_area_m2(p0.geom)
+            FROM parcel p0 WHERE p0.idu = s0.idu) / %(m2_per_ha)s)) AS cost_max_ha,
+        jsonb_strip_nulls(jsonb_build_object(
+            'artificialised', nullif(count(*) FILTER (WHERE s0.land_status = 'artificialised'), 0),
+            'enaf', nullif(count(*) FILTER (WHERE s0.land_status = 'enaf'), 0),
+            'unknown', nullif(count(*) FILTER (WHERE s0.land_status = 'unknown'), 0)))
+            AS statuses
+        FROM parcel_score s0 WHERE s0.land_unit_id = u.id) a
+),
+-- A land unit's parcels (other units) or a list of parcels: each parcel's cost, unknown up to
+-- its area.
 parcel_ids AS (
     SELECT i.idx, x.idu, true AS listed FROM input i, unnest(i.parcels) AS x(idu)
     WHERE i.parcels IS NOT NULL
     UNION ALL
-    SELECT i.idx, x.idu, false FROM input i JOIN land_unit u ON u.id = i.land_unit_id,
+    SELECT i.idx, x.idu, false FROM input i JOIN land_unit u ON u.id = i.land_unit_id
+        JOIN unit ON unit.idx = i.idx AND unit.n <> unit.n_idus,
         unnest(u.idus) AS x(idu)
 ),
 parcel_piece AS (
-    SELECT x.idx, x.idu, x.listed, p.idu AS found_id, p.insee,
-        foncier_area_m2(p.geom) / %(m2_per_ha)s AS area_ha,
+    SELECT x.idx, x.idu, x.listed, p.idu AS found_id, p.insee, p.area_ha,
         coalesce(ps.zan_cost_ha, 0) AS cost_min_ha,
-        coalesce(ps.zan_cost_ha, ps.zan_cost_max_ha, foncier_area_m2(p.geom) / %(m2_per_ha)s)
-            AS cost_max_ha,
+        coalesce(ps.zan_cost_ha, ps.zan_cost_max_ha, p.area_ha) AS cost_max_ha,
         coalesce(ps.land_status, 'unknown') AS land_status
     FROM parcel_ids x
     -- One primary-key lookup per listed parcel (OFFSET 0 keeps the planner from hashing the
-    -- whole parcel table for a few hundred ids).
-    LEFT JOIN LATERAL (SELECT p0.idu, p0.insee, p0.geom FROM parcel p0 WHERE p0.idu = x.idu
-        OFFSET 0) p ON true
+    -- whole parcel table for a few hundred ids); its area computed once.
+    LEFT JOIN LATERAL (SELECT p0.idu, p0.insee, foncier_area_m2(p0.geom) / %(m2_per_ha)s
+        AS area_ha FROM parcel p0 WHERE p0.idu = x.idu OFFSET 0) p ON true
     LEFT JOIN LATERAL (SELECT s0.zan_cost_ha, s0.zan_cost_max_ha, s0.land_status
         FROM parcel_score s0 WHERE s0.idu = x.idu OFFSET 0) ps ON true
 ),
@@ -84,18 +104,20 @@ poly AS (
     WHERE i.geometry IS NOT NULL
 ),
 poly_piece AS (
-    SELECT g.idx, p.insee, c.frac * foncier_area_m2(p.geom) / %(m2_per_ha)s AS area_ha,
+    SELECT g.idx, p.insee, c.frac * c.area_ha AS area_ha,
         c.frac * coalesce(ps.zan_cost_ha, 0) AS cost_min_ha,
-        c.frac * coalesce(ps.zan_cost_ha, ps.zan_cost_max_ha,
-            foncier_area_m2(p.geom) / %(m2_per_ha)s) AS cost_max_ha,
+        c.frac * coalesce(ps.zan_cost_ha, ps.zan_cost_max_ha, c.area_ha) AS cost_max_ha,
         coalesce(ps.land_status, 'unknown') AS land_status
     FROM poly g
     -- The index: the polygon is already in 2154, the column is never transformed.
     JOIN parcel p ON p.geom && g.geom AND ST_Intersects(p.geom, g.geom)
     LEFT JOIN LATERAL (SELECT s0.zan_cost_ha, s0.zan_cost_max_ha, s0.land_status
         FROM parcel_score s0 WHERE s0.idu = p.idu OFFSET 0) ps ON true
-    CROSS JOIN LATERAL (SELECT ST_Area(ST_Intersection(p.geom, g.geom))
-        / nullif(ST_Area(p.geom), 0) AS frac) c
+    -- A parcel inside the polygon is covered whole: no intersection to compute.
+    CROSS JOIN LATERAL (SELECT foncier_area_m2(p.geom) / %(m2_per_ha)s AS area_ha,
+        CASE WHEN ST_CoveredBy(p.geom, g.geom) THEN 1.0
+            ELSE ST_Area(ST_Intersection(p.geom, g.geom)) / nullif(ST_Area(p.geom), 0) END
+            AS frac) c
 ),
 poly_insee AS (
     SELECT g.idx, array_agg(DISTINCT c.insee) AS insees
@@ -125,12 +147,14 @@ resolved AS (
         coalesce(i.land_unit_id::text, array_to_string(i.parcels, ',')),
         CASE WHEN i.parcels IS NOT NULL THEN true
             ELSE EXISTS (SELECT 1 FROM land_unit u WHERE u.id = i.land_unit_id) END,
-        coalesce(pa.missing, ARRAY[]::text[]), coalesce(pa.inside, false), pa.area_ha,
-        coalesce(pa.cost_min_ha, 0), coalesce(pa.cost_max_ha, 0),
-        coalesce(ps.statuses, '{}'::jsonb), NULL::boolean
+        coalesce(pa.missing, ARRAY[]::text[]), coalesce(fu.inside, pa.inside, false),
+        coalesce(fu.area_ha, pa.area_ha), coalesce(fu.cost_min_ha, pa.cost_min_ha, 0),
+        coalesce(fu.cost_max_ha, pa.cost_max_ha, 0),
+        coalesce(fu.statuses, ps.statuses, '{}'::jsonb), NULL::boolean
     FROM input i
     LEFT JOIN parcel_agg pa ON pa.idx = i.idx
     LEFT JOIN parcel_statuses ps ON ps.idx = i.idx
+    LEFT JOIN unit fu ON fu.idx = i.idx AND fu.n = fu.n_idus
     WHERE i.parcels IS NOT NULL OR i.land_unit_id IS NOT NULL
     UNION ALL
     SELECT i.idx, 'polygon', NULL, true, ARRAY[]::text[],

@@ -167,6 +167,58 @@ def test_a_drawn_polygon(client: TestClient, api_db: DatabaseSettings) -> None:
     assert p["statuses"]["parcels"] == 1
 
 
+def test_a_polygon_covering_parcels_whole(client: TestClient, api_db: DatabaseSettings) -> None:
+    # 120 m x 120 m over AB0002 (1 ha of ENAF, covered whole), 10 m of AB0001 (0.1 ha of ENAF)
+    # and of AB0003 (0.1 ha, artificialised: 0), 0.24 ha covered by no parcel (unknown).
+    with psycopg.connect(api_db.psycopg_dsn) as conn:
+        (geometry,) = conn.execute(
+            "SELECT ST_AsGeoJSON(ST_Transform(ST_MakeEnvelope("
+            "650990, 6844690, 651110, 6844810, 2154), 4326), 9)::jsonb"
+        ).fetchone()  # type: ignore[misc]
+    (p,) = post(client, GRAND_PARIS, {"geometry": geometry, "start_year": 2025})["projects"]
+    assert p["area_ha"] == pytest.approx(1.44, abs=1e-3)
+    assert p["cost_ha"] == pytest.approx(1.1, abs=1e-3)
+    assert p["cost_max_ha"] == pytest.approx(1.34, abs=1e-3)
+    assert p["statuses"]["parcels"] == 3 and p["statuses"]["unknown"] == 0
+
+
+def test_a_land_unit_costs_what_its_parcels_cost(client: TestClient) -> None:
+    # Land unit 1's scores all name it (as `foncier score` writes them): it is costed from
+    # parcel_score alone; the same three parcels as a list go through the per-parcel path.
+    idus = ["91432000AB0001", "91432000AB0002", "91432000AB0003"]
+    unit, listed = post(
+        client,
+        GRAND_PARIS,
+        {"land_unit_id": 1, "start_year": 2026},
+        {"parcels": idus, "start_year": 2026},
+    )["projects"]
+    keys = ("area_ha", "cost_ha", "cost_max_ha", "developed_ha", "developed_max_ha", "statuses")
+    assert {k: unit[k] for k in keys} == {k: listed[k] for k in keys}
+    assert (unit["area_ha"], unit["cost_ha"], unit["cost_max_ha"]) == (3, 2, 2)
+
+
+def test_a_land_unit_whose_scores_do_not_name_it(
+    client: TestClient, api_db: DatabaseSettings
+) -> None:
+    # A hand-made unit over AB0004 (scored ENAF, 1 ha, no land_unit_id) and the
+    # built parcel AC0001 (0.25 ha, no score: unknown): costed parcel by parcel.
+    with psycopg.connect(api_db.psycopg_dsn) as conn:
+        conn.execute(
+            "INSERT INTO land_unit (id, insee, parcel_count, area_ha, idus, geom) VALUES (77, "
+            "'91432', 2, 1.25, ARRAY['91432000AB0004', '91432000AC0001'], "
+            "ST_Multi(ST_MakeEnvelope(651200, 6844700, 651300, 6844800, 2154)))"
+        )
+        conn.commit()
+    try:
+        (p,) = post(client, GRAND_PARIS, {"land_unit_id": 77, "start_year": 2026})["projects"]
+    finally:
+        with psycopg.connect(api_db.psycopg_dsn) as conn:
+            conn.execute("DELETE FROM land_unit WHERE id = 77")
+            conn.commit()
+    assert (p["area_ha"], p["cost_ha"], p["cost_max_ha"]) == (1.25, 1, 1.25)
+    assert p["statuses"] == {"enaf": 1, "unknown": 1}
+
+
 def test_the_pace_background(client: TestClient) -> None:
     # 20 ha in three years: 6.6667 ha a year in 2024-2030, so 20 + 46.6667 > 50 in 2028.
     body = post(client, GRAND_PARIS, background="pace")

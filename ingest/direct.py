@@ -10,21 +10,24 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from db.timing import PhaseTimes
 from ingest.normalize import TableSpec
 from ingest.pgcopy import binary_copy
 from ingest.quarantine import QuarantineRow
 from ingest.staging import (
     Staged,
+    any_check,
+    check_reason,
     count_repaired,
     polygon_columns,
     repair_in_sql,
+    row_checks,
     source_raw,
     stage_name,
     stage_raw,
     valid_column,
     validate_in_sql,
 )
-from ingest.worker import PhaseTimes
 
 
 def empty_target(cur: psycopg.Cursor, spec: TableSpec) -> bool:
@@ -101,36 +104,8 @@ def _check_index(spec: TableSpec) -> sql.Identifier:
     return sql.Identifier(f"_check_{spec.table}")
 
 
-def _direct_checks(spec: TableSpec) -> list[tuple[sql.Composable, sql.Composable]]:
-    """The SQL checks of :func:`validate_in_sql` (but repairs) on an unqualified target row."""
-    checks: list[tuple[sql.Composable, sql.Composable]] = []
-    for col in polygon_columns(spec):
-        # A repair that leaves nothing polygonal writes an empty geometry (NOT NULL columns).
-        checks.append(
-            (
-                sql.SQL("ST_IsEmpty({})").format(sql.Identifier(col)),
-                sql.Literal("unrepairable geometry: nothing polygonal left after make_valid"),
-            )
-        )
-    for col in spec.geometries:
-        ident = sql.Identifier(col)
-        checks.append(
-            (
-                sql.SQL("NOT ST_IsValid({})").format(ident),
-                sql.Literal(f"invalid geometry in {col} (PostGIS)"),
-            )
-        )
-        checks.append((sql.SQL("{} IS NULL").format(ident), sql.Literal(f"missing {col}")))
-    for col in (*spec.key, *spec.required):
-        if col in spec.columns:
-            checks.append(
-                (sql.SQL("{} IS NULL").format(sql.Identifier(col)), sql.Literal(f"missing {col}"))
-            )
-    return checks
-
-
 def _direct_predicate(spec: TableSpec) -> sql.Composable:
-    return sql.SQL("({})").format(sql.SQL(" OR ").join(c for c, _ in _direct_checks(spec)))
+    return any_check(row_checks(spec, target=True))
 
 
 def create_check_index(cur: psycopg.Cursor, spec: TableSpec) -> None:
@@ -192,12 +167,10 @@ def check_direct(cur: psycopg.Cursor, table: Staged, rows: int, times: PhaseTime
                 )
             )
             repaired = [r[0] for r in cur.fetchall()]
-        cases = sql.SQL(" ").join(
-            sql.SQL("WHEN {} THEN {}").format(c, r) for c, r in _direct_checks(spec)
-        )
+        reason = check_reason(row_checks(spec, target=True))
         cur.execute(
-            sql.SQL("DELETE FROM {} s WHERE {} RETURNING s.{}::text, CASE {} END, {}").format(
-                target, pred, key, cases, raw
+            sql.SQL("DELETE FROM {} s WHERE {} RETURNING s.{}::text, {}, {}").format(
+                target, pred, key, reason, raw
             )
         )
         bad += [QuarantineRow(None, k, reason, r) for k, reason, r in cur.fetchall()]

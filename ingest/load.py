@@ -5,7 +5,8 @@ upserts, deletions, quarantine rows and the run record all commit together.
 
 This module runs the batch pipeline; the steps live in:
 
-- :mod:`ingest.worker`: the worker thread preparing the next batch, per-phase timing;
+- :mod:`ingest.strategy`: one table's path (staged, early or direct), chosen once;
+- :mod:`ingest.worker`: the worker thread preparing the next batch;
 - :mod:`ingest.pgcopy`: COPY encoding and sending (binary or text);
 - :mod:`ingest.staging`: staging tables, SQL repair and checks;
 - :mod:`ingest.quarantine`: refused rows and their raw records;
@@ -22,44 +23,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 import psycopg
-from psycopg import sql
 
-from ingest.direct import (
-    check_direct,
-    create_check_index,
-    direct_ok,
-    drop_check_index,
-    empty_target,
-    merge_early,
-    stage_as_target,
-)
-from ingest.merge import (
-    BULK_INDEX_MIN_ROWS,
-    MergeResult,
-    ShrinkGuard,
-    TableCounts,
-    drop_indexes,
-    drop_primary_key,
-    fix_vintage,
-    merge,
-    recreate_indexes,
-    table_notes,
-)
+from db.timing import PhaseTimes
+from ingest.merge import MergeResult, ShrinkGuard
 from ingest.normalize import TableLoad, mark_repeated_keys
 from ingest.pgcopy import Direct, Payload, Progress, build_payload, write_payload
 from ingest.quarantine import QuarantineRow, python_quarantine
-from ingest.staging import (
-    Staged,
-    count_repaired,
-    create_stage,
-    hold_keys,
-    repair_in_sql,
-    source_raw,
-    stage_name,
-    unknown_keys,
-    validate_in_sql,
-)
-from ingest.worker import PhaseTimes, ahead
+from ingest.strategy import LoadStrategy, choose_strategy, merge_table
+from ingest.worker import ahead
 
 
 @dataclass
@@ -83,7 +54,7 @@ class _Vintage:
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     """One table's share of one batch, ready to send."""
 
     load: TableLoad
@@ -96,9 +67,11 @@ class _Prepared:
 
     @property
     def rows(self) -> int:
+        """The rows sent (those not refused in Python)."""
         return len(self.good)
 
     def send(self, cur: psycopg.Cursor, chunk_rows: int) -> None:
+        """COPY the rows, built ``chunk_rows`` at a time when not built in the worker."""
         if self.payload is not None:
             write_payload(cur, self.load.spec, self.payload)
             return
@@ -113,7 +86,7 @@ def _prepare(
     chunk_rows: int,
     direct: dict[str, Direct],
     vintage: _Vintage,
-) -> list[_Prepared]:
+) -> list[Prepared]:
     out = []
     now = vintage.see(loads)
     for load in loads:
@@ -130,7 +103,7 @@ def _prepare(
         if into is not None and into.vintage != now:
             into = replace(into, vintage=now)
         payload = build_payload(good, spec, into) if len(good) <= chunk_rows else None
-        out.append(_Prepared(load, good, payload, python_quarantine(load), held, into, now))
+        out.append(Prepared(load, good, payload, python_quarantine(load), held, into, now))
     return out
 
 
@@ -149,36 +122,33 @@ def stage_and_merge_batches(
     ``batches`` yields, per batch of the file, the table loads a layer prepared from it. They
     are prepared in a worker thread one batch ahead while the current one is copied; a key
     repeated across batches is quarantined like one repeated within a batch (the first
-    occurrence is kept). Checks, merge and derived SQL run once all batches are staged.
+    occurrence is kept). Each table follows the path :func:`ingest.strategy.choose_strategy`
+    picks when it first appears (staged, early or direct); checks and merge of a staged
+    table run once all batches are sent.
 
     ``vintage`` None: the rows get the latest vintage the file's own batches carry
     (:attr:`TableLoad.vintage`, a maximum per batch: no work per row). A table merged early
     gets each batch's latest so far, and its rows of the run are set to the file's latest at
     the end only when a later batch raised it.
     """
-    seen: dict[str, dict[str, int]] = {}
-    staged: dict[str, Staged] = {}
     times = times if times is not None else PhaseTimes()
     run_vintage = _Vintage(vintage)
-    written: dict[str, set[str | None]] = {}  # vintages an early merge wrote, per table
-    # The first batch's tables are set up before the worker starts: it builds each batch's
-    # COPY bytes for the target itself when a table is loaded by direct COPY.
-    direct: dict[str, Direct] = {}
+    strategies: dict[str, LoadStrategy] = {}
     batches = iter(batches)
     first = next(batches, None)
+    # The first batch's tables are chosen before the worker starts: it builds each batch's
+    # COPY bytes for the target itself when a table is loaded by direct COPY.
     for load in first or []:
-        spec = load.spec
-        if spec.table not in staged:
-            create_stage(cur, spec)
-            table = staged[spec.table] = Staged(spec, early=empty_target(cur, spec))
-            if table.early and direct_ok(spec):
-                table.direct = True
-                direct[spec.table] = Direct(run_id, vintage)
+        if load.spec.table not in strategies:
+            strategies[load.spec.table] = choose_strategy(
+                cur, load.spec, run_id, times, vintage, first_batch=True
+            )
+    direct = {t: s.direct for t, s in strategies.items() if s.direct is not None}
+    seen: dict[str, dict[str, int]] = {}
+    started: set[str] = set()  # tables whose first batch was sent
 
-    def prepared_batches() -> Iterator[list[_Prepared]]:
-        if first is None:
-            return
-        for loads in itertools.chain([first], batches):
+    def prepared_batches() -> Iterator[list[Prepared]]:
+        for loads in itertools.chain([first] if first is not None else [], batches):
             with times("prepare (worker)"):
                 out = _prepare(loads, seen, chunk_rows, direct, run_vintage)
             yield out
@@ -189,81 +159,27 @@ def stage_and_merge_batches(
             prepared = next(batch_iter, None)
         if prepared is None:
             break
-        copied = 0
         for part in prepared:
-            spec = part.load.spec
-            if spec.table not in staged:
-                create_stage(cur, spec)
-                staged[spec.table] = Staged(spec, early=empty_target(cur, spec))
-            table = staged[spec.table]
-            if not table.started:
-                table.started = True
-                if table.early and part.rows >= BULK_INDEX_MIN_ROWS:
-                    # An empty target's indexes are built after the last batch, in sorted
-                    # passes (btrees in parallel), cheaper than maintained row by row: the
-                    # server then keeps pace with the workers (1M: COPY 7.2 -> 3.5 s, index
-                    # builds 1.5 -> 2.8 s). The primary key too, when no foreign key needs it:
-                    # repeated keys are quarantined before they are sent.
-                    table.deferred = [*drop_indexes(cur, spec)]
-                    if table.direct:
-                        table.deferred += drop_primary_key(cur, spec)
-                if table.direct:
-                    create_check_index(cur, spec)
-            if part.rows:
-                with times("copy"):
-                    part.send(cur, chunk_rows)
-            table.rows += part.rows
-            table.repaired += part.load.repaired
-            table.quarantine += part.quarantine
-            table.held.append(part.held)
-            table.last = part.load
-            if table.direct:
-                check_direct(cur, table, part.rows, times)
-            elif table.early:
-                merge_early(cur, table, run_id, part.vintage, times)
-            if table.early and part.rows:
-                written.setdefault(spec.table, set()).add(part.vintage)
-            copied += part.rows
+            name = part.load.spec.table
+            if name not in strategies:
+                strategies[name] = choose_strategy(
+                    cur, part.load.spec, run_id, times, vintage, first_batch=False
+                )
+            strategy = strategies[name]
+            if name not in started:
+                started.add(name)
+                strategy.prepare(cur, part.rows)
+            strategy.copy_batch(cur, part, chunk_rows)
+            strategy.check(cur, part)
         if progress:
-            progress(copied)
+            progress(sum(part.rows for part in prepared))
     result = MergeResult(vintage=run_vintage.value)
-    for table in staged.values():
-        spec = table.spec
-        hold_keys(cur, spec, pd.concat(table.held) if table.held else pd.DataFrame())
-        if table.early:
-            if table.direct:
-                drop_check_index(cur, spec)
-            if spec.provenance and written.get(spec.table, set()) - {result.vintage}:
-                with times("vintage fix-up"):
-                    fix_vintage(cur, spec, run_id, result.vintage)
-            with times("index rebuild"):
-                recreate_indexes(cur, table.deferred)
-            sql_bad = table.sql_bad
-            counts = TableCounts(spec.table, inserted=table.inserted)
-            stage_as_target(cur, spec)
-        else:
-            changed = repair_in_sql(cur, spec)
-            if spec.post_stage_sql:
-                cur.execute(spec.post_stage_sql.format(stage=f"stage_{spec.table}"))
-            sql_bad = validate_in_sql(cur, spec)
-            if spec.update_only:
-                sql_bad += unknown_keys(cur, spec)
-            table.repaired += count_repaired(cur, spec, changed)
-            source_raw(table, sql_bad)
-            with times("merge"):
-                counts = merge(cur, spec, run_id, result.vintage, guard)
-        if spec.post_merge_sql:
-            with times("post-merge sql"):
-                cur.execute(spec.post_merge_sql.format(stage=f"stage_{spec.table}"))
-        counts.notes = table_notes(cur, spec)
-        counts.quarantined = len(table.quarantine) + len(sql_bad)
-        counts.loaded = table.rows - len(sql_bad)
-        counts.repaired = table.repaired
+    for strategy in strategies.values():
+        counts, refused = merge_table(cur, strategy, result.vintage, guard, times)
         result.tables.append(counts)
-        result.quarantine += table.quarantine + sql_bad
-    for table in staged.values():
-        if table.early:  # the views stand for staging tables that would drop on commit
-            cur.execute(sql.SQL("DROP VIEW {}").format(stage_name(table.spec)))
+        result.quarantine += refused
+    for strategy in strategies.values():
+        strategy.finish(cur)
     return result
 
 

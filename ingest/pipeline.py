@@ -12,6 +12,7 @@ import psycopg
 
 from config import DatabaseSettings, IngestSettings
 from db.engine import connect_raw
+from db.timing import PhaseTimes
 from ingest.errors import (
     IngestError,
     ShrinkRefusedError,
@@ -35,7 +36,7 @@ from ingest.read import (
 )
 from ingest.runs import check_duplicates, fail_interrupted_runs, lock_run
 from ingest.sources import IngestOptions, Layer, get_layer
-from ingest.worker import PhaseTimes, ordered_map
+from ingest.worker import ordered_map
 
 log = logging.getLogger(__name__)
 

@@ -69,7 +69,7 @@ _CHECKS = sql.SQL(
     WITH bad AS (
         DELETE FROM {stage} s
         WHERE {conditions}
-        RETURNING s._feature_index, {key_text} AS key, CASE {cases} END AS reason, {raw} AS raw
+        RETURNING s._feature_index, {key_text} AS key, {reason} AS reason, {raw} AS raw
     )
     SELECT _feature_index, key, reason, raw FROM bad
     """
@@ -144,57 +144,81 @@ def count_repaired(cur: psycopg.Cursor, spec: TableSpec, changed: int) -> int:
     return int(cur.execute(stmt).fetchone()[0])  # type: ignore[index]
 
 
+Check = tuple[sql.Composable, sql.Composable]  # (condition a refused row meets, its reason)
+
+
+def row_checks(spec: TableSpec, target: bool = False) -> list[Check]:
+    """The SQL checks a row of ``spec`` must pass, in the order their reasons are given.
+
+    A geometry problem comes first, as when Python repaired geometries before any check.
+    On a staging row ``s`` (default), validity is staging's generated column and a repaired
+    polygon with nothing polygonal left is refused. ``target``: on an unqualified row of the
+    target itself (direct COPY, also the check index's predicate), validity is computed and
+    such a repair wrote an empty geometry (see :func:`ingest.direct.check_direct`).
+    """
+
+    def col(name: str) -> sql.Composable:
+        ident = sql.Identifier(name)
+        return ident if target else sql.SQL("s.{}").format(ident)
+
+    def missing(name: str) -> Check:
+        return sql.SQL("{} IS NULL").format(col(name)), sql.Literal(f"missing {name}")
+
+    unrepairable = "(s._repaired AND (ST_IsEmpty({0}) OR foncier_area_m2({0}) = 0))"
+    checks: list[Check] = [
+        (
+            sql.SQL("ST_IsEmpty({})" if target else unrepairable).format(col(c)),
+            sql.Literal("unrepairable geometry: nothing polygonal left after make_valid"),
+        )
+        for c in polygon_columns(spec)
+    ]
+    checks += [(sql.SQL("({})").format(sql.SQL(c)), sql.SQL(r)) for c, r in spec.checks]
+    for name in spec.geometries:
+        optional = name in spec.optional_geometries
+        invalid = (
+            sql.SQL("NOT ST_IsValid({})").format(col(name))
+            if target
+            else sql.SQL("NOT {}").format(col(valid_column(name)))
+        )
+        if optional:
+            invalid = sql.SQL("{} IS NOT NULL AND {}").format(col(name), invalid)
+        checks.append(
+            (sql.SQL("({})").format(invalid), sql.Literal(f"invalid geometry in {name} (PostGIS)"))
+        )
+        if not optional:
+            checks.append(missing(name))
+    checks += [missing(c) for c in (*spec.key, *spec.required) if c in spec.columns]
+    return checks
+
+
+def any_check(checks: list[Check]) -> sql.Composable:
+    """The condition a row failing any of ``checks`` meets."""
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(c for c, _ in checks))
+
+
+def check_reason(checks: list[Check]) -> sql.Composable:
+    """The reason of the first of ``checks`` a row fails (a ``CASE`` expression)."""
+    cases = sql.SQL(" ").join(sql.SQL("WHEN {} THEN {}").format(c, r) for c, r in checks)
+    return sql.SQL("CASE {} END").format(cases)
+
+
 def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]:
     """Move rows that fail the SQL checks (validity, SRID, nulls) out of staging.
 
     Python already repaired the geometries; this is the database's word on it, so a GEOS
     version difference between the two cannot let an invalid geometry into a served table.
     """
-    # A geometry problem comes first, as when Python repaired geometries before any check.
-    checks: list[tuple[sql.Composable, sql.Composable]] = [
-        (
-            sql.SQL(
-                "(s._repaired AND (ST_IsEmpty(s.{col}) OR foncier_area_m2(s.{col}) = 0))"
-            ).format(col=sql.Identifier(c)),
-            sql.Literal("unrepairable geometry: nothing polygonal left after make_valid"),
-        )
-        for c in polygon_columns(spec)
-    ]
-    checks += [(sql.SQL("({})").format(sql.SQL(c)), sql.SQL(r)) for c, r in spec.checks]
-    for col in spec.geometries:
-        optional = col in spec.optional_geometries
-        null_ok = (
-            sql.SQL("s.{} IS NOT NULL AND ").format(sql.Identifier(col))
-            if optional
-            else sql.SQL("")
-        )
-        checks.append(
-            (
-                sql.SQL("({}NOT s.{})").format(null_ok, sql.Identifier(valid_column(col))),
-                sql.Literal(f"invalid geometry in {col} (PostGIS)"),
-            )
-        )
-        if not optional:
-            checks.append(
-                (sql.SQL("s.{} IS NULL").format(sql.Identifier(col)), sql.Literal(f"missing {col}"))
-            )
-    for col in (*spec.key, *spec.required):
-        if col in spec.columns:
-            checks.append(
-                (sql.SQL("s.{} IS NULL").format(sql.Identifier(col)), sql.Literal(f"missing {col}"))
-            )
+    checks = row_checks(spec)
     if not checks:
         return []
-    conditions = sql.SQL(" OR ").join(c for c, _ in checks)
-    cases = sql.SQL(" ").join(sql.SQL("WHEN {} THEN {}").format(c, r) for c, r in checks)
     key_text = sql.SQL(" || '/' || ").join(
         sql.SQL("coalesce(s.{}::text, '')").format(sql.Identifier(k)) for k in spec.key
     )
     cur.execute(
         _CHECKS.format(
             stage=stage_name(spec),
-            conditions=conditions,
-            cases=cases,
+            conditions=any_check(checks),
+            reason=check_reason(checks),
             key_text=key_text,
             raw=stage_raw(spec),
         )
@@ -244,7 +268,10 @@ def hold_keys(cur: psycopg.Cursor, spec: TableSpec, bad: pd.DataFrame) -> None:
 
 @dataclass
 class Staged:
-    """One table's state across the batches of one file: counts, refused rows, merge path."""
+    """One table's state across the batches of one file: counts and refused rows.
+
+    Its path (staged, early, direct) is the :class:`ingest.strategy.LoadStrategy` holding it.
+    """
 
     spec: TableSpec
     rows: int = 0
@@ -252,15 +279,9 @@ class Staged:
     quarantine: list[QuarantineRow] = field(default_factory=list)
     held: list[pd.DataFrame] = field(default_factory=list)
     last: TableLoad | None = None  # the latest batch, whose source records are in memory
-    # Early merge (the target was empty): each batch is checked and inserted as it arrives.
-    early: bool = False
-    # Index definitions and the primary key to re-create (built after the last batch).
-    deferred: list[str | sql.Composed] = field(default_factory=list)
+    # An early or direct load: rows inserted so far and those refused in SQL per batch.
     inserted: int = 0
     sql_bad: list[QuarantineRow] = field(default_factory=list)
-    # Direct COPY (an early merge of plain columns): batches go straight into the target.
-    direct: bool = False
-    started: bool = False
 
 
 def source_raw(staged: Staged, rows: list[QuarantineRow]) -> None:

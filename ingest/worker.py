@@ -1,47 +1,18 @@
 """The load's worker threads: the next batches are prepared while the current one is sent.
 
 :func:`ahead` runs an iterator one item ahead in a thread, :func:`ordered_map` spreads a
-function over a few threads keeping the order; :class:`PhaseTimes` says where each thread's
-time goes.
+function over a few threads keeping the order; :class:`db.timing.PhaseTimes` says where each
+thread's time goes.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import TypeVar
-
-
-class PhaseTimes:
-    """Seconds spent per phase of a load, summed over batches (logged at DEBUG by the pipeline).
-
-    Worker-thread phases (read, prepare) overlap the main thread's (COPY, SQL): the figures
-    say where the time goes, not a partition of the wall clock.
-    """
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-        self._lock = threading.Lock()  # several threads add to the same phase
-
-    @contextmanager
-    def __call__(self, phase: str) -> Iterator[None]:
-        """Add the time spent in the ``with`` block to ``phase`` (from any thread)."""
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self.seconds[phase] += time.perf_counter() - started
-
-    def summary(self) -> str:
-        """The phases and their seconds, in the order they first ran: ``read 1.20 s, ...``."""
-        return ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())
-
 
 T = TypeVar("T")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import psycopg
 from psycopg import errors, sql
 
+from db.timing import PhaseTimes
 from score.errors import ScoreError
 from score.land_units import dissolve_units
 from score.params import profile_params
@@ -92,15 +92,12 @@ class _Run:
     params: dict[str, object]
     report: ScoreReport
     step: Step | None
-    started: float = field(default_factory=time.monotonic)
-    last: float = field(default_factory=time.monotonic)
-    current: str = "start"
+    times: PhaseTimes = field(default_factory=PhaseTimes)
 
-    def mark(self, name: str) -> None:
-        now = time.monotonic()
-        self.report.timings[self.current] = now - self.last
-        self.last, self.current = now, name
-        if self.step:
+    def mark(self, name: str | None) -> None:
+        """Step ``name`` starts (None: the run is over), the previous one ends."""
+        self.times.switch(name)
+        if name is not None and self.step:
             self.step(name)
 
 
@@ -162,7 +159,7 @@ def _score_once(
         if communes is None:
             conn.rollback()
             report.skipped = True
-            report.seconds = time.monotonic() - run.started
+            report.seconds = run.times.elapsed
             return report
         report.communes = communes
         run.mark("ZAN accounts")
@@ -174,9 +171,8 @@ def _score_once(
         run.mark("versions")
         record_run(run, audit_upto)
     conn.commit()
-    run.mark("done")
-    report.timings.pop("start", None)
-    report.timings.pop("done", None)
+    run.mark(None)
+    report.timings = dict(run.times.seconds)
     return report
 
 
@@ -201,9 +197,8 @@ def score_parcels(run: _Run, conn: psycopg.Connection) -> None:
     run_file(cur, "score_inputs.sql", params)
     run.mark("land units")
     run_file(cur, "land_units.sql", params)
-    t0 = time.monotonic()
     dissolved = dissolve_units(conn)
-    log.debug("dissolve_units: %.2f s: %d units", time.monotonic() - t0, dissolved)
+    log.debug("dissolve_units: %d units", dissolved)
     run_file(cur, "land_unit_rows.sql", params)
     run.report.land_units = max(cur.rowcount, 0)
     run.mark("parcel scores")
@@ -240,7 +235,7 @@ def record_run(run: _Run, audit_upto: int) -> None:
     # Our own bumps are part of what the run saw (the next --changed must not redo them).
     for layer in ("zan_accounts", "parcels", "sites", "land_units", "scores"):
         seen[layer] = seen.get(layer, 0) + 1
-    report.seconds = time.monotonic() - run.started
+    report.seconds = run.times.elapsed
     run_file(
         cur,
         "record_run.sql",

@@ -36,6 +36,10 @@ VERSIONED: dict[str, tuple[str, ...]] = {
     "enaf_flow": ("insee", "year", "destination"),
     "zan_target": ("territory_type", "territory_code"),
     "zan_account": ("territory_type", "territory_code"),
+    "zae": ("id",),
+    "parcel_owner": ("idu", "owner_key", "code_droit"),
+    "establishment": ("siret",),
+    "cfe_premises": ("idu", "local_id"),
 }
 HIST_COLUMNS = ("hist_id", "hist_op", "hist_at", "hist_run_id", "hist_audit_id")
 

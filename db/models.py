@@ -256,6 +256,86 @@ class Friche(Provenance, Base):
     perimeter = multipolygon(nullable=True)
 
 
+# --- ZAE inventory (migration 0008) ---------------------------------------------------------
+
+
+class Zae(Provenance, Base):
+    """An economic activity zone (CNIG SITE-ECO ``site``): its perimeter, CNIG type and
+    vocation, and whether the EPCI validated it (``draft`` perimeters are proposals)."""
+
+    __tablename__ = "zae"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    site_type: Mapped[str | None] = mapped_column(Text)
+    vocadomi: Mapped[str | None] = mapped_column(Text)
+    etat: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    epci_siren: Mapped[str | None] = mapped_column(String(9), index=True)
+    insee: Mapped[str | None] = mapped_column(String(5), index=True)
+    surface_ha: Mapped[float | None] = mapped_column(Double)
+    source: Mapped[str | None] = mapped_column(Text)
+    # The CNIG fields the table has no column for, as published.
+    attributes: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    geom = multipolygon()
+    __table_args__ = (CheckConstraint("status IN ('draft', 'validated')", name="status"),)
+
+
+class ParcelOwner(Provenance, Base):
+    """A right on a parcel (DGFiP "parcelles des personnes morales" layout): a legal person
+    with its SIREN and name, or a private person, never named (``owner_type``)."""
+
+    __tablename__ = "parcel_owner"
+    idu: Mapped[str] = mapped_column(String(14), primary_key=True)
+    # SIREN, else the MAJIC owner number, else the name (legal persons); never a person's name.
+    owner_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    code_droit: Mapped[str] = mapped_column(Text, primary_key=True)
+    insee: Mapped[str] = mapped_column(String(5), index=True)
+    owner_type: Mapped[str] = mapped_column(Text)
+    siren: Mapped[str | None] = mapped_column(String(9))
+    denomination: Mapped[str | None] = mapped_column(Text)
+    forme_juridique: Mapped[str | None] = mapped_column(Text)
+    groupe_personne: Mapped[str | None] = mapped_column(Text)
+    contenance_m2: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (
+        CheckConstraint(
+            "owner_type IN ('personne morale', 'personne physique')", name="owner_type"
+        ),
+        CheckConstraint(
+            "owner_type = 'personne morale' OR denomination IS NULL AND siren IS NULL",
+            name="private_unnamed",
+        ),
+    )
+
+
+class Establishment(Provenance, Base):
+    """A SIRENE establishment (INSEE stock layout), placed by its Lambert-93 coordinates."""
+
+    __tablename__ = "establishment"
+    siret: Mapped[str] = mapped_column(String(14), primary_key=True)
+    siren: Mapped[str] = mapped_column(String(9), index=True)
+    insee: Mapped[str | None] = mapped_column(String(5), index=True)
+    naf: Mapped[str | None] = mapped_column(Text)
+    # A (active) or F (closed), since ``state_since`` (SIRENE dateDebut of the current period).
+    etat: Mapped[str] = mapped_column(String(1))
+    state_since: Mapped[str | None] = mapped_column(Text)
+    created_on: Mapped[str | None] = mapped_column(Text)
+    enseigne: Mapped[str | None] = mapped_column(Text)
+    tranche_effectif: Mapped[str | None] = mapped_column(Text)
+    geom = point()
+    __table_args__ = (CheckConstraint("etat IN ('A', 'F')", name="etat"),)
+
+
+class CfePremises(Provenance, Base):
+    """The EPCI's CFE file: a land unit or premises (by parcel) and its last CFE year."""
+
+    __tablename__ = "cfe_premises"
+    idu: Mapped[str] = mapped_column(String(14), primary_key=True)
+    # The premises' invariant (local) number; empty when the row is the whole parcel.
+    local_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    insee: Mapped[str] = mapped_column(String(5), index=True)
+    last_cfe_year: Mapped[int | None] = mapped_column(SmallInteger)
+
+
 # --- Constraints -----------------------------------------------------------------------------
 
 

@@ -162,6 +162,40 @@ SOURCES: tuple[DataSource, ...] = (
         ("sites",),
         licence=("faits publics", "https://www.entreprises.gouv.fr/"),
     ),
+    # The ZAE inventory's inputs: the vintage shown in an inventory is each load's own.
+    _source(
+        "cnig-site-eco",
+        "Sites économiques (standard CNIG SITE-ECO v2024-10)",
+        "EPCI producteur, standard CNIG",
+        "2024-10",
+        "https://github.com/cnigfr/schema-sites-economiques",
+        ("zae", "zae-inventory"),
+    ),
+    _source(
+        "dgfip-personnes-morales",
+        "Fichiers des locaux et des parcelles des personnes morales",
+        "DGFiP",
+        "2025",
+        "https://www.data.gouv.fr/fr/datasets/fichiers-des-locaux-et-des-parcelles-des-personnes-morales/",
+        ("zae-inventory",),
+    ),
+    _source(
+        "insee-sirene",
+        "Base Sirene des entreprises et de leurs établissements (stock géolocalisé)",
+        "INSEE",
+        "2025",
+        "https://www.data.gouv.fr/fr/datasets/base-sirene-des-entreprises-et-de-leurs-etablissements-siren-siret/",
+        ("zae-inventory",),
+    ),
+    _source(
+        "epci-cfe",
+        "Locaux et dernière année de CFE (fichier fourni par l'EPCI)",
+        "EPCI (données fiscales transmises par la DGFiP)",
+        "fourni par l'EPCI",
+        "https://www.legifrance.gouv.fr/codes/article_lc/LEGIARTI000043977819",
+        ("zae-inventory",),
+        licence=("usage réservé à l'EPCI", "https://www.legifrance.gouv.fr/"),
+    ),
 )
 
 

@@ -6,10 +6,13 @@ from ingest.layers import (  # noqa: F401 - imported for their register() calls
     cog,
     constraints,
     enaf,
+    establishments,
     friches,
+    owners,
     parcels,
     plu,
     scot,
     sites,
     territoires,
+    zae,
 )

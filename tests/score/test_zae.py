@@ -1,0 +1,133 @@
+"""The ZAE inventory (score/zae.py) against a hand computation on tests/fixtures/zae.
+
+The zone is twelve real Morangis parcels (section C, Etalab sample). By hand, from the parcel
+adjacency (C0458 touches the eleven others; besides it: 454-455, 455-456, 456-370, 452-451,
+451-474, 474-481, 457-448, 448-488) and the owners file:
+
+- SAS (SIREN 100000009) holds 370, 454, 455, 456 (a chain: one unit) and 481 (touches 458 and
+  474 only, neither its own: a unit alone);
+- the commune (219104320) holds 451, 452, 474 (a chain: one unit);
+- the private person holds 448 and 457 (adjacent: one unit, "personne physique");
+- 458 and 488 have no owner row: one unit each, flagged. Six units, twelve parcels.
+
+Establishments at 1 January 2026 (period from 1 January 2024): active ones on 456 (unit of the
+SAS chain), 452 (commune) and 458; closed 2020-06-30 on 481 and 2021-09-15 on 488.
+CFE (last year): 456, 452, 458, 457 in 2025; 481 in 2020; 488 in 2021.
+
+- legal vacancy (CFE at most 2024 or none, and no establishment in the period): 481 and 488,
+  2 of 6 = 33.3 %; the private person's unit has CFE 2025 (an activity SIRENE does not place);
+- proxy (no establishment in the period, no building known): 481, 488 and the private person's
+  unit, 3 of 6 = 50 %.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from config import DatabaseSettings
+from db.engine import connect_raw
+from score.zae import LEGAL_LABEL, PROXY_LABEL, compute_inventory
+from tests.conftest import FIXTURES, SAMPLES
+
+ZAE_DIR = FIXTURES / "zae"
+EPCI = "200054781"
+ZONE = "91432_SITE-ECO_00001"
+C = "914320000C"
+
+# unit parcels -> (owner type, owner name, surface m2 = sum of contenances, occupants)
+UNITS = {
+    (f"{C}0370", f"{C}0454", f"{C}0455", f"{C}0456"): (
+        "personne morale",
+        "SOCIETE DES ENTREPOTS DU SECTEUR C",
+        5959 + 4945 + 1709 + 11294,
+        ["10000000900015"],
+    ),
+    (f"{C}0448", f"{C}0457"): ("personne physique", "personne physique", 3637 + 3500, []),
+    (f"{C}0451", f"{C}0452", f"{C}0474"): (
+        "personne morale",
+        "COMMUNE DE MORANGIS",
+        10293 + 12676 + 2441,
+        ["21910432000047"],
+    ),
+    (f"{C}0458",): (None, None, 10400, ["10000001700011"]),
+    (f"{C}0481",): (
+        "personne morale",
+        "SOCIETE DES ENTREPOTS DU SECTEUR C",
+        2432,
+        ["10000002500016"],
+    ),
+    (f"{C}0488",): (None, None, 15517, ["10000003300012"]),
+}
+LEGAL_VACANT = {(f"{C}0481",), (f"{C}0488",)}
+PROXY_VACANT = LEGAL_VACANT | {(f"{C}0448", f"{C}0457")}
+
+
+def load_fixture(load, cfe: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """The Morangis parcels and the ZAE fixtures (the CFE file when ``cfe``)."""
+    load("parcels", SAMPLES / "cadastre" / "etalab" / "cadastre-91432-parcelles.json.gz")
+    load("zae", ZAE_DIR / "site_eco_morangis.csv", vintage="2025-06-30")
+    load("owners", ZAE_DIR / "parcelles_personnes_morales_91.csv", vintage="2025")
+    load("establishments", ZAE_DIR / "stock_etablissement_morangis.csv", vintage="2025-11")
+    if cfe:
+        load("cfe", ZAE_DIR / "cfe_locaux_morangis_2025.csv", vintage="2025")
+
+
+def _inventory(settings: DatabaseSettings):  # type: ignore[no-untyped-def]
+    with connect_raw(settings) as conn:
+        inventory = compute_inventory(conn, EPCI, 2026)
+        conn.rollback()
+    return inventory
+
+
+def test_units_owners_occupants_and_legal_vacancy_equal_the_hand_computation(  # type: ignore[no-untyped-def]
+    load, db_settings: DatabaseSettings
+) -> None:
+    load_fixture(load)
+    inventory = _inventory(db_settings)
+    units = {tuple(u["idus"]): u for u in inventory.units}
+    assert set(units) == set(UNITS)
+    for idus, (owner_type, owner_name, surface, sirets) in UNITS.items():
+        unit = units[idus]
+        assert (unit["owner_type"], unit["owner_name"], unit["surface_m2"]) == (
+            owner_type,
+            owner_name,
+            surface,
+        ), idus
+        assert unit["owner_known"] is (owner_type is not None), idus
+        occupants = sorted(o["siret"] for o in inventory.occupants if o["unit_id"] == unit["id"])
+        assert occupants == sirets, idus
+    assert {k for k, u in units.items() if u["vacant_legal"]} == LEGAL_VACANT
+    assert {k for k, u in units.items() if u["vacant_proxy"]} == PROXY_VACANT
+    (zone,) = inventory.zones
+    assert (zone["id"], zone["unit_count"], zone["parcel_count"]) == (ZONE, 6, 12)
+    assert zone["units_without_owner"] == 2 and zone["units_surface_m2"] == 84803
+    assert inventory.zone_vacancy(zone) == (2, 6, LEGAL_LABEL)
+    assert inventory.zone_rate(zone) == pytest.approx(33.3)
+    closed = {o["siret"] for o in inventory.occupants if not o["in_period"]}
+    assert closed == {"10000002500016", "10000003300012"}
+
+
+def test_without_the_cfe_file_the_rate_is_the_labelled_proxy(  # type: ignore[no-untyped-def]
+    load, db_settings: DatabaseSettings
+) -> None:
+    load_fixture(load, cfe=False)
+    inventory = _inventory(db_settings)
+    (zone,) = inventory.zones
+    assert inventory.zone_vacancy(zone) == (3, 6, PROXY_LABEL)
+    assert inventory.zone_rate(zone) == 50.0
+    assert "vacance apparente" in PROXY_LABEL and "pas le taux légal" in PROXY_LABEL
+    assert all(u["vacant_legal"] is None for u in inventory.units)
+    layers = {s["layer"]: s["vintage"] for s in inventory.sources}
+    assert layers == {
+        "parcels": "2023-03-22",
+        "zae": "2025-06-30",
+        "owners": "2025",
+        "establishments": "2025-11",
+    }
+
+
+def test_an_epci_without_zones_has_an_empty_inventory(load, db_settings: DatabaseSettings) -> None:  # type: ignore[no-untyped-def]
+    load_fixture(load, cfe=False)
+    with connect_raw(db_settings) as conn:
+        inventory = compute_inventory(conn, "242504447", 2026)
+    assert (inventory.zones, inventory.units, inventory.occupants) == ([], [], [])

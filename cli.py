@@ -306,6 +306,25 @@ def sites_undo(
     print_undo(report)
 
 
+@sites_app.command("readiness")
+def sites_readiness() -> None:
+    """Re-evaluate every site's readiness checklist (after a zoning or constraints load; `foncier
+    score` does it too) and print the count per level."""
+    from db.engine import connect_raw
+    from score.checklist import load_checklist
+    from score.readiness import refresh_readiness
+
+    with connect_raw(get_database_settings()) as conn:
+        found = refresh_readiness(conn, load_checklist())
+        conn.commit()
+    levels: dict[str, int] = {}
+    for r in found.values():
+        levels[f"{r.level} {r.label}"] = levels.get(f"{r.level} {r.label}", 0) + 1
+    for label, n in sorted(levels.items(), reverse=True):
+        console.print(f"niveau {label} : {n} site(s)")
+    console.print(f"{len(found)} site(s) évalué(s)")
+
+
 @apikey_app.command("create")
 def apikey_create(
     name: Annotated[str, typer.Option(help="Who holds the key (recorded in the audit)")],

@@ -137,6 +137,14 @@ class ApiSettings(BaseSettings):
     exports_per_minute_per_ip: int = 30
     # One JSON line per request on stderr (logger foncier.access).
     access_log: bool = True
+    # Evidence PDFs of a site's checklist (POST /sites/{id}/evidence): the largest accepted.
+    evidence_max_bytes: int = 5_000_000
+    # A site's availability holds this long after its confirmation; past it: "à confirmer".
+    site_validity_days: int = 183
+    # The one-click links of `foncier sites remind` expire after this many days.
+    confirmation_link_days: int = 14
+    # The secret those links are signed with (HMAC-SHA256). Unset: derived from key_salt.
+    link_secret: str | None = Field(default=None, repr=False)
 
     @model_validator(mode="after")
     def _no_default_secret_outside_local(self) -> ApiSettings:
@@ -164,6 +172,20 @@ class ApiSettings(BaseSettings):
                     "without a path"
                 )
         return self
+
+
+class MailSettings(BaseSettings):
+    """The SMTP server `foncier sites remind` sends its e-mails through."""
+
+    model_config = SettingsConfigDict(env_prefix="FONCIER_SMTP_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    sender: str = "foncier <ne-pas-repondre@foncier.localhost>"
+    user: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    starttls: bool = False
+    timeout_s: float = 30.0
 
 
 def resolve_key_salt(api: ApiSettings, db: DatabaseSettings) -> ApiSettings:
@@ -209,3 +231,9 @@ def get_ingest_settings() -> IngestSettings:
 def get_api_settings() -> ApiSettings:
     """The process-wide API settings."""
     return ApiSettings()
+
+
+@lru_cache
+def get_mail_settings() -> MailSettings:
+    """The process-wide SMTP settings."""
+    return MailSettings()

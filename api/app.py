@@ -50,7 +50,11 @@ def create_app(
     app.state.auth_failures = SlidingWindow(settings.auth_failures_per_minute)
     register_errors(app)
     # Innermost first: each add_middleware wraps the ones before it.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.evidence_max_bytes,
+    )
     app.add_middleware(JsonLanding)
     app.add_middleware(SchemaGate)
     app.add_middleware(

@@ -136,6 +136,41 @@ _SITE_SCORE = (
     Prop("breakdown", "sc.breakdown", OBJECT, "Détail du score", queryable=False, in_tiles=False),
 )
 
+# The readiness checklist's verdict (site_readiness) and the availability's freshness
+# (migration 0007); the checklist itself is GET /sites/{id}/checklist.
+_SITE_READINESS = (
+    Prop("readiness_level", "rd.level", INTEGER, "Niveau de préparation (0 amont à 3 prêt)"),
+    Prop("readiness_label", "rd.label", STRING, "Niveau de préparation (libellé)"),
+    Prop(
+        "time_to_permit_months",
+        "rd.time_to_permit_months",
+        NUMBER,
+        "Délai estimé avant un permis de construire (mois : l'étape restante la plus longue)",
+    ),
+    Prop(
+        "readiness_explanation",
+        "rd.explanation",
+        STRING,
+        "Explication du niveau de préparation",
+        queryable=False,
+        in_tiles=False,
+    ),
+    Prop("confirmed_at", "s.confirmed_at", STRING, "Disponibilité confirmée le", in_tiles=False),
+    Prop("valid_until", "s.valid_until", STRING, "Confirmation valable jusqu'au", in_tiles=False),
+    Prop(
+        "a_confirmer",
+        "(s.withdrawn_at IS NULL AND (s.valid_until IS NULL OR s.valid_until < now()))",
+        BOOLEAN,
+        "Disponibilité à confirmer (jamais confirmée, ou confirmation expirée)",
+    ),
+    Prop(
+        "withdrawn",
+        "(s.withdrawn_at IS NOT NULL)",
+        BOOLEAN,
+        "Site retiré de la liste par son gestionnaire",
+    ),
+)
+
 _PARCEL_SCORE = (
     Prop("score", "ps.score", NUMBER, "Score de disponibilité 0-100"),
     Prop("excluded", "ps.excluded", BOOLEAN, "Exclu par une contrainte forte"),
@@ -240,7 +275,10 @@ COLLECTIONS: dict[str, Collection] = {
                 "Sites économiques (dont sites clés en main), avec leur score de disponibilité "
                 "et leur coût ZAN quand ils sont calculés."
             ),
-            source="site s LEFT JOIN site_score sc ON sc.site_id = s.id",
+            source=(
+                "site s LEFT JOIN site_score sc ON sc.site_id = s.id "
+                "LEFT JOIN site_readiness rd ON rd.site_id = s.id"
+            ),
             id_expr="s.id",
             geom_expr="s.geom",
             geometry_type="Point",
@@ -262,6 +300,7 @@ COLLECTIONS: dict[str, Collection] = {
                 _p("prix_m2", "s", NUMBER, "Prix (€/m²)", restricted=True),
                 _p("contact", "s", title="Contact", restricted=True),
                 *_SITE_SCORE,
+                *_SITE_READINESS,
             ),
             versions=("sites", "site_score", "scores"),
             default_sort=("id",),

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route, compile_path
 
-from db.errors import AccessDenied, DatabaseUnavailable, InvalidQuery, NotFound
+from db.errors import AccessDenied, DatabaseUnavailable, InvalidQuery, NotFound, UploadRefused
 from geo.errors import CrsError, GeoError
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     DatabaseUnavailable: (503, "Service Unavailable"),
     psycopg.OperationalError: (503, "Service Unavailable"),
 }
+
+UPLOAD_TITLES = {413: "Content Too Large", 415: "Unsupported Media Type"}
 
 TIMEOUT_MESSAGE = (
     "the query took longer than the server's statement timeout: narrow the bbox, add filters "
@@ -56,6 +58,9 @@ def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
             if isinstance(exc, AccessDenied):
                 status = exc.status
                 title = "Unauthorized" if status == 401 else title
+            if isinstance(exc, UploadRefused):
+                status = exc.status
+                title = UPLOAD_TITLES.get(status, title)
             if isinstance(exc, psycopg.errors.QueryCanceled):
                 detail = TIMEOUT_MESSAGE
             elif isinstance(exc, psycopg.DataError):

@@ -205,6 +205,7 @@ _PROBLEMS = {
     404: "no such collection, feature, site or territory (tiles: outside the tileset's zooms)",
     409: "the site already exists",
     413: "the request body is too large",
+    415: "the uploaded file is not of the accepted type (evidence: PDF only)",
     429: "too many exports, or failed keys, from this client (api/ratelimit.py)",
     503: "the database is unavailable or the query timed out",
 }

@@ -35,3 +35,11 @@ class MissingExtension(DatabaseError):
 
 class RoleRefused(DatabaseError):
     """A role cannot be made the API's role (a superuser, or the schema's owner itself)."""
+
+
+class UploadRefused(InvalidQuery):
+    """An uploaded file refused: too large (413) or not of the accepted type (415)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status

@@ -30,6 +30,7 @@ VERSIONED: dict[str, tuple[str, ...]] = {
     "parcel": ("idu",),
     "building": ("id",),
     "site": ("id",),
+    "site_checklist": ("site_id", "item"),
     "friche": ("site_id",),
     "constraint_zone": ("id",),
     "plu_zone": ("id",),

@@ -7,18 +7,20 @@ loader reads its column and geometry types from here (``ingest/tablespec.py``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Double,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -222,10 +224,83 @@ class Site(Provenance, Base):
     location_precision: Mapped[str] = mapped_column(Text)
     geom = point()
     perimeter = multipolygon(nullable=True)
+    # Availability freshness (migration 0007): last confirmation, until when it holds, and
+    # when the site was withdrawn (a one-click link, `foncier sites remind`).
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         CheckConstraint(
             "location_precision IN ('commune', 'point', 'polygon')", name="location_precision"
         ),
+    )
+
+
+class SiteEvidence(Base):
+    """An uploaded evidence PDF, kept with its site (migration 0007)."""
+
+    __tablename__ = "site_evidence"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("site.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(Text)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    actor: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("api_key.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class SiteChecklist(Base):
+    """One readiness checklist item of a site (``score/checklists/default.toml``, migration
+    0007); versioned in ``history.site_checklist``."""
+
+    __tablename__ = "site_checklist"
+    site_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("site.id", ondelete="CASCADE"), primary_key=True
+    )
+    item: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(Text)
+    quantity: Mapped[float | None] = mapped_column(Double)
+    delay_months: Mapped[float | None] = mapped_column(Double)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(Text)
+    evidence_url: Mapped[str | None] = mapped_column(Text)
+    evidence_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("site_evidence.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("api_key.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('done', 'in_progress', 'not_started', 'not_applicable')", name="status"
+        ),
+    )
+
+
+class SiteReadiness(Base):
+    """A site's readiness level and time to a building permit, derived from its checklist."""
+
+    __tablename__ = "site_readiness"
+    site_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("site.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[int] = mapped_column(SmallInteger)
+    label: Mapped[str] = mapped_column(Text)
+    time_to_permit_months: Mapped[float] = mapped_column(Double)
+    explanation: Mapped[str] = mapped_column(Text)
+    items: Mapped[dict[str, object]] = mapped_column(JSONB)
+    definition_version: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
     )
 
 

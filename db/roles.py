@@ -18,8 +18,10 @@ from db.errors import RoleRefused
 #   audit: every write is recorded with the key that made it;
 #   layer_version: the 'sites' version is bumped, so tile ETags change;
 #   zan_scenario: POST /territories/{kind}/{code}/scenarios saves a simulator scenario;
-#   history.site: a site write's trigger keeps the version it replaces (migration 0006), and
-#   as_of and /sites/{id}/history read the history schema.
+#   site_checklist, site_evidence, site_readiness: the checklist routes write an item, keep an
+#   evidence PDF and rewrite the site's readiness (migration 0007);
+#   history.site, history.site_checklist: a site or checklist write's trigger keeps the version
+#   it replaces (migration 0006), and as_of and /sites/{id}/history read the history schema.
 # API keys are created, rotated and revoked by `foncier apikey` as the owner: the API only
 # reads them.
 API_WRITES: dict[str, tuple[str, ...]] = {
@@ -28,9 +30,12 @@ API_WRITES: dict[str, tuple[str, ...]] = {
     "audit": ("INSERT",),
     "layer_version": ("INSERT", "UPDATE"),
     "zan_scenario": ("INSERT",),
+    "site_checklist": ("INSERT", "UPDATE", "DELETE"),
+    "site_evidence": ("INSERT",),
+    "site_readiness": ("INSERT", "UPDATE"),
 }
-# Sequences the API's inserts draw from (audit.id, zan_scenario.id).
-API_SEQUENCES = (("audit", "id"), ("zan_scenario", "id"))
+# Sequences the API's inserts draw from (audit.id, zan_scenario.id, site_evidence.id).
+API_SEQUENCES = (("audit", "id"), ("zan_scenario", "id"), ("site_evidence", "id"))
 
 
 def _create_or_check(cur: psycopg.Cursor, role: str, password: str | None) -> bool:
@@ -91,7 +96,7 @@ def grant_api_role(conn: psycopg.Connection, role: str, password: str | None = N
             "REVOKE ALL ON ALL TABLES IN SCHEMA history FROM {role}",
             "GRANT USAGE ON SCHEMA history TO {role}",
             "GRANT SELECT ON ALL TABLES IN SCHEMA history TO {role}",
-            "GRANT INSERT ON history.site TO {role}",
+            "GRANT INSERT ON history.site, history.site_checklist TO {role}",
             "GRANT USAGE ON SEQUENCE history.hist_id_seq TO {role}",
         ):
             cur.execute(sql.SQL(statement).format(role=ident, database=database))

@@ -19,10 +19,12 @@ import psycopg
 from psycopg import errors, sql
 
 from db.timing import PhaseTimes
+from score.checklist import load_checklist
 from score.errors import ScoreError
 from score.land_units import dissolve_units
 from score.params import profile_params
 from score.profile import Profile, load_profile
+from score.readiness import refresh_readiness
 from score.scope import build_scope, layer_versions
 from score.sqlfiles import run_file
 
@@ -217,6 +219,9 @@ def score_sites(run: _Run) -> None:
     cur.execute(sql.SQL("SELECT count(*) FROM site_input"))
     run.report.sites = int(cur.fetchone()[0])  # type: ignore[index]
     run_file(cur, "site_scores_write.sql", run.params)
+    # The checklist's computed items follow the zoning and constraint layers: every site's
+    # readiness is re-evaluated with them (a few statements per run, sites are few).
+    refresh_readiness(cur.connection, load_checklist())
     # The temporary views depend on the work tables: drop them before the commit, and the
     # work tables with them (nothing outside this transaction ever saw them).
     cur.execute("DROP VIEW parcel_scored, site_scored")

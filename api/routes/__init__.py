@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from api.params import reject_unknown_params
 from api.routes import (
     admin,
+    checklist,
     docs,
     exports,
     features,
@@ -37,5 +38,16 @@ api_router.include_router(ogc)
 api_router.include_router(tiles.ogc_tile_router, prefix=features.OGC_PREFIX)
 # Routes whose query parameters are all declared on them: any other is a 400 naming it.
 strict = [Depends(reject_unknown_params)]
-for module in (search, places, territories, simulate, scenarios, sites, history, sources, admin):
+for module in (
+    search,
+    places,
+    territories,
+    simulate,
+    scenarios,
+    sites,
+    checklist,
+    history,
+    sources,
+    admin,
+):
     api_router.include_router(module.router, dependencies=strict)

@@ -23,6 +23,7 @@ from cli import app as cli_app
 from config import DatabaseSettings
 from tests.api.conftest import API_SETTINGS
 from tests.api.test_tiles import tile_path
+from tests.conftest import FIXTURES
 
 SITE = {
     "id": "site-test-api-role",
@@ -97,6 +98,21 @@ def test_the_api_served_as_its_role(
             headers={"X-API-Key": keys["epci_editor"]},
         )
         assert scenario.status_code == 201, scenario.text
+        # The checklist: an evidence PDF, an item written then rewritten (its history kept).
+        editor = {"X-API-Key": keys["epci_editor"]}
+        pdf = client.post(
+            f"/sites/{SITE['id']}/evidence?filename=d.pdf",
+            content=(FIXTURES / "evidence_diagnostic.pdf").read_bytes(),
+            headers={**editor, "Content-Type": "application/pdf"},
+        )
+        assert pdf.status_code == 201, pdf.text
+        for status in ("in_progress", "done"):
+            item = client.put(
+                f"/sites/{SITE['id']}/checklist/archaeology",
+                json={"status": status, "evidence_id": pdf.json()["evidence_id"]},
+                headers=editor,
+            )
+            assert item.status_code == 200, item.text
 
     with psycopg.connect(make_url(url).render_as_string().replace("+psycopg", "")) as conn:
         assert conn.execute("SELECT current_user").fetchone() == (role,)

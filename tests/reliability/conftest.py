@@ -35,6 +35,9 @@ EDIGEO_SHEET = SAMPLES_DIR / "cadastre" / "edigeo" / "edigeo-25354000AK01.tar.bz
 # Tables whose contents a refused request must leave exactly as they were.
 WATCHED = (
     "site",
+    "site_checklist",
+    "site_evidence",
+    "site_readiness",
     "parcel",
     "building",
     "epci",

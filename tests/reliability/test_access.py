@@ -43,6 +43,20 @@ WRITE_CASES = {
         "/territories/commune/03063/scenarios",
         {"name": "x", "projects": []},
     ),
+    ("PUT", "/sites/{site_id}/checklist/{item}"): (
+        "/sites/site-chassenard/checklist/land_control",
+        {"status": "done", "value": "public"},
+    ),
+    ("PATCH", "/sites/{site_id}/checklist/{item}"): (
+        "/sites/site-chassenard/checklist/land_control",
+        {"status": "done"},
+    ),
+    ("DELETE", "/sites/{site_id}/checklist/{item}"): (
+        "/sites/site-chassenard/checklist/land_control",
+        None,
+    ),
+    # The scope is checked before the file: an out-of-scope key learns nothing of its checks.
+    ("POST", "/sites/{site_id}/evidence"): ("/sites/site-chassenard/evidence?filename=a.pdf", {}),
 }
 # POST for its body's size, not to write: the stateless ZAN simulation answers anyone.
 COMPUTATIONS = {("POST", "/territories/{kind}/{code}/simulate")}

@@ -333,7 +333,11 @@ def test_hostile_write_bodies_are_400(
 
 
 def test_no_ingest_or_upload_endpoint_is_reachable(rel_client: TestClient) -> None:
-    """The API offers no way to make the server read a path or take a file: ingest is CLI-only."""
+    """The API offers no way to make the server read a path or load a file: ingest is CLI-only.
+
+    The one upload, a checklist's evidence PDF, is kept as bytes in ``site_evidence`` and served
+    back as is; nothing reads a path or a URL from it (tests/api/test_checklist.py).
+    """
     writes = sorted(
         (method, path)
         for method, path in all_routes(rel_client.app.routes)  # type: ignore[attr-defined]
@@ -341,16 +345,23 @@ def test_no_ingest_or_upload_endpoint_is_reachable(rel_client: TestClient) -> No
     )
     # Each write route is mounted once (the /ogc copies only hold read routes).
     assert writes == [
+        ("DELETE", "/sites/{site_id}/checklist/{item}"),
         ("PATCH", "/sites/{site_id}"),
+        ("PATCH", "/sites/{site_id}/checklist/{item}"),
         ("POST", "/sites"),
+        ("POST", "/sites/{site_id}/evidence"),
         ("POST", "/territories/{kind}/{code}/scenarios"),
         ("POST", "/territories/{kind}/{code}/simulate"),
+        ("PUT", "/sites/{site_id}/checklist/{item}"),
     ]
+    from api.routes.checklist import ChecklistItemPut
     from api.routes.sites import SiteCreate
     from api.zan_schemas import ProjectIn, ScenarioIn
 
     for model in (SiteCreate, ScenarioIn, ProjectIn):
         assert not {"path", "file", "source", "url", "layer"} & set(model.model_fields), model
+    # A checklist item's source is an attribution and its evidence_url a link for readers.
+    assert not {"path", "file", "url", "layer"} & set(ChecklistItemPut.model_fields)
     for method, path in (
         ("POST", "/ingest"),
         ("POST", "/ingest/parcels"),

@@ -17,7 +17,7 @@ import shapely
 from pyproj import CRS
 
 from geo.errors import CrsError
-from geo.wkb import reproject_wkb_polygons
+from geo.wkb import reproject_wkb_polygons, transform_xy
 from geo.wkb import to_ewkb as wkb_to_ewkb
 
 LAMBERT93 = CRS.from_epsg(2154)
@@ -263,15 +263,16 @@ def wkt_problem(wkt: str) -> str:
 
 
 def reproject(geoms: GeometryArray, source: CRS, target: CRS = LAMBERT93) -> GeometryArray:
-    """Transform geometries between CRSs (always x=easting/longitude, y=northing/latitude)."""
+    """Transform geometries between CRSs, by :func:`geo.wkb.transform_xy` (the one reprojection)."""
     if source.equals(target):
         return geoms
-    from pyproj import Transformer
 
-    transformer = Transformer.from_crs(source, target, always_xy=True)
-    out: GeometryArray = shapely.transform(
-        geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
-    )
+    def move(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+        transform_xy(x, y, source, target)
+        return np.column_stack((x, y))
+
+    out: GeometryArray = shapely.transform(geoms, move)
     return out
 
 

@@ -187,92 +187,88 @@ def reproject_wkb_polygons(
     """
     n = len(wkb)
     arrow = isinstance(wkb, (pa.Array, pa.ChunkedArray))
+    records, is_bytes = _records(wkb)
+    missing = ~is_bytes if arrow else wkb == None  # noqa: E711 - elementwise on an object array
     problems = np.full(n, None, dtype=object)
-    if arrow:
-        records = _binary(wkb)
-        is_bytes = records.is_valid().to_numpy(zero_copy_only=False)
-        missing = ~is_bytes
-    else:
-        missing = wkb == None  # noqa: E711 - elementwise on an object array
-        is_bytes = np.fromiter((type(w) is bytes for w in wkb), dtype=bool, count=n)
     problems[missing] = "missing geometry"
     handled = missing.copy()
-    if not is_bytes.any():
+    if records is None:
         nothing = pa.nulls(n, pa.binary())
-        ewkb = nothing if arrow else np.full(n, None, dtype=object)
-        return WkbPolygons(ewkb, handled, problems)
-    if not arrow:
-        records = pa.array(np.where(is_bytes, wkb, _NONE), type=pa.binary())
-    offsets = np.frombuffer(records.buffers()[1], dtype=np.int32)
-    offsets = offsets[records.offset : records.offset + n + 1].astype(np.int64)
-    data = records.buffers()[2]
-    buf = np.frombuffer(data, dtype=np.uint8).copy() if data is not None else np.zeros(0, np.uint8)
-    starts, ends = offsets[:-1], offsets[1:]
+        return WkbPolygons(nothing if arrow else np.full(n, None, dtype=object), handled, problems)
+    body = _Body.of(records)
     ok = is_bytes.copy()
-    geom, first, count = _walk(buf, starts, ends, ok)
-
-    # Rings GEOS would refuse to read (fewer than 4 points, not closed) go to the shapely path,
-    # unless they hold a NaN or Infinity: a ring whose end points are NaN is never "closed" for
-    # GEOS (NaN != NaN), so its reason is found here, where the bytes are still readable.
-    short = count < 4
-    view16 = np.lib.stride_tricks.as_strided(
-        buf, shape=(max(len(buf) - 15, 0), 16), strides=(1, 1), writeable=True
-    )
-    last = first + 16 * np.maximum(count - 1, 0)
-    closed = np.ones(len(count), dtype=bool)
-    sized = ~short
-    if sized.any():
-        closed[sized] = (view16[first[sized]] == view16[last[sized]]).all(axis=1)
-    odd = np.zeros(n, dtype=bool)
-    odd[geom[short | ~closed]] = True
-    keep_ring = ok[geom]
-    geom, first, count = geom[keep_ring], first[keep_ring], count[keep_ring]
-
+    rings = _rings(body, ok)
     points = np.zeros(n, dtype=np.int64)
-    np.add.at(points, geom, count)
-    empty = ok & ~odd & (points == 0)
+    np.add.at(points, rings.geom, rings.count)
+    empty = ok & ~rings.odd & (points == 0)
     problems[empty] = "empty geometry"
-
-    total = int(count.sum())
-    ring_start = np.repeat(np.cumsum(count) - count, count)
-    point_at = np.repeat(first, count) + 16 * (np.arange(total, dtype=np.int64) - ring_start)
-    xy = view16[point_at].copy().view("<f8") if total else np.zeros((0, 2))
-    # Contiguous columns: reductions over (n, 2) along axis 0 are several times slower.
-    x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
-    owner = np.repeat(geom, count)
-    # NaN or ±Infinity in either coordinate: a non-finite sum (inf - inf is NaN), one pass.
-    with np.errstate(invalid="ignore"):
-        unfit = np.flatnonzero(~np.isfinite(x + y))
-    nonfinite = np.zeros(n, dtype=bool)
-    if len(unfit):
-        nan = np.zeros(n, dtype=bool)
-        nan[owner[unfit[np.isnan(x[unfit]) | np.isnan(y[unfit])]]] = True
-        nonfinite[owner[unfit]] = True
-        nonfinite &= ok & ~empty
-        problems[nonfinite] = "infinite coordinates"
-        problems[nonfinite & nan] = "NaN coordinates"
-    ok &= ~odd | nonfinite
-    if source is not None and check_extent is not None and total:
+    xy = _Points.of(body, rings)
+    nonfinite = xy.nonfinite(n, ok & ~empty, problems)
+    ok &= ~rings.odd | nonfinite
+    if source is not None and check_extent is not None and xy.total:
         # Non-finite coordinates say nothing of the CRS: their features are refused alone.
-        if nonfinite.any() or odd.any():
-            usable = (ok & ~nonfinite)[owner]
-            xs, ys = x[usable], y[usable]
-        else:
-            xs, ys = x, y
-        if len(xs):
-            check_extent((float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
-    if source is not None and not source.equals(target) and total:
-        _transformer(source, target).transform(x, y, inplace=True)
-        xy = np.column_stack((x, y))
-        view16[point_at] = xy.view(np.uint8).reshape(-1, 16)
-
+        usable = (ok & ~nonfinite)[xy.owner] if nonfinite.any() or rings.odd.any() else None
+        xy.check_extent(check_extent, usable)
+    if source is not None and not source.equals(target) and xy.total:
+        transform_xy(xy.x, xy.y, source, target)
+        body.view16[xy.at] = np.column_stack((xy.x, xy.y)).view(np.uint8).reshape(-1, 16)
     good = ok & ~empty & ~nonfinite
     handled |= ok
-    ewkb = pa.nulls(n, pa.binary())
-    if good.any():
+    ewkb = body.ewkb(good, srid) if good.any() else pa.nulls(n, pa.binary())
+    if arrow:
+        return WkbPolygons(ewkb, handled, problems)
+    return WkbPolygons(ewkb.to_numpy(zero_copy_only=False), handled, problems)
+
+
+def _records(
+    wkb: npt.NDArray[np.object_] | pa.Array | pa.ChunkedArray,
+) -> tuple[pa.BinaryArray | None, npt.NDArray[np.bool_]]:
+    """The geometries as one Arrow binary array (None: no bytes at all) and which are bytes."""
+    if isinstance(wkb, (pa.Array, pa.ChunkedArray)):
+        records = _binary(wkb)
+        is_bytes = records.is_valid().to_numpy(zero_copy_only=False)
+        return (records if is_bytes.any() else None), is_bytes
+    is_bytes = np.fromiter((type(w) is bytes for w in wkb), dtype=bool, count=len(wkb))
+    if not is_bytes.any():
+        return None, is_bytes
+    return pa.array(np.where(is_bytes, wkb, _NONE), type=pa.binary()), is_bytes
+
+
+@dataclass
+class _Body:
+    """The WKB records' bytes (a writable copy) and where each record starts and ends."""
+
+    buf: npt.NDArray[np.uint8]
+    offsets: npt.NDArray[np.int64]
+    view16: npt.NDArray[np.uint8]  # 16 bytes (one x, y point) from every offset
+
+    @classmethod
+    def of(cls, records: pa.BinaryArray) -> _Body:
+        n = len(records)
+        raw = np.frombuffer(records.buffers()[1], dtype=np.int32)
+        offsets = raw[records.offset : records.offset + n + 1].astype(np.int64)
+        data = records.buffers()[2]
+        buf = np.frombuffer(data, np.uint8).copy() if data is not None else np.zeros(0, np.uint8)
+        view16 = np.lib.stride_tricks.as_strided(
+            buf, shape=(max(len(buf) - 15, 0), 16), strides=(1, 1), writeable=True
+        )
+        return cls(buf, offsets, view16)
+
+    @property
+    def starts(self) -> npt.NDArray[np.int64]:
+        return self.offsets[:-1]
+
+    @property
+    def ends(self) -> npt.NDArray[np.int64]:
+        return self.offsets[1:]
+
+    def ewkb(self, good: npt.NDArray[np.bool_], srid: int) -> pa.BinaryArray:
+        """The ``good`` records as EWKB MultiPolygons with ``srid`` (null elsewhere)."""
+        buf, starts, ends = self.buf, self.starts, self.ends
+        n = len(starts)
         # Offsets relative to the copied data buffer (a sliced input starts past zero).
         body = pa.Array.from_buffers(
-            pa.binary(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(buf)]
+            pa.binary(), n, [None, pa.py_buffer(self.offsets.astype(np.int32)), pa.py_buffer(buf)]
         )
         polygon_head, multi_head = ewkb_header(srid)
         kinds = buf[np.minimum(starts + 1, max(len(buf) - 1, 0))]
@@ -284,10 +280,107 @@ def reproject_wkb_polygons(
         choice = np.array([multi_head, polygon_head, None], dtype=object)
         pick = np.where(good, (kinds == _POLYGON).astype(np.intp), 2)
         heads = pa.array(choice[pick], type=pa.binary())
-        ewkb = pc.binary_join_element_wise(heads, body, b"")
-    if arrow:
-        return WkbPolygons(ewkb, handled, problems)
-    return WkbPolygons(ewkb.to_numpy(zero_copy_only=False), handled, problems)
+        return pc.binary_join_element_wise(heads, body, b"")
+
+
+@dataclass
+class _Rings:
+    """Every ring of the usable records: its geometry, first point's offset and point count.
+
+    ``odd``: geometries with a ring GEOS would refuse to read (fewer than 4 points, not
+    closed), left to the shapely path unless a NaN or Infinity explains them.
+    """
+
+    geom: npt.NDArray[np.int64]
+    first: npt.NDArray[np.int64]
+    count: npt.NDArray[np.int64]
+    odd: npt.NDArray[np.bool_]
+
+
+def _rings(body: _Body, ok: npt.NDArray[np.bool_]) -> _Rings:
+    """Walk the records' structure (clearing ``ok`` where it is not handled here)."""
+    geom, first, count = _walk(body.buf, body.starts, body.ends, ok)
+    # A ring whose end points are NaN is never "closed" for GEOS (NaN != NaN), so its reason
+    # is found here, where the bytes are still readable.
+    short = count < 4
+    last = first + 16 * np.maximum(count - 1, 0)
+    closed = np.ones(len(count), dtype=bool)
+    sized = ~short
+    if sized.any():
+        closed[sized] = (body.view16[first[sized]] == body.view16[last[sized]]).all(axis=1)
+    odd = np.zeros(len(ok), dtype=bool)
+    odd[geom[short | ~closed]] = True
+    keep = ok[geom]
+    return _Rings(geom[keep], first[keep], count[keep], odd)
+
+
+@dataclass
+class _Points:
+    """Every point of the rings, as contiguous x and y columns, with its offset and geometry."""
+
+    x: npt.NDArray[np.float64]
+    y: npt.NDArray[np.float64]
+    at: npt.NDArray[np.int64]  # offset of the point in the records' bytes
+    owner: npt.NDArray[np.int64]  # its geometry
+
+    @classmethod
+    def of(cls, body: _Body, rings: _Rings) -> _Points:
+        count = rings.count
+        total = int(count.sum())
+        ring_start = np.repeat(np.cumsum(count) - count, count)
+        at = np.repeat(rings.first, count) + 16 * (np.arange(total, dtype=np.int64) - ring_start)
+        xy = body.view16[at].copy().view("<f8") if total else np.zeros((0, 2))
+        # Contiguous columns: reductions over (n, 2) along axis 0 are several times slower.
+        x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+        return cls(x, y, at, np.repeat(rings.geom, count))
+
+    @property
+    def total(self) -> int:
+        return len(self.x)
+
+    def nonfinite(
+        self, n: int, usable: npt.NDArray[np.bool_], problems: npt.NDArray[np.object_]
+    ) -> npt.NDArray[np.bool_]:
+        """The ``usable`` geometries with a NaN or infinite coordinate, their reason set."""
+        # NaN or ±Infinity in either coordinate: a non-finite sum (inf - inf is NaN), one pass.
+        with np.errstate(invalid="ignore"):
+            unfit = np.flatnonzero(~np.isfinite(self.x + self.y))
+        nonfinite = np.zeros(n, dtype=bool)
+        if len(unfit):
+            nan = np.zeros(n, dtype=bool)
+            nan[self.owner[unfit[np.isnan(self.x[unfit]) | np.isnan(self.y[unfit])]]] = True
+            nonfinite[self.owner[unfit]] = True
+            nonfinite &= usable
+            problems[nonfinite] = "infinite coordinates"
+            problems[nonfinite & nan] = "NaN coordinates"
+        return nonfinite
+
+    def check_extent(
+        self,
+        check: Callable[[tuple[float, float, float, float]], None],
+        usable: npt.NDArray[np.bool_] | None,
+    ) -> None:
+        """Call ``check`` with the extent of the (``usable``: of those) points."""
+        xs, ys = (self.x, self.y) if usable is None else (self.x[usable], self.y[usable])
+        if len(xs):
+            check((float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
+
+
+def transform_xy(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], source: CRS, target: CRS
+) -> None:
+    """Transform coordinate columns from ``source`` to ``target`` in place: the one reprojection.
+
+    Always x = easting/longitude, y = northing/latitude; the transformer is built once per CRS
+    pair. Used on WKB coordinates here and on shapely geometries by
+    :func:`geo.geometry.reproject`.
+
+    Example:
+        >>> x, y = np.array([2.35]), np.array([48.85])
+        >>> transform_xy(x, y, CRS(4326), CRS(2154)); round(float(x[0])), round(float(y[0]))
+        (652302, 6861303)
+    """
+    _transformer(source, target).transform(x, y, inplace=True)
 
 
 def polygon_wkt(wkb: bytes) -> str | None:

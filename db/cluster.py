@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from psycopg import sql
+
 from config import DatabaseSettings
 from db.create import create_database
 from db.errors import DatabaseUnavailable
@@ -149,9 +151,11 @@ def _psql(settings: DatabaseSettings, sql: str, dbname: str = "postgres") -> str
 
 
 def _ensure_role_and_database(settings: DatabaseSettings, name: str, replace: bool = False) -> None:
-    if _psql(settings, f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'") != "1":
+    exists = sql.SQL("SELECT 1 FROM pg_roles WHERE rolname = {}").format(sql.Literal(name))
+    if _psql(settings, exists.as_string(None)) != "1":
         # Superuser on a loopback-only development cluster: tests create databases and extensions.
-        _psql(settings, f"CREATE ROLE {name} LOGIN SUPERUSER")
+        create = sql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(sql.Identifier(name))
+        _psql(settings, create.as_string(None))
     # As the cluster's superuser (the role may be new), the way every database is created.
     url = f"postgresql://postgres@127.0.0.1:{settings.pg_port}/{name}"
     create_database(url, replace=replace, owner=name)

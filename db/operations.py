@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 INGEST_COUNTS = ("read", "loaded", "repaired", "quarantined", "inserted", "updated", "deleted")
 SCORE_COUNTS = ("communes", "parcels", "sites")
-Query = tuple[str, dict[str, object]]
+Query = tuple[sql.Composed | sql.SQL, dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -56,31 +57,33 @@ class QuarantineRecord:
     raw: dict[str, object] | None = None
 
 
-_INGEST_SELECT = (
-    "SELECT id, layer, source, status, started_at, finished_at, "
-    + ", ".join(f"rows_{c}" for c in INGEST_COUNTS)
-    + ", message, sha256, vintage FROM ingest_run"
-)
-_SCORE_SELECT = (
+_INGEST_SELECT = sql.SQL(
+    "SELECT id, layer, source, status, started_at, finished_at, {counts}, message, sha256, "
+    "vintage FROM ingest_run"
+).format(counts=sql.SQL(", ").join(sql.Identifier(f"rows_{c}") for c in INGEST_COUNTS))
+_SCORE_SELECT = sql.SQL(
     "SELECT id, coalesce(territory, 'all'), started_at, started_at + "
     "make_interval(secs => coalesce(seconds, 0)), communes, parcels, sites, profile_version "
     "FROM score_run ORDER BY started_at DESC, id DESC LIMIT %(n)s"
 )
-_QUARANTINE_SELECT = "SELECT id, run_id, layer, source, feature_index, key, reason"
+_QUARANTINE_SELECT = sql.SQL("SELECT id, run_id, layer, source, feature_index, key, reason")
 
 
 def ingest_runs_query(layer: str | None, limit: int) -> Query:
     """The ``limit`` latest loads (of ``layer`` if given), newest first."""
     return (
-        f"{_INGEST_SELECT} WHERE %(layer)s::text IS NULL OR layer = %(layer)s "
-        "ORDER BY started_at DESC, id DESC LIMIT %(n)s",
+        _INGEST_SELECT
+        + sql.SQL(
+            " WHERE %(layer)s::text IS NULL OR layer = %(layer)s "
+            "ORDER BY started_at DESC, id DESC LIMIT %(n)s"
+        ),
         {"layer": layer, "n": limit},
     )
 
 
 def ingest_run_query(run_id: int) -> Query:
     """Load ``run_id``."""
-    return f"{_INGEST_SELECT} WHERE id = %(id)s", {"id": run_id}
+    return _INGEST_SELECT + sql.SQL(" WHERE id = %(id)s"), {"id": run_id}
 
 
 def score_runs_query(limit: int) -> Query:
@@ -137,17 +140,20 @@ def quarantine_query(run_id: int | None, layer: str | None, limit: int | None) -
     """Refused rows of run ``run_id`` and/or ``layer``, newest run first, in file order within a
     run (``limit`` rows at most; None: all), without their raw record."""
     return (
-        f"{_QUARANTINE_SELECT} FROM quarantine "
-        "WHERE (%(run)s::bigint IS NULL OR run_id = %(run)s) "
-        "AND (%(layer)s::text IS NULL OR layer = %(layer)s) "
-        "ORDER BY run_id DESC, feature_index, id LIMIT %(n)s",
+        _QUARANTINE_SELECT
+        + sql.SQL(
+            " FROM quarantine WHERE (%(run)s::bigint IS NULL OR run_id = %(run)s) "
+            "AND (%(layer)s::text IS NULL OR layer = %(layer)s) "
+            "ORDER BY run_id DESC, feature_index, id LIMIT %(n)s"
+        ),
         {"run": run_id, "layer": layer, "n": limit},
     )
 
 
 def quarantine_row_query(quarantine_id: int) -> Query:
     """Refused row ``quarantine_id`` with its raw record."""
-    return f"{_QUARANTINE_SELECT}, raw FROM quarantine WHERE id = %(id)s", {"id": quarantine_id}
+    query = _QUARANTINE_SELECT + sql.SQL(", raw FROM quarantine WHERE id = %(id)s")
+    return query, {"id": quarantine_id}
 
 
 def list_quarantine(
@@ -169,8 +175,8 @@ def get_quarantine(conn: psycopg.Connection, quarantine_id: int) -> QuarantineRe
 def quarantine_raws(conn: psycopg.Connection, run_id: int) -> list[QuarantineRecord]:
     """Every refused row of run ``run_id`` with its raw record, in file order."""
     rows = conn.execute(
-        f"{_QUARANTINE_SELECT}, raw FROM quarantine WHERE run_id = %(run)s "
-        "ORDER BY feature_index, id",
+        _QUARANTINE_SELECT
+        + sql.SQL(", raw FROM quarantine WHERE run_id = %(run)s ORDER BY feature_index, id"),
         {"run": run_id},
     ).fetchall()
     return [QuarantineRecord(*r) for r in rows]

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from ingest.normalize import TableSpec
 from ingest.quarantine import QuarantineRow
-from ingest.staging import stage_name
+from ingest.staging import layer_sql, stage_name
 
 # Below this many staged rows, index maintenance row by row is cheap: no index is rebuilt.
 BULK_INDEX_MIN_ROWS = 10_000
@@ -363,7 +363,7 @@ def table_notes(cur: psycopg.Cursor, spec: TableSpec) -> list[str]:
     """``spec.notes`` worded with their numbers (those that are 0 are left out)."""
     notes = []
     for query, label in spec.notes:
-        cur.execute(query.format(stage=f"stage_{spec.table}"))  # static SQL of the layer
+        cur.execute(layer_sql(spec, query))  # static SQL of the layer
         n = int(cur.fetchone()[0] or 0)  # type: ignore[index]
         if n:
             notes.append(label.format(n=n))

@@ -23,6 +23,11 @@ def stage_name(spec: TableSpec) -> sql.Identifier:
     return sql.Identifier(f"stage_{spec.table}")
 
 
+def layer_sql(spec: TableSpec, template: str) -> sql.Composed:
+    """One of ``spec``'s SQL steps (psycopg.sql syntax), ``{stage}`` its staging table."""
+    return sql.SQL(template).format(stage=stage_name(spec))
+
+
 def valid_column(geometry: str) -> str:
     """The staging column holding ``ST_IsValid`` of ``geometry``, computed as rows arrive."""
     return f"_valid_{geometry}"

@@ -49,6 +49,7 @@ from ingest.staging import (
     count_repaired,
     create_stage,
     hold_keys,
+    layer_sql,
     repair_in_sql,
     source_raw,
     stage_name,
@@ -127,7 +128,7 @@ class StagedLoad(_Base):
         table, spec = self.table, self.table.spec
         changed = repair_in_sql(cur, spec)
         if spec.post_stage_sql:
-            cur.execute(sql.SQL(spec.post_stage_sql).format(stage=stage_name(spec)))
+            cur.execute(layer_sql(spec, spec.post_stage_sql))
         sql_bad = validate_in_sql(cur, spec)
         if spec.update_only:
             sql_bad += unknown_keys(cur, spec)
@@ -250,7 +251,7 @@ def merge_table(
     counts, sql_bad = strategy.merge(cur, vintage, guard)
     if spec.post_merge_sql:
         with times("post-merge sql"):
-            cur.execute(sql.SQL(spec.post_merge_sql).format(stage=stage_name(spec)))
+            cur.execute(layer_sql(spec, spec.post_merge_sql))
     counts.notes = table_notes(cur, spec)
     counts.quarantined = len(table.quarantine) + len(sql_bad)
     counts.loaded = table.rows - len(sql_bad)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypedDict, get_args
 
 from geoalchemy2 import Geometry
+from psycopg import sql
 from sqlalchemy import Column, Table
 from sqlalchemy.dialects import postgresql
 
@@ -39,6 +40,21 @@ class SpecOptions(TypedDict, total=False):
     checks: tuple[tuple[str, str], ...]
     post_merge_sql: str | None
     notes: tuple[tuple[str, str], ...]
+
+
+def sql_template(template: str, **parts: sql.Composable) -> str:
+    """A layer's SQL step with ``parts`` composed in by psycopg, ``{stage}`` left for the loader.
+
+    Layer SQL (``post_stage_sql``, ``post_merge_sql``, ``notes``) is one psycopg.sql syntax:
+    the loader fills ``{stage}`` with the table's staging table (:func:`ingest.staging.layer_sql`);
+    a step needing another table or a constant says so here, quoted as psycopg quotes it.
+
+    Example:
+        >>> print(sql_template("UPDATE {t} SET s = {v} FROM {stage}", t=sql.Identifier("x"),
+        ...     v=sql.Literal("it's")))
+        UPDATE "x" SET s = 'it''s' FROM {stage}
+    """
+    return sql.SQL(template).format(stage=sql.SQL("{stage}"), **parts).as_string(None)
 
 
 def model_table(name: str) -> Table:

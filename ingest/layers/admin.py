@@ -17,13 +17,13 @@ from dataclasses import replace
 
 from db.engine import read_sql
 from ingest.layers.cog import REBUILT_NOTE
+from ingest.layers.territoires import REBUILD_TERRITOIRE
 from ingest.normalize import TableLoad, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
 from ingest.tablespec import table_spec
 
 # Territoires d'industrie published as points get their perimeter once their communes are in.
-_REBUILD = read_sql("ingest.sql", "territoire_rebuild.sql").format(target="territoire")
 _DISSOLVE = read_sql("ingest.sql", "commune_dissolve.sql")
 _DISSOLVE_POPULATION = read_sql("ingest.sql", "commune_dissolve_population.sql")
 
@@ -42,7 +42,7 @@ COMMUNE = table_spec(
     geometries=("geom",),
     required=("nom", "dep"),
     post_stage_sql=_DISSOLVE,
-    post_merge_sql=_REBUILD,
+    post_merge_sql=REBUILD_TERRITOIRE,
     notes=(
         (
             "SELECT count(*) FROM dissolved_commune WHERE given <> insee",
@@ -59,7 +59,7 @@ COMMUNE_EPCI = table_spec(
     columns=("insee", "nom", "siren_epci", "siren", "cog_vintage"),
     update_only=True,
     delete_missing=False,
-    post_merge_sql=_REBUILD,
+    post_merge_sql=REBUILD_TERRITOIRE,
     notes=(REBUILT_NOTE,),
 )
 

@@ -30,6 +30,7 @@ import pandas as pd
 
 from db.engine import read_sql
 from ingest.layers.scot import INSEE_RE
+from ingest.layers.territoires import REBUILD_TERRITOIRE
 from ingest.normalize import TableLoad, add_problem, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
@@ -42,7 +43,6 @@ OLD_INSEE_RE = re.compile(rf"{INSEE_RE.pattern}|^20\d{{3}}$")
 DEPARTEMENT_RE = re.compile(r"^(?:0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-6])$")
 
 # Territoires d'industrie perimeters are rebuilt from communes: the dissolve may complete some.
-_REBUILD = read_sql("ingest.sql", "territoire_rebuild.sql").format(target="territoire")
 REBUILT_NOTE = (
     "SELECT count(*) FROM rebuilt_perimeter",
     "{n} Territoires d'industrie perimeters rebuilt from their member communes",
@@ -76,7 +76,7 @@ COMMUNE_ANCIENNE = table_spec(
             " WHERE x.insee_ancienne = s.insee) || '): give the final code'",
         ),
     ),
-    post_merge_sql=read_sql("ingest.sql", "commune_dissolve_table.sql") + _REBUILD,
+    post_merge_sql=read_sql("ingest.sql", "commune_dissolve_table.sql") + REBUILD_TERRITOIRE,
     notes=(
         (
             "SELECT count(*) FROM dissolved_commune WHERE given <> insee",

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from psycopg import sql
 
 from ingest.normalize import TableLoad, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
-from ingest.tablespec import table_spec
+from ingest.tablespec import sql_template, table_spec
 
 POINTS_SOURCE = "cartofriches"
 PERIMETERS_SOURCE = "cartofriches-perimetres"
@@ -47,20 +48,21 @@ FRICHE_POINTS = table_spec(
     geometries=("geom",),
     scope="insee",
     # Sites known only from a perimeter file are not the point file's to delete.
-    post_stage_sql=(
+    post_stage_sql=sql_template(
         "INSERT INTO held_friche (site_id) SELECT f.site_id FROM friche f "
-        f"WHERE f.source = '{PERIMETERS_SOURCE}'"
+        "WHERE f.source = {source}",
+        source=sql.Literal(PERIMETERS_SOURCE),
     ),
 )
 
 # A site the points already have keeps its point and attributes; a new one sits on its perimeter.
-_KEEP_POINT_SITE = f"""
-UPDATE {{stage}} s
+_KEEP_POINT_SITE = """
+UPDATE {stage} s
 SET nom = f.nom, type = f.type, statut = f.statut, insee = f.insee, surface_m2 = f.surface_m2,
     pollution = f.pollution, urba_zone_type = f.urba_zone_type, source = f.source, geom = f.geom
 FROM friche f
-WHERE f.site_id = s.site_id AND f.source IS DISTINCT FROM '{PERIMETERS_SOURCE}';
-UPDATE {{stage}} s SET geom = ST_PointOnSurface(s.perimeter) WHERE s.geom IS NULL;
+WHERE f.site_id = s.site_id AND f.source IS DISTINCT FROM {source};
+UPDATE {stage} s SET geom = ST_PointOnSurface(s.perimeter) WHERE s.geom IS NULL;
 """
 
 FRICHE_PERIMETERS = table_spec(
@@ -70,7 +72,7 @@ FRICHE_PERIMETERS = table_spec(
     geometries=("geom", "perimeter"),
     optional_geometries=("geom",),
     delete_missing=False,
-    post_stage_sql=_KEEP_POINT_SITE,
+    post_stage_sql=sql_template(_KEEP_POINT_SITE, source=sql.Literal(PERIMETERS_SOURCE)),
     checks=(("s.geom IS NULL", "'no point and no usable perimeter'"),),
 )
 

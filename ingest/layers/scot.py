@@ -61,9 +61,9 @@ SCOT_MEMBRE = table_spec(
     scope="scot_id",
     checks=(
         (
-            f"EXISTS (SELECT 1 {_ELSEWHERE})",
+            "EXISTS (SELECT 1 " + _ELSEWHERE + ")",
             "'commune ' || s.insee || ' is already in SCoT '"
-            f" || (SELECT min(t.scot_id) {_ELSEWHERE})"
+            " || (SELECT min(t.scot_id) " + _ELSEWHERE + ")"
             " || ', which this file does not name: a commune belongs to one SCoT only'"
             " || ' (reload that SCoT without it, or remove it, first)'",
         ),

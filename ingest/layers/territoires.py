@@ -22,15 +22,18 @@ import re
 
 import numpy as np
 import shapely
+from psycopg import sql
 
 from db.engine import read_sql
 from ingest.errors import LayoutError
 from ingest.normalize import TableLoad, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
-from ingest.tablespec import table_spec
+from ingest.tablespec import sql_template, table_spec
 
 _REBUILD = read_sql("ingest.sql", "territoire_rebuild.sql")
+# After a members or a communes load, the perimeters still missing are filled in territoire.
+REBUILD_TERRITOIRE = sql_template(_REBUILD, stage=sql.Identifier("territoire"))
 _REBUILT_NOTES = (
     (
         "SELECT count(*) FROM rebuilt_perimeter",
@@ -49,7 +52,7 @@ TERRITOIRE = table_spec(
     required=("lib",),
     scope="programme",
     optional_geometries=("geom",),
-    post_stage_sql=_REBUILD.format(target="{stage}"),
+    post_stage_sql=_REBUILD,
     notes=(
         *_REBUILT_NOTES,
         (
@@ -66,7 +69,7 @@ MEMBRE = table_spec(
     columns=("programme", "id_ti", "siren", "lib", "nature"),
     required=("nature",),
     scope="programme",
-    post_merge_sql=_REBUILD.format(target="territoire"),
+    post_merge_sql=REBUILD_TERRITOIRE,
     notes=_REBUILT_NOTES,
 )
 

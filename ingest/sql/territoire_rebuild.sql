@@ -1,8 +1,8 @@
 -- Territoires d'industrie without a polygon perimeter (published as points or geometry
 -- collections, or without geometry) get the union of their member communes' polygons: EPCI
--- members through commune.siren_epci, commune (COM) members through commune.siren. {target}
+-- members through commune.siren_epci, commune (COM) members through commune.siren. {stage}
 -- is the perimeters' staging table (a perimeters load) or territoire (after a members or a
--- communes load: only the perimeters still missing). Only complete perimeters are built:
+-- communes load: only the perimeters still missing; see ingest.layers.territoires). Only complete perimeters are built:
 -- while one member has no commune loaded (or is an EPT, which no table maps to communes), the
 -- perimeter stays NULL rather than look whole. rebuilt_perimeter lists the ones filled.
 CREATE TEMP TABLE IF NOT EXISTS rebuilt_perimeter (programme smallint, id_ti text)
@@ -11,7 +11,7 @@ ON COMMIT DROP;
 WITH member AS (
     SELECT m.programme, m.id_ti, m.siren, m.nature
     FROM territoire_membre m
-    JOIN {target} t ON t.programme = m.programme AND t.id_ti = m.id_ti
+    JOIN {stage} t ON t.programme = m.programme AND t.id_ti = m.id_ti
     WHERE t.geom IS NULL
 ),
 member_commune AS (
@@ -40,7 +40,7 @@ perimeter AS (
     GROUP BY mc.programme, mc.id_ti
 ),
 filled AS (
-    UPDATE {target} t SET geom = p.geom
+    UPDATE {stage} t SET geom = p.geom
     FROM perimeter p
     WHERE t.geom IS NULL AND t.programme = p.programme AND t.id_ti = p.id_ti
     RETURNING t.programme, t.id_ti

@@ -47,14 +47,16 @@ def sql_template(template: str, **parts: sql.Composable) -> str:
 
     Layer SQL (``post_stage_sql``, ``post_merge_sql``, ``notes``) is one psycopg.sql syntax:
     the loader fills ``{stage}`` with the table's staging table (:func:`ingest.staging.layer_sql`);
-    a step needing another table or a constant says so here, quoted as psycopg quotes it.
+    a step needing another table or a constant says so here, quoted as psycopg quotes it
+    (``stage=sql.Identifier("territoire")``: a step written for staging run on a table).
 
     Example:
         >>> print(sql_template("UPDATE {t} SET s = {v} FROM {stage}", t=sql.Identifier("x"),
         ...     v=sql.Literal("it's")))
         UPDATE "x" SET s = 'it''s' FROM {stage}
     """
-    return sql.SQL(template).format(stage=sql.SQL("{stage}"), **parts).as_string(None)
+    parts = {"stage": sql.SQL("{stage}"), **parts}  # a step may name the table it fills
+    return sql.SQL(template).format(**parts).as_string(None)
 
 
 def model_table(name: str) -> Table:

@@ -9,6 +9,8 @@ from branca.element import MacroElement
 from maps.base import base_map, geojson_overlay
 from maps.layers import ApiPoints, Controls, LayerStyle, PageControls, VectorTiles, add
 
+# Land units are a few parcels wide: drawn (and picked by a click) from this zoom on.
+LAND_UNIT_MIN_ZOOM = 13
 # Dashboard kinds -> the collection holding their outline (départements and regions have none).
 OUTLINE_COLLECTIONS = {
     "epci": "epci",
@@ -24,7 +26,7 @@ def territory_map(
     basemap_url: str | None = None,
     m: folium.Map | None = None,
 ) -> folium.Map:
-    """The dashboard's map: communes, the sites; ``dashboard.js`` frames the territory.
+    """The dashboard's map: communes, land units, the sites; ``dashboard.js`` frames it.
 
     Args:
         territory: the territory's outline (any CRS) when the caller already has it.
@@ -44,6 +46,15 @@ def territory_map(
     ]
     if outline:
         elements.append(VectorTiles(outline, t.get(outline, outline), LayerStyle("#5e3c99", 2.0)))
+    # The land units a click adds to the simulator's scenario (simulator.js), when zoomed in.
+    elements.append(
+        VectorTiles(
+            "land-units",
+            t.get("kind_land_units", "Land units"),
+            LayerStyle("#e66101", 1.5, 0.15),
+            min_zoom=LAND_UNIT_MIN_ZOOM,
+        )
+    )
     elements += [
         ApiPoints("sites", t.get("sites", "Sites"), "#0b5394", "id", "nom", link="/sites/"),
         PageControls(Controls(legend_title="", bands=(), url_state=False)),

@@ -241,6 +241,8 @@
       pointToLayer: function (f, latlng) { return pointMarker(f, latlng, o); },
       onEachFeature: function (f, l) {
         l.on("click", function (e) {
+          // A page that picks points (the dashboard's simulator) takes the click instead.
+          if (F.pick && F.pick(f, o)) return;
           F.show(map, e.latlng, F.pointPopup(f, o), "point-popup");
           if (F.approximate(f.properties)) F.outlineCommune(map, f.properties.insee);
         });

@@ -116,7 +116,7 @@ def test_dashboard_outline_depends_on_kind() -> None:
         o["collection"]
         for o in _options(_fetch_map_string(territory_map(kind="departement")), "vectorTiles")
     }
-    assert dep == {"communes"}
+    assert dep == {"communes", "land-units"}
 
 
 def test_messages_have_the_same_keys() -> None:

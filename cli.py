@@ -325,6 +325,56 @@ def sites_readiness() -> None:
     console.print(f"{len(found)} site(s) évalué(s)")
 
 
+TerritoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--territory", help="KIND:CODE as /territories/{kind}/{code}, e.g. epci:200054781"
+    ),
+]
+
+
+def _stale(territory: str | None):  # type: ignore[no-untyped-def]
+    from api.freshness import list_stale
+    from db.engine import connect_raw
+
+    if territory is not None and ":" not in territory:
+        console.print(f"[red]error:[/] --territory {territory!r}: expected KIND:CODE (epci:SIREN)")
+        raise typer.Exit(2)
+    with connect_raw(get_database_settings()) as conn:
+        return list_stale(conn, territory)
+
+
+@sites_app.command("stale")
+def sites_stale(territory: TerritoryOpt = None) -> None:
+    """Sites whose availability is to be confirmed (never confirmed, or past their validity)."""
+    sites = _stale(territory)
+    for s in sites:
+        when = s.valid_until.date().isoformat() if s.valid_until else "jamais confirmé"
+        console.print(f"{s.id}\t{s.nom}\t{s.commune or s.insee or ''}\t{when}\t{s.email or '-'}")
+    console.print(f"{len(sites)} site(s) à confirmer")
+
+
+@sites_app.command("remind")
+def sites_remind(territory: TerritoryOpt = None) -> None:
+    """E-mail each stale site's contact a signed link that confirms or withdraws it (SMTP from
+    FONCIER_SMTP_*); sites whose contact has no e-mail address are listed, not mailed."""
+    from api.freshness import send_reminders
+    from config import get_mail_settings
+
+    settings = _key_settings()
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    sites = _stale(territory)
+    try:
+        sent = send_reminders(sites, settings, get_mail_settings(), base)
+    except OSError as exc:
+        console.print(f"[red]error:[/] SMTP server unreachable or refused: {exc}")
+        raise typer.Exit(1) from None
+    for s in sites:
+        if s.id not in sent:
+            console.print(f"pas d'adresse e-mail pour {s.id} ({s.nom}) : contact {s.contact!r}")
+    console.print(f"{len(sent)} courriel(s) envoyé(s) sur {len(sites)} site(s) à confirmer")
+
+
 @apikey_app.command("create")
 def apikey_create(
     name: Annotated[str, typer.Option(help="Who holds the key (recorded in the audit)")],

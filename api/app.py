@@ -19,7 +19,7 @@ from api.middleware import PublicUrl, RequestLog, SecurityHeaders, access_log
 from api.negotiation import JsonLanding
 from api.openapi import install_openapi
 from api.ratelimit import ExportLimit, SlidingWindow
-from api.routes import api_router, pages
+from api.routes import api_router, availability, pages
 from config import (
     ApiSettings,
     DatabaseSettings,
@@ -85,5 +85,7 @@ def create_app(
 
     # The map pages last: /sites/{id} must not shadow the API's /sites/compare.
     pages.mount(app)
+    # The signed links of `foncier sites remind`: pages too, outside the API's schema.
+    app.include_router(availability.router)
     install_openapi(app)
     return app

@@ -44,8 +44,13 @@ SELECT 'site' AS kind, s.id::text AS id, s.nom, s.insee, c.nom AS commune, c.sir
        c.dep, c.reg, s.surface_ha, coalesce(sc.contiguous_ha, s.surface_dispo_ha) AS contiguous_ha,
        sc.score, sc.excluded, sc.zan_cost_ha, sc.envelope_share, sc.zone_class,
        s.cle_en_main, coalesce(s.friche, false) AS friche, sc.breakdown,
-       ST_AsGeoJSON(ST_Transform(s.geom, 4326), 6)::json AS geometry, s.location_precision
+       ST_AsGeoJSON(ST_Transform(s.geom, 4326), 6)::json AS geometry, s.location_precision,
+       rd.level AS readiness_level, rd.time_to_permit_months,
+       (s.valid_until IS NULL OR s.valid_until < now()) AS a_confirmer, s.confirmed_at
 FROM site s LEFT JOIN site_score sc ON sc.site_id = s.id LEFT JOIN commune c ON c.insee = s.insee
+LEFT JOIN site_readiness rd ON rd.site_id = s.id
+-- A withdrawn site is no longer on offer (its sheet still says so).
+WHERE s.withdrawn_at IS NULL
 """
 # Every territory filter is the one membership rule, the view territory_commune.
 _IN_TERRITORY = (
@@ -57,7 +62,9 @@ SELECT 'land-unit' AS kind, u.id::text AS id, NULL::text AS nom, u.insee, c.nom 
        best.score, best.excluded, agg.zan_cost_ha, agg.envelope_share, u.zone_class,
        false AS cle_en_main, false AS friche, best.breakdown,
        ST_AsGeoJSON(ST_Transform(ST_PointOnSurface(u.geom), 4326), 6)::json AS geometry,
-       'polygon'::text AS location_precision
+       'polygon'::text AS location_precision, NULL::smallint AS readiness_level,
+       NULL::float8 AS time_to_permit_months, NULL::boolean AS a_confirmer,
+       NULL::timestamptz AS confirmed_at
 FROM land_unit u LEFT JOIN commune c ON c.insee = u.insee
 LEFT JOIN LATERAL (SELECT ps.score, ps.excluded, ps.breakdown FROM parcel_score ps
                    WHERE ps.land_unit_id = u.id ORDER BY ps.score DESC LIMIT 1) best ON true
@@ -94,52 +101,50 @@ async def search(
     max_zan_cost_ha: Annotated[float | None, Query(ge=0)] = None,
     no_hard_constraint: bool = False,
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+    min_readiness: Annotated[int | None, Query(ge=0, le=3, description="niveau 0-3")] = None,
+    max_time_to_permit_months: Annotated[float | None, Query(ge=0)] = None,
+    confirmed_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    """Sites and land units matching every given criterion, best score first.
-
-    ``turnkey_only`` and ``brownfield_only`` only keep sites (land units are neither).
-    """
+    """Sites and land units matching every criterion: confirmed sites first, then by score
+    (withdrawn sites never); ``turnkey_only``, ``brownfield_only``, ``confirmed_only`` and
+    ``min_readiness`` keep sites only (land units have no checklist)."""
     _check_ranges(territoire_programme, (surface_min_ha, surface_max_ha, "surface"))
     _check_ranges(territoire_programme, (contiguous_min_ha, contiguous_max_ha, "contiguous"))
     b = Binder()
-    conds: list[sql.Composable] = []
-
-    def add(text: str, *values: object) -> None:
-        conds.append(sql.SQL(text).format(*(b.bind(v) for v in values)))
-
-    for bound, text in (
-        (surface_min_ha, "surface_ha >= {}"),
-        (surface_max_ha, "surface_ha <= {}"),
-        (contiguous_min_ha, "contiguous_ha >= {}"),
-        (contiguous_max_ha, "contiguous_ha <= {}"),
-        (max_zan_cost_ha, "zan_cost_ha <= {}"),
-        (min_score, "score >= {}"),
-    ):
-        if bound is not None:
-            add(text, bound)
-    for territory_kind, code in (
-        ("region", region),
-        ("departement", departement),
-        ("epci", epci),
-        ("scot", scot),
-        (f"territoire-{territoire_programme}", territoire),
-    ):
-        if code:
-            add(_IN_TERRITORY, territory_kind, code)
-    for flag, text in (
-        (activity_only, "zone_class = 'activity'"),
-        (turnkey_only, "cle_en_main"),
-        (brownfield_only, "friche"),
-        (no_hard_constraint, "excluded IS FALSE"),
-    ):
-        if flag:
-            add(text)
+    conds = _filters(
+        b,
+        (
+            (surface_min_ha, "surface_ha >= {}"),
+            (surface_max_ha, "surface_ha <= {}"),
+            (contiguous_min_ha, "contiguous_ha >= {}"),
+            (contiguous_max_ha, "contiguous_ha <= {}"),
+            (max_zan_cost_ha, "zan_cost_ha <= {}"),
+            (min_score, "score >= {}"),
+            (min_readiness, "readiness_level >= {}"),
+            (max_time_to_permit_months, "time_to_permit_months <= {}"),
+        ),
+        (
+            ("region", region),
+            ("departement", departement),
+            ("epci", epci),
+            ("scot", scot),
+            (f"territoire-{territoire_programme}", territoire),
+        ),
+        (
+            (activity_only, "zone_class = 'activity'"),
+            (turnkey_only, "cle_en_main"),
+            (brownfield_only, "friche"),
+            (no_hard_constraint, "excluded IS FALSE"),
+            (confirmed_only, "a_confirmer IS FALSE"),
+        ),
+    )
     parts = []
     if kind in ("all", "sites"):
         parts.append(_SITES)
-    if kind in ("all", "land-units") and not (turnkey_only or brownfield_only):
+    site_only = turnkey_only or brownfield_only or confirmed_only
+    if kind in ("all", "land-units") and not (site_only or min_readiness is not None):
         parts.append(_LAND_UNITS)
     if not parts:
         return _json({"numberReturned": 0, "results": []})
@@ -152,6 +157,25 @@ async def search(
     results = [_result(dict(zip(names, row, strict=True)), base_url) for row in rows]
     matched = rows[0][-1] if rows else 0
     return _json({"numberMatched": matched, "numberReturned": len(results), "results": results})
+
+
+def _filters(
+    b: Binder,
+    bounds: tuple[tuple[object, str], ...],
+    territories: tuple[tuple[str, str | None], ...],
+    flags: tuple[tuple[bool, str], ...],
+) -> list[sql.Composable]:
+    """The WHERE conditions of the given bounds, territories and flags, values bound in ``b``."""
+    conds: list[sql.Composable] = [
+        sql.SQL(text).format(b.bind(bound)) for bound, text in bounds if bound is not None
+    ]
+    conds += [
+        sql.SQL(_IN_TERRITORY).format(b.bind(kind), b.bind(code))
+        for kind, code in territories
+        if code
+    ]
+    conds += [sql.SQL(text) for flag, text in flags if flag]
+    return conds
 
 
 def _check_ranges(programme: int, *ranges: tuple[float | None, float | None, str]) -> None:
@@ -171,9 +195,11 @@ def _search_query(
     return sql.SQL(
         "SELECT kind, id, nom, insee, commune, siren_epci, dep, reg, surface_ha, contiguous_ha, "
         "score, excluded, zan_cost_ha, envelope_share, zone_class, cle_en_main, friche, "
-        "breakdown, geometry, location_precision, count(*) OVER () FROM ({union}) x "
-        "WHERE {where} "
-        "ORDER BY score DESC NULLS LAST, contiguous_ha DESC NULLS LAST, kind, id "
+        "breakdown, geometry, location_precision, readiness_level, time_to_permit_months, "
+        "a_confirmer, confirmed_at, count(*) OVER () FROM ({union}) x WHERE {where} "
+        # Confirmed sites first; then, by score, the others (land units confirm nothing).
+        "ORDER BY coalesce(a_confirmer, true), score DESC NULLS LAST, "
+        "contiguous_ha DESC NULLS LAST, kind, id "
         "LIMIT {limit} OFFSET {offset}"
     ).format(
         union=sql.SQL(" UNION ALL ").join(sql.SQL(p) for p in parts),

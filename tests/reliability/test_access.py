@@ -60,6 +60,9 @@ WRITE_CASES = {
 }
 # POST for its body's size, not to write: the stateless ZAN simulation answers anyone.
 COMPUTATIONS = {("POST", "/territories/{kind}/{code}/simulate")}
+# Keyless by design: the signed, expiring link of `foncier sites remind` is the credential
+# (a forged or expired one writes nothing: tests/api/test_freshness.py).
+SIGNED_LINKS = {("POST", "/disponibilite/{token}")}
 
 
 def write_routes(client: TestClient) -> list[tuple[str, str]]:
@@ -69,7 +72,7 @@ def write_routes(client: TestClient) -> list[tuple[str, str]]:
 
 
 def test_every_write_route_is_covered(rel_client: TestClient) -> None:
-    assert write_routes(rel_client) == sorted(set(WRITE_CASES) | COMPUTATIONS)
+    assert write_routes(rel_client) == sorted(set(WRITE_CASES) | COMPUTATIONS | SIGNED_LINKS)
     assert WITH_SECRETS == ["sites", "friches"]
 
 

@@ -348,6 +348,7 @@ def test_no_ingest_or_upload_endpoint_is_reachable(rel_client: TestClient) -> No
         ("DELETE", "/sites/{site_id}/checklist/{item}"),
         ("PATCH", "/sites/{site_id}"),
         ("PATCH", "/sites/{site_id}/checklist/{item}"),
+        ("POST", "/disponibilite/{token}"),
         ("POST", "/sites"),
         ("POST", "/sites/{site_id}/evidence"),
         ("POST", "/territories/{kind}/{code}/scenarios"),

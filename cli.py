@@ -29,6 +29,8 @@ apikey_app = typer.Typer(help="API keys for writing (stored hashed).", no_args_i
 app.add_typer(apikey_app, name="apikey")
 sites_app = typer.Typer(help="Sites written through the API.", no_args_is_help=True)
 app.add_typer(sites_app, name="sites")
+zae_app = typer.Typer(help="The legal inventory of economic activity zones.", no_args_is_help=True)
+app.add_typer(zae_app, name="zae")
 
 
 @app.callback()
@@ -37,6 +39,8 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
     if not verbose:
         # Alembic narrates every plugin it loads at INFO: noise for someone running a command.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # pyogrio logs "Created N records" for every GeoPackage layer it writes.
+        logging.getLogger("pyogrio").setLevel(logging.WARNING)
 
 
 @db_app.command("up")
@@ -542,3 +546,42 @@ def score_command(
 
 if __name__ == "__main__":
     app()
+
+
+@zae_app.command("inventory")
+def zae_inventory(
+    epci: Annotated[str, typer.Option(help="The EPCI's SIREN (9 digits)")],
+    out: Annotated[Path, typer.Option(help="Directory for the GeoPackage, CSV and report")],
+    year: Annotated[
+        int | None, typer.Option(help="Inventory at 1 January of this year (default: this year)")
+    ] = None,
+) -> None:
+    """The ZAE inventory of an EPCI (art. L.318-8-2): CNIG GeoPackage and CSV, HTML report."""
+    from datetime import date
+
+    from db.engine import connect_raw
+    from score.zae import compute_inventory
+    from score.zae_export import write_inventory
+
+    if not (len(epci) == 9 and epci.isdigit()):
+        console.print(f"[red]error:[/] --epci {epci!r} is not a SIREN (9 digits)")
+        raise typer.Exit(1)
+    today = date.today()
+    with connect_raw(get_database_settings()) as conn:
+        inventory = compute_inventory(conn, epci, year or today.year)
+        conn.rollback()
+    if inventory.epci_nom is None and not inventory.zones:
+        console.print(f"[red]error:[/] no EPCI {epci} in the epci table and no zone (zae) for it")
+        raise typer.Exit(1)
+    paths = write_inventory(inventory, out, today)
+    for zone in inventory.zones:
+        vacant, units, rule = inventory.zone_vacancy(zone)
+        rate = inventory.zone_rate(zone)
+        console.print(
+            f"{zone['id']} {zone['nom']}: {units} land units, {vacant} vacant "
+            f"({'-' if rate is None else f'{rate:.1f} %'}; {rule})"
+        )
+    if not inventory.zones:
+        console.print(f"EPCI {epci}: no zone in the zae layer (load its CNIG SITE-ECO file)")
+    for path in paths:
+        console.print(f"wrote {path}")

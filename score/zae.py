@@ -23,7 +23,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from geo.geometry import M2_PER_HA
-from score.sqlfiles import run_file
+from score.sqlfiles import read_sql, statements
 
 LEGAL_LABEL = "vacance légale (fichier CFE de l'EPCI, art. L.318-8-2 du code de l'urbanisme)"
 PROXY_LABEL = (
@@ -31,7 +31,7 @@ PROXY_LABEL = (
     "depuis deux ans et aucun bâti connu), ce n'est pas le taux légal"
 )
 PRIVATE = "personne physique"
-UNKNOWN_OWNER = "propriétaire inconnu (pas de fichier des propriétaires)"
+UNKNOWN_OWNER = "propriétaire inconnu (parcelle absente du fichier des propriétaires)"
 # Parcels of the cadastre touch along their common boundary; 10 cm absorbs digitising gaps.
 ADJACENT_M = 0.1
 # The input layers whose vintages an inventory cites (ingest layer -> what it gives).
@@ -127,6 +127,34 @@ def inventory_params(epci: str, year: int) -> dict[str, object]:
     }
 
 
+def _statements(epci: str, year: int) -> list[tuple[str, dict[str, object]]]:
+    params = inventory_params(epci, year)
+    return [(stmt, params) for stmt in statements(read_sql("zae_inventory.sql"))]
+
+
+# What an inventory reads once its temporary tables exist: name -> (query, binds).
+_READS: dict[str, tuple[str, dict[str, object]]] = {
+    "epci": ("SELECT nom FROM epci WHERE siren = %(epci)s", {}),
+    "zones": (_ZONES, {}),
+    "units": (_UNITS, {"private": PRIVATE}),
+    "occupants": (_OCCUPANTS, {}),
+    "sources": (_SOURCES, {"layers": list(SOURCE_LAYERS)}),
+}
+
+
+def _assemble(epci: str, year: int, rows: dict[str, list[dict[str, Any]]]) -> Inventory:
+    name = rows["epci"][0]["nom"] if rows["epci"] else None
+    return Inventory(
+        epci,
+        name,
+        date(year, 1, 1),
+        zones=rows["zones"],
+        units=rows["units"],
+        occupants=rows["occupants"],
+        sources=[{**r, "what": SOURCE_LAYERS[r["layer"]]} for r in rows["sources"]],
+    )
+
+
 def compute_inventory(conn: psycopg.Connection, epci: str, year: int) -> Inventory:
     """The inventory of EPCI ``epci`` at 1 January ``year``, read in one transaction.
 
@@ -136,18 +164,25 @@ def compute_inventory(conn: psycopg.Connection, epci: str, year: int) -> Invento
         epci: the EPCI's SIREN.
         year: the inventory year (vacancy looks at the two years before 1 January).
     """
-    with conn.cursor() as plain:
-        run_file(plain, "zae_inventory.sql", inventory_params(epci, year))
+    rows: dict[str, list[dict[str, Any]]] = {}
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("SELECT nom FROM epci WHERE siren = %(epci)s", {"epci": epci})
-        found = cur.fetchone()
-        inventory = Inventory(epci, found["nom"] if found else None, date(year, 1, 1))
-        cur.execute(_ZONES)
-        inventory.zones = cur.fetchall()
-        cur.execute(_UNITS, {"private": PRIVATE})
-        inventory.units = cur.fetchall()
-        cur.execute(_OCCUPANTS)
-        inventory.occupants = cur.fetchall()
-        cur.execute(_SOURCES, {"layers": list(SOURCE_LAYERS)})
-        inventory.sources = [{**row, "what": SOURCE_LAYERS[row["layer"]]} for row in cur.fetchall()]
-    return inventory
+        for stmt, params in _statements(epci, year):
+            cur.execute(stmt, params)
+        for name, (query, binds) in _READS.items():
+            cur.execute(query, {"epci": epci, **binds})
+            rows[name] = cur.fetchall()
+    return _assemble(epci, year, rows)
+
+
+async def compute_inventory_async(
+    conn: psycopg.AsyncConnection[Any], epci: str, year: int
+) -> Inventory:
+    """:func:`compute_inventory` on an asynchronous connection (the API's pool)."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    async with conn.cursor(row_factory=dict_row) as cur:
+        for stmt, params in _statements(epci, year):
+            await cur.execute(stmt, params)
+        for name, (query, binds) in _READS.items():
+            await cur.execute(query, {"epci": epci, **binds})
+            rows[name] = await cur.fetchall()
+    return _assemble(epci, year, rows)

@@ -23,6 +23,7 @@ from api.routes import (
     sources,
     territories,
     tiles,
+    zae,
 )
 
 api_router = APIRouter()
@@ -51,3 +52,6 @@ for module in (
     admin,
 ):
     api_router.include_router(module.router, dependencies=strict)
+# Its own formats (f=html|gpkg|csv), so not the JSON-only check; unknown parameters are refused
+# by the route itself.
+api_router.include_router(zae.router)

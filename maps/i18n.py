@@ -236,6 +236,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sim_vintages": "Données : compte ZAN {vintage} ({sources}), calculé le {computed}.",
         "sim_profile": "Profil de score {version}.",
         "sim_assumptions": "Hypothèses",
+        "sim_assumption_0": (
+            "2021-2030 : enveloppe du territoire selon la méthode de Mon Diagnostic "
+            "Artificialisation (consommation d'ENAF 2011-2020 × (1 − réduction), au moins 1 ha) ; "
+            "loi n° 2021-1104 du 22 août 2021 (Climat et résilience), art. 191 et 194, modifiée "
+            "par la loi n° 2023-630 du 20 juillet 2023."
+        ),
+        "sim_assumption_1": (
+            "2031-2040 et 2041-2050 : hypothèse d'une division par deux à chaque décennie de "
+            "l'enveloppe précédente, chemin vers l'absence d'artificialisation nette en 2050 "
+            "(art. 191) ; les taux réels sont fixés par les SRADDET (décret n° 2023-1096 du "
+            "27 novembre 2023) et, après 2031, mesurés en artificialisation nette (décret "
+            "n° 2023-1097 du 27 novembre 2023), pas en consommation d'ENAF."
+        ),
+        "sim_assumption_2": (
+            "Projets d'envergure nationale ou européenne (PENE) : comptés dans l'enveloppe "
+            "nationale (loi n° 2023-630, art. 3), jamais dans celle du territoire."
+        ),
+        "sim_assumption_3": (
+            "Terrain de statut inconnu : compté de 0 à toute sa surface (coût connu, coût maximal)."
+        ),
         "no_vintages": "Millésimes non renseignés pour ce site.",
         "no_parcels": "Aucune parcelle cadastrale rattachée à ce site.",
         "no_breakdown": "Détail du score non disponible.",
@@ -508,6 +528,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sim_vintages": "Data: ZAN account {vintage} ({sources}), computed on {computed}.",
         "sim_profile": "Scoring profile {version}.",
         "sim_assumptions": "Assumptions",
+        "sim_assumption_0": (
+            "2021-2030: the territory's envelope by the method of Mon Diagnostic "
+            "Artificialisation (ENAF consumption 2011-2020 × (1 − reduction), at least 1 ha); "
+            "loi n° 2021-1104 of 22 August 2021 (Climat et résilience), art. 191 and 194, amended "
+            "by loi n° 2023-630 of 20 July 2023."
+        ),
+        "sim_assumption_1": (
+            "2031-2040 and 2041-2050: assumed halving of the previous envelope each decade, the "
+            "path to no net artificialisation in 2050 (art. 191); the real rates are set by the "
+            "regional plans (SRADDET, décret n° 2023-1096 of 27 November 2023) and, after 2031, "
+            "measured as net artificialisation (décret n° 2023-1097 of 27 November 2023), not "
+            "ENAF consumption."
+        ),
+        "sim_assumption_2": (
+            "Projects of national or European scale (PENE): counted in the national envelope "
+            "(loi n° 2023-630, art. 3), never in the territory's."
+        ),
+        "sim_assumption_3": (
+            "Land of unknown status: counted from 0 to its whole area (known cost, maximum cost)."
+        ),
         "no_vintages": "No data vintages recorded for this site.",
         "no_parcels": "No cadastral parcel linked to this site.",
         "no_breakdown": "Score breakdown not available.",

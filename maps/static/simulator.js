@@ -99,7 +99,11 @@
     if (saved && saved.profile_version) text += " " + F.fill("sim_profile", { version: saved.profile_version });
     el("sim-vintages").textContent = text;
     el("sim-assumptions").innerHTML = "<li><strong>" + F.esc(t("sim_assumptions")) + "</strong></li>" +
-      (ans.assumptions || []).map(function (x) { return "<li>" + F.esc(x) + "</li>"; }).join("");
+      // The API states them in French; the page in its language (maps/i18n.py, same texts in French).
+      (ans.assumptions || []).map(function (x, i) {
+        var key = "sim_assumption_" + i;
+        return "<li>" + F.esc(t(key) !== key ? t(key) : x) + "</li>";
+      }).join("");
     el("sim-print-head").textContent = F.fill("sim_print_head", { date: new Date().toLocaleDateString(C.lang) }) +
       (saved ? " · " + F.fill("sim_scenario_named", { name: saved.name }) : "");
   }

@@ -20,6 +20,7 @@ from maps.i18n import MESSAGES
 from maps.layers import DEFAULT_BANDS
 from maps.planner import PlannerStyle, planner_map
 from maps.sheet import site_map
+from score.simulate import ASSUMPTIONS
 
 
 def _fetch_map_string(m) -> str:  # type: ignore[no-untyped-def]
@@ -121,6 +122,14 @@ def test_dashboard_outline_depends_on_kind() -> None:
 
 def test_messages_have_the_same_keys() -> None:
     assert set(MESSAGES["fr"]) == set(MESSAGES["en"])
+
+
+def test_the_simulator_page_states_the_api_assumptions() -> None:
+    # The page shows the assumptions in its language: in French, word for word the API's.
+    assert [MESSAGES["fr"][f"sim_assumption_{i}"] for i in range(len(ASSUMPTIONS))] == list(
+        ASSUMPTIONS
+    )
+    assert all(f"sim_assumption_{i}" in MESSAGES["en"] for i in range(len(ASSUMPTIONS)))
 
 
 def test_every_layer_credits_its_sources() -> None:

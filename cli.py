@@ -585,3 +585,23 @@ def zae_inventory(
         console.print(f"EPCI {epci}: no zone in the zae layer (load its CNIG SITE-ECO file)")
     for path in paths:
         console.print(f"wrote {path}")
+
+
+@zae_app.command("draft")
+def zae_draft(epci: Annotated[str, typer.Option(help="The EPCI's SIREN (9 digits)")]) -> None:
+    """Draft zone perimeters from the PLU's activity zones, for an EPCI that has none yet."""
+    from db.engine import connect_raw
+    from score.zae import draft_zones
+
+    with connect_raw(get_database_settings()) as conn:
+        written = draft_zones(conn, epci)
+        conn.commit()
+    if written:
+        console.print(
+            f"EPCI {epci}: {written} draft zones from the PLU's activity zones (status draft)"
+        )
+    else:
+        console.print(
+            f"EPCI {epci}: no draft written (it has zones already, or no PLU activity zone is "
+            "loaded for its communes)"
+        )

@@ -186,3 +186,17 @@ async def compute_inventory_async(
             await cur.execute(query, {"epci": epci, **binds})
             rows[name] = await cur.fetchall()
     return _assemble(epci, year, rows)
+
+
+def draft_zones(conn: psycopg.Connection, epci: str) -> int:
+    """Draft perimeters from the PLU's activity zones for EPCI ``epci`` if it has no zone yet.
+
+    Touching activity zones of one commune become one ``draft`` zone named after their labels
+    (``score/sql/zae_drafts.sql``). The caller commits.
+
+    Returns:
+        The number of drafts written (0 when the EPCI already has zones, or no activity zone).
+    """
+    with conn.cursor() as cur:
+        cur.execute(read_sql("zae_drafts.sql"), {"epci": epci, "m2_per_ha": M2_PER_HA})
+        return cur.rowcount

@@ -26,12 +26,13 @@ import pytest
 
 from config import DatabaseSettings
 from db.engine import connect_raw
-from score.zae import LEGAL_LABEL, PROXY_LABEL, compute_inventory
+from score.zae import LEGAL_LABEL, PROXY_LABEL, compute_inventory, draft_zones
 from tests.conftest import FIXTURES, SAMPLES
 
 ZAE_DIR = FIXTURES / "zae"
 EPCI = "200054781"
 ZONE = "91432_SITE-ECO_00001"
+MONT_BLANC = "200034882"  # CC Pays du Mont-Blanc (Megève, 74173)
 C = "914320000C"
 
 # unit parcels -> (owner type, owner name, surface m2 = sum of contenances, occupants)
@@ -131,3 +132,31 @@ def test_an_epci_without_zones_has_an_empty_inventory(load, db_settings: Databas
     with connect_raw(db_settings) as conn:
         inventory = compute_inventory(conn, "242504447", 2026)
     assert (inventory.zones, inventory.units, inventory.occupants) == ([], [], [])
+
+
+def test_drafts_from_the_plu_activity_zones_of_an_epci_without_zones(  # type: ignore[no-untyped-def]
+    load, db_settings: DatabaseSettings
+) -> None:
+    import geopandas as gpd
+    import shapely
+
+    plu = SAMPLES / "urbanisme" / "plu_megeve_74173_zone_urba.geojson.gz"
+    load("communes", SAMPLES / "admin" / "communes_2022_sample.geojson.gz")
+    load("communes", SAMPLES / "admin" / "communes_2026_epci_sample.csv")
+    load("plu", plu)
+    # By hand: the UX zones of Megève's PLU (its only activity zones), touching ones as one.
+    zones = gpd.read_file(f"/vsigzip/{plu}").to_crs(2154)
+    ux = zones[zones["libelle"] == "UX"].geometry.to_numpy()
+    groups = shapely.get_parts(shapely.union_all(ux))
+    assert (len(ux), len(groups)) == (8, 8)
+    with connect_raw(db_settings) as conn:
+        assert draft_zones(conn, MONT_BLANC) == 8
+        conn.commit()
+        assert draft_zones(conn, MONT_BLANC) == 0  # the EPCI has zones now
+        inventory = compute_inventory(conn, MONT_BLANC, 2026)
+    assert {z["status"] for z in inventory.zones} == {"draft"}
+    assert inventory.zones[0]["nom"] == "Zone UX n° 1 de Megève (brouillon d'après le PLU)"
+    total_ha = sum(z["surface_ha"] for z in inventory.zones)
+    assert total_ha == pytest.approx(sum(g.area for g in groups) / 10_000, rel=1e-3)
+    # No parcel of Megève is in the samples: the zones have no land unit yet.
+    assert {z["unit_count"] for z in inventory.zones} == {0}

@@ -7,7 +7,8 @@
    cells in real communes with Etalab properties, and a few spoiled rows (repeated ids,
    bow-ties, missing geometries) so repair and quarantine are part of the measured path.
 2. Loads it with ``run_ingest("parcels", ...)`` (read, validation, quarantine, COPY, SQL checks,
-   merge) into the emptied ``parcel`` table, in a child process whose peak RSS is measured.
+   merge) into the emptied ``parcel`` table, in a child process whose peak RSS is measured
+   (its own ``VmHWM``: see :func:`peak_rss_mb`).
 3. Vacuums and analyses our parcels (untimed), so autovacuum does not run during the peer.
 4. Loads the same file with ``ogr2ogr -f PostgreSQL`` (``PG_USE_COPY=YES``, reprojected to
    EPSG:2154, promoted to Multi, GiST index: the same table shape) into the schema
@@ -113,6 +114,21 @@ def _count(dsn: str, table: str) -> int:
     return int(row[0]) if row else 0
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident size since it started (``VmHWM``), in MB.
+
+    Not the ``ru_maxrss`` that ``wait4`` reports for a child: Linux carries into it the
+    peak of the parent whose copy the child was before ``exec``, so a bench process that
+    had just generated the 1M synthetic file (2.2 GB) reported 2,188 MB for every load it
+    ran, whatever the load used.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def run_child(path: Path, url: str) -> None:
     """In the child process: one ``run_ingest`` of the parcels layer; prints its report as JSON."""
     from config import IngestSettings
@@ -141,13 +157,14 @@ def run_child(path: Path, url: str) -> None:
                 "loaded": report.loaded,
                 "repaired": report.repaired,
                 "quarantined": report.quarantined,
+                "peak_mb": peak_rss_mb(),
             }
         )
     )
 
 
 def load_ours(path: Path, url: str) -> dict[str, float]:
-    """Our pipeline in a child process; adds its peak RSS (MB) to the child's report."""
+    """Our pipeline in a child process: its report, with its own peak RSS (MB)."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -162,12 +179,9 @@ def load_ours(path: Path, url: str) -> dict[str, float]:
     )
     assert proc.stdout is not None
     output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    if proc.wait() != 0:
         raise SystemExit(f"our load failed (exit {proc.returncode})")
     result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
-    result["peak_mb"] = usage.ru_maxrss / 1024  # Linux reports kilobytes
     return result
 
 

@@ -26,11 +26,11 @@ import psycopg
 
 from db.timing import PhaseTimes
 from ingest.merge import MergeResult, ShrinkGuard
-from ingest.normalize import TableLoad, mark_repeated_keys
+from ingest.normalize import SeenKeys, TableLoad, mark_repeated_keys
 from ingest.pgcopy import Direct, Payload, Progress, build_payload, write_payload
 from ingest.quarantine import QuarantineRow, python_quarantine
 from ingest.strategy import LoadStrategy, choose_strategy, merge_table
-from ingest.worker import ahead
+from ingest.worker import ahead, trim_heap
 
 
 @dataclass
@@ -82,7 +82,7 @@ class Prepared:
 
 def _prepare(
     loads: list[TableLoad],
-    seen: dict[str, dict[str, int]],
+    seen: dict[str, SeenKeys],
     chunk_rows: int,
     direct: dict[str, Direct],
     vintage: _Vintage,
@@ -91,7 +91,7 @@ def _prepare(
     now = vintage.see(loads)
     for load in loads:
         spec = load.spec
-        mark_repeated_keys(load, seen.setdefault(spec.table, {}))
+        mark_repeated_keys(load, seen.setdefault(spec.table, SeenKeys()))
         ok = load.ok
         refused = np.flatnonzero(~ok)
         # take() by position: several times cheaper than a boolean .loc on Arrow columns.
@@ -105,6 +105,30 @@ def _prepare(
         payload = build_payload(good, spec, into) if len(good) <= chunk_rows else None
         out.append(Prepared(load, good, payload, python_quarantine(load), held, into, now))
     return out
+
+
+def _send(
+    cur: psycopg.Cursor,
+    part: Prepared,
+    strategies: dict[str, LoadStrategy],
+    started: set[str],
+    chunk_rows: int,
+    run: tuple[int, PhaseTimes, str | None],
+) -> None:
+    """COPY one table's share of a batch and check it, by its table's strategy (chosen on
+    its first batch from ``run``: the run id, its timings and the vintage given)."""
+    name = part.load.spec.table
+    if name not in strategies:
+        run_id, times, vintage = run
+        strategies[name] = choose_strategy(
+            cur, part.load.spec, run_id, times, vintage, first_batch=False
+        )
+    strategy = strategies[name]
+    if name not in started:
+        started.add(name)
+        strategy.prepare(cur, part.rows)
+    strategy.copy_batch(cur, part, chunk_rows)
+    strategy.check(cur, part)
 
 
 def stage_and_merge_batches(
@@ -138,17 +162,20 @@ def stage_and_merge_batches(
     first = next(batches, None)
     # The first batch's tables are chosen before the worker starts: it builds each batch's
     # COPY bytes for the target itself when a table is loaded by direct COPY.
-    for load in first or []:
-        if load.spec.table not in strategies:
-            strategies[load.spec.table] = choose_strategy(
-                cur, load.spec, run_id, times, vintage, first_batch=True
+    for spec in [load.spec for load in first or []]:  # no name left holding a batch
+        if spec.table not in strategies:
+            strategies[spec.table] = choose_strategy(
+                cur, spec, run_id, times, vintage, first_batch=True
             )
     direct = {t: s.direct for t, s in strategies.items() if s.direct is not None}
-    seen: dict[str, dict[str, int]] = {}
+    seen: dict[str, SeenKeys] = {}
     started: set[str] = set()  # tables whose first batch was sent
 
     def prepared_batches() -> Iterator[list[Prepared]]:
-        for loads in itertools.chain([first] if first is not None else [], batches):
+        nonlocal first
+        head, first = [] if first is None else [first], None  # the first batch is not kept
+        for loads in itertools.chain(head, batches):
+            head.clear()
             with times("prepare (worker)"):
                 out = _prepare(loads, seen, chunk_rows, direct, run_vintage)
             yield out
@@ -159,20 +186,12 @@ def stage_and_merge_batches(
             prepared = next(batch_iter, None)
         if prepared is None:
             break
-        for part in prepared:
-            name = part.load.spec.table
-            if name not in strategies:
-                strategies[name] = choose_strategy(
-                    cur, part.load.spec, run_id, times, vintage, first_batch=False
-                )
-            strategy = strategies[name]
-            if name not in started:
-                started.add(name)
-                strategy.prepare(cur, part.rows)
-            strategy.copy_batch(cur, part, chunk_rows)
-            strategy.check(cur, part)
+        rows = sum(part.rows for part in prepared)
+        while prepared:  # popped: once sent, nothing holds a batch's frames and bytes
+            _send(cur, prepared.pop(0), strategies, started, chunk_rows, (run_id, times, vintage))
         if progress:
-            progress(sum(part.rows for part in prepared))
+            progress(rows)
+        trim_heap()  # and glibc gives their pages back (RSS climbed batch after batch)
     result = MergeResult(vintage=run_vintage.value)
     for strategy in strategies.values():
         counts, refused = merge_table(cur, strategy, result.vintage, guard, times)

@@ -36,7 +36,7 @@ from ingest.read import (
 )
 from ingest.runs import check_duplicates, fail_interrupted_runs, lock_run
 from ingest.sources import IngestOptions, Layer, get_layer
-from ingest.worker import ordered_map
+from ingest.worker import limit_arenas, ordered_map
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,9 @@ class _FileBatches:
             return self.layer.prepare(source, self.options)
 
     def __iter__(self) -> Iterator[list[TableLoad]]:
-        yield self.first
+        first, self.first = self.first, []  # not kept for the rest of the run
+        yield first
+        del first
         # Two threads: the GIL is released in most of this work (PROJ, numpy, Arrow), and
         # the server would otherwise wait for it; batches still come out in file order.
         yield from ordered_map(
@@ -268,6 +270,7 @@ def run_ingest(
             refused, a lost connection.
     """
     started = time.monotonic()
+    limit_arenas()  # before the load's worker threads start (see ingest.worker)
     layer = get_layer(layer_name)
     path = Path(path)
     times = PhaseTimes()

@@ -33,7 +33,7 @@ def test_ingest_benchmark_smoke(
     assert ours["loaded"] + ours["quarantined"] == 2000
     assert ours["quarantined"] >= 1 and ours["in_table"] == ours["loaded"]
     assert ours["rows_per_s"] > 0 and peer["rows_per_s"] > 0 and figures["ratio"] > 0
-    assert 50 < ours["peak_mb"] < 2048
+    assert 50 < ours["peak_mb"] < 1024  # the load's own VmHWM (2,000 parcels: ~250 MB)
     # The peer's schema is dropped; our parcels stay, with their secondary indexes rebuilt.
     assert scalar(clean_db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'bench_peer'") == 0
     assert (

@@ -232,5 +232,5 @@ def _explain(checklist: Checklist, states: list[dict[str, Any]], longest: dict[s
     return (
         f"Environ {months:g} mois avant un permis de construire : étape la plus longue « "
         f"{longest['label']} » ({status}, {months:g} mois ; source : "
-        f"{longest['duration_source']}). {tally}."
+        f"{longest['duration_source'].rstrip('.')}). {tally}."
     )

@@ -16,8 +16,11 @@
   var markers = L.featureGroup().addTo(map);
   // Form field -> the API's /search parameter.
   var FIELDS = { surface_min: "surface_min_ha", surface_max: "surface_max_ha", min_score: "min_score",
-    zan_cost_max: "max_zan_cost_ha" };
-  var FLAGS = { turnkey: "turnkey_only", brownfield: "brownfield_only", no_hard_constraint: "no_hard_constraint" };
+    zan_cost_max: "max_zan_cost_ha", max_permit: "max_time_to_permit_months" };
+  var FLAGS = { turnkey: "turnkey_only", brownfield: "brownfield_only", no_hard_constraint: "no_hard_constraint",
+    confirmed_only: "confirmed_only" };
+  // Site-only filters (land units have no checklist and confirm nothing).
+  var SITE_ONLY = ["turnkey", "brownfield", "confirmed_only", "min_readiness"];
 
   // The territory box takes any code: its length says which filter it is.
   function territoryParam(code) {
@@ -29,7 +32,7 @@
   // Land units are neither turnkey nor brownfields: those filters only apply to sites.
   function syncKind() {
     var units = kind() === "land-units";
-    Object.keys(FLAGS).forEach(function (k) { if (k !== "no_hard_constraint") form.elements[k].disabled = units; });
+    SITE_ONLY.forEach(function (k) { form.elements[k].disabled = units; });
     compareHint.hidden = units;
     compareBox.hidden = true;
   }
@@ -42,6 +45,8 @@
     });
     var code = form.elements.territory.value.trim();
     if (code) p.set(territoryParam(code), code);
+    var level = form.elements.min_readiness;
+    if (level.value !== "" && !level.disabled) p.set("min_readiness", level.value);
     Object.keys(FLAGS).forEach(function (k) {
       if (form.elements[k].checked && !form.elements[k].disabled) p.set(FLAGS[k], "true");
     });
@@ -50,6 +55,7 @@
   function fillForm(p) {
     Object.keys(FIELDS).forEach(function (k) { if (p.has(FIELDS[k])) form.elements[k].value = p.get(FIELDS[k]); });
     ["epci", "departement", "territoire"].forEach(function (k) { if (p.has(k)) form.elements.territory.value = p.get(k); });
+    form.elements.min_readiness.value = p.get("min_readiness") || "";
     Object.keys(FLAGS).forEach(function (k) { form.elements[k].checked = p.get(FLAGS[k]) === "true"; });
     form.elements.kind.value = p.get("kind") === "land-units" ? "land-units" : "sites";
     syncKind();
@@ -88,19 +94,27 @@
     if (F.approximate(p)) li.classList.add("approximate");
     li.innerHTML = '<label><input type="checkbox" value="' + F.esc(p.id) + '"> <a href="/sites/' +
       encodeURIComponent(p.id) + "?lang=" + F.config.lang + '">' + F.esc(p.nom || p.id) + "</a></label> " +
-      F.scoreHtml(p) + F.approxBadge(p) + "<br><small>" + F.esc(p.commune || p.lib_com || "") + " · " + F.num(p.surface_ha) + " ha" +
-      (p.cle_en_main ? " · " + t("cle_en_main") : "") + (p.friche ? " · " + t("friche") : "") + "</small>" + why(r);
+      F.scoreHtml(p) + F.readinessHtml(p) + F.approxBadge(p) + F.staleBadge(p) + "<br><small>" +
+      F.esc(p.commune || p.lib_com || "") + " · " + F.num(p.surface_ha) + " ha" +
+      (p.cle_en_main ? " · " + t("cle_en_main") : "") + (p.friche ? " · " + t("friche") : "") +
+      (p.time_to_permit_months != null ? " · " + F.esc(F.fill("permit_in", { n: F.num(p.time_to_permit_months, 0) })) : "") +
+      "</small>" + why(r);
+    if (p.a_confirmer === true) li.classList.add("stale");
     return li;
   }
   function marker(r, i, li) {
-    var p = r.props, approx = F.approximate(p);
+    var p = r.props, approx = F.approximate(p), stale = p.a_confirmer === true;
+    // A site to be confirmed: a paler marker, and said so in its tooltip.
+    var fill = stale ? "#9e9ac8" : "#0b5394";
     var m = L.geoJSON(r.geometry, {
       pointToLayer: function (f, ll) {
         return approx
-          ? L.circleMarker(ll, { radius: 11, color: "#0b5394", weight: 2, dashArray: "3 3", fillOpacity: 0.15, className: "approx-marker" })
-          : L.circleMarker(ll, { radius: 8, color: "#fff", weight: 1.5, fillColor: "#0b5394", fillOpacity: 0.9 });
+          ? L.circleMarker(ll, { radius: 11, color: fill, weight: 2, dashArray: "3 3", fillOpacity: 0.15, className: "approx-marker" })
+          : L.circleMarker(ll, { radius: 8, color: "#fff", weight: 1.5, fillColor: fill, fillOpacity: 0.9,
+            className: stale ? "stale-marker" : "" });
       },
-    }).bindTooltip((i + 1) + ". " + (p.nom || p.id) + (approx ? " (" + t("approx") + ")" : ""));
+    }).bindTooltip((i + 1) + ". " + (p.nom || p.id) + (approx ? " (" + t("approx") + ")" : "") +
+      (stale ? " (" + t("stale") + ")" : ""));
     m.on("click", function () {
       li.scrollIntoView({ block: "nearest" });
       if (approx) F.outlineCommune(map, p.insee);
@@ -127,6 +141,7 @@
     var bad = Object.keys(FIELDS).filter(function (k) { return v(k) !== "" && !(Number(v(k)) >= 0); })[0];
     if (bad) return F.fill("err_number", { field: form.elements[bad].parentNode.firstChild.textContent.trim() });
     if (v("min_score") !== "" && Number(v("min_score")) > 100) return t("err_score_range");
+    if (v("max_permit") !== "" && Number(v("max_permit")) > 240) return t("err_permit_range");
     if (v("surface_min") !== "" && v("surface_max") !== "" && Number(v("surface_min")) > Number(v("surface_max"))) {
       return t("err_surface_range");
     }

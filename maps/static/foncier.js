@@ -86,7 +86,8 @@
 
   /* --- HTML of a feature's facts --- */
   var FACTS = ["score", "known_inputs", "zan_cost_ha", "zan_cost_max_ha", "land_status", "envelope_share", "surface_ha",
-    "surface_dispo_ha", "contiguous_ha", "contenance_m2", "maturite", "cle_en_main", "friche", "maitrise_fonciere", "lib_com"];
+    "surface_dispo_ha", "contiguous_ha", "contenance_m2", "maturite", "cle_en_main", "friche", "maitrise_fonciere", "lib_com",
+    "readiness_label", "time_to_permit_months"];
   F.scoreHtml = function (p) {
     if (p.excluded === true) return '<span class="score-badge excluded">' + F.t("excluded") + "</span>";
     if (p.score == null) return '<span class="score-badge">' + F.t("no_score") + "</span>";
@@ -97,6 +98,17 @@
   F.approxBadge = function (p) {
     return F.approximate(p) ? ' <span class="approx-badge" title="' + F.esc(F.t("approx_hint")) + '">' +
       F.t("approx") + "</span>" : "";
+  };
+  // Availability freshness (issue 15): never confirmed or past its validity, or withdrawn.
+  F.staleBadge = function (p) {
+    if (p && p.withdrawn === true) return ' <span class="stale-badge withdrawn">' + F.t("withdrawn") + "</span>";
+    return p && p.a_confirmer === true
+      ? ' <span class="stale-badge" title="' + F.esc(F.t("stale_hint")) + '">' + F.t("stale") + "</span>" : "";
+  };
+  F.readinessHtml = function (p) {
+    if (p.readiness_level == null) return "";
+    return '<span class="readiness-badge level-' + Number(p.readiness_level) + '">' + F.esc(F.t("readiness")) + " " +
+      Number(p.readiness_level) + "/3</span>";
   };
   F.factsHtml = function (p) {
     var rows = FACTS.filter(function (k) { return k in p && k !== "score"; }).map(function (k) {
@@ -269,7 +281,7 @@
   F.pointPopup = function (f, o) {
     var p = f.properties || {};
     var id = f.id != null ? f.id : p[o.idProperty];
-    var html = "<h3>" + F.esc(p[o.labelProperty] || id) + F.approxBadge(p) + "</h3>" +
+    var html = "<h3>" + F.esc(p[o.labelProperty] || id) + F.approxBadge(p) + F.staleBadge(p) + "</h3>" +
       (F.approximate(p) ? '<p class="approx-note">' + F.t("approx_hint") + "</p>" : "") + F.factsHtml(p);
     if (o.link) html += '<p><a href="' + o.link + encodeURIComponent(id) + "?lang=" + CFG.lang + '">' + F.t("open_sheet") + "</a></p>";
     return html;

@@ -1,5 +1,6 @@
-/* Site sheet: the site's facts, score explanation, parcels (map and list with surfaces) and data
- * vintages, read from the API (/collections/sites/items/{id} and /sites/{id}/parcels). */
+/* Site sheet: the site's facts, readiness checklist (level, time to permit, evidence, freshness),
+ * score explanation, parcels (map and list with surfaces) and data vintages, read from the API
+ * (/collections/sites/items/{id}, /sites/{id}/checklist and /sites/{id}/parcels). */
 (function () {
   "use strict";
   var F = window.Foncier, map = F.map, t = F.t;
@@ -28,7 +29,51 @@
       F.num(fc.surface_ha, 2) + "</th>" + (withInside ? "<th>" + F.num(fc.inside_ha, 2) + "</th>" : "") + "<th></th></tr>";
     return '<table class="site-parcels"><thead>' + head + "</thead><tbody>" + rows + "</tbody><tfoot>" + total + "</tfoot></table>";
   }
+  // The readiness checklist (/sites/{id}/checklist): level, time to permit, freshness, items.
+  function dateText(v) { return v ? new Date(v).toLocaleDateString(F.config.lang) : "–"; }
+  function freshnessHtml(fr) {
+    if (fr.withdrawn_at) return '<p id="site-freshness" class="stale">' + F.esc(F.fill("withdrawn_on", { d: dateText(fr.withdrawn_at) })) + "</p>";
+    if (fr.a_confirmer) {
+      return '<p id="site-freshness" class="stale">' + F.staleBadge({ a_confirmer: true }) + " " + F.esc(
+        fr.confirmed_at ? F.fill("expired_on", { d: dateText(fr.valid_until) }) : t("never_confirmed")) + "</p>";
+    }
+    return '<p id="site-freshness">' + F.esc(F.fill("confirmed_on", { d: dateText(fr.confirmed_at), until: dateText(fr.valid_until) })) + "</p>";
+  }
+  function itemRow(i) {
+    var origin = i.origin === "computed" ? t("origin_computed") : i.origin === "missing" ? t("origin_missing") :
+      i.origin === "override" ? F.fill("origin_override", { reason: i.reason || "" }) : "";
+    var value = [i.value_label || i.value, i.quantity != null ? F.num(i.quantity) + " " + (i.unit || "") : ""]
+      .filter(function (v) { return v; }).join(" · ");
+    var ev = i.evidence || {};
+    var links = [ev.href ? '<a class="evidence" href="' + F.esc(ev.href) + '" target="_blank" rel="noopener">' + F.esc(t("evidence_pdf")) + "</a>" : "",
+      ev.url ? '<a class="evidence" href="' + F.esc(ev.url) + '" target="_blank" rel="noopener noreferrer">' + F.esc(t("evidence_link")) + "</a>" : ""]
+      .filter(function (v) { return v; }).join(" ");
+    return '<tr data-item="' + F.esc(i.item) + '"><td>' + F.esc(i.label) + '</td><td class="st-' + F.esc(i.status) + '">' +
+      F.esc(t("st:" + i.status)) + '<span class="origin">' + F.esc(origin) + "</span></td><td>" + F.esc(value || "–") +
+      "</td><td>" + (i.remaining_months ? F.esc(F.fill("months", { n: F.num(i.remaining_months, 0) })) : "–") + "</td><td>" +
+      F.esc(i.date ? dateText(i.date) : "–") + "</td><td>" + F.esc(i.source || "–") + "</td><td>" + (links || "–") + "</td></tr>";
+  }
+  function renderChecklist(c) {
+    var r = c.readiness;
+    document.getElementById("site-readiness").innerHTML = "<p><strong>" + F.esc(F.fill("readiness_level", { n: r.level })) +
+      " : " + F.esc(r.label) + '</strong> · <span id="time-to-permit">' +
+      F.esc(F.fill("time_to_permit", { n: F.num(r.time_to_permit_months, 0) })) + '</span></p><p class="explanation">' +
+      F.esc(r.explanation) + "</p>" + freshnessHtml(c.freshness);
+    var head = ["checklist_item", "checklist_status", "value", "remaining", "checklist_date", "source", "evidence"]
+      .map(function (k) { return "<th>" + F.esc(t(k)) + "</th>"; }).join("");
+    document.getElementById("site-checklist").innerHTML = '<table class="checklist"><thead><tr>' + head + "</tr></thead><tbody>" +
+      c.items.map(itemRow).join("") + "</tbody></table>";
+    if (c.freshness.a_confirmer || c.freshness.withdrawn_at) {
+      document.getElementById("site-badges").insertAdjacentHTML("beforeend",
+        F.staleBadge({ a_confirmer: c.freshness.a_confirmer, withdrawn: !!c.freshness.withdrawn_at }));
+    }
+    document.body.setAttribute("data-checklist", "1");
+  }
+  var checklist = F.getJSON("/sites/" + encodeURIComponent(id) + "/checklist");
   var site = F.getJSON("/collections/sites/items/" + encodeURIComponent(id) + "?f=json");
+  Promise.all([checklist, site]).then(function (r) { renderChecklist(r[0]); }).catch(function (e) {
+    document.getElementById("site-checklist").innerHTML = '<p class="error">' + F.esc(F.errorText(e)) + "</p>";
+  });
   var parcels = F.getJSON("/sites/" + encodeURIComponent(id) + "/parcels").catch(function (e) {
     // A site with no parcel: an empty list, said as such below.
     console.warn(e.message);

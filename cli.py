@@ -555,8 +555,13 @@ def zae_inventory(
     year: Annotated[
         int | None, typer.Option(help="Inventory at 1 January of this year (default: this year)")
     ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(help="Directory of the previous inventory: list what changed since"),
+    ] = None,
 ) -> None:
     """The ZAE inventory of an EPCI (art. L.318-8-2): CNIG GeoPackage and CSV, HTML report."""
+    import json
     from datetime import date
 
     from db.engine import connect_raw
@@ -566,6 +571,13 @@ def zae_inventory(
     if not (len(epci) == 9 and epci.isdigit()):
         console.print(f"[red]error:[/] --epci {epci!r} is not a SIREN (9 digits)")
         raise typer.Exit(1)
+    before = None
+    if previous is not None:
+        saved = previous / "inventaire.json"
+        if not saved.is_file():
+            console.print(f"[red]error:[/] --previous {previous}: no inventaire.json in it")
+            raise typer.Exit(1)
+        before = json.loads(saved.read_text(encoding="utf-8"))
     today = date.today()
     with connect_raw(get_database_settings()) as conn:
         inventory = compute_inventory(conn, epci, year or today.year)
@@ -573,7 +585,7 @@ def zae_inventory(
     if inventory.epci_nom is None and not inventory.zones:
         console.print(f"[red]error:[/] no EPCI {epci} in the epci table and no zone (zae) for it")
         raise typer.Exit(1)
-    paths = write_inventory(inventory, out, today)
+    paths = write_inventory(inventory, out, today, before)
     for zone in inventory.zones:
         vacant, units, rule = inventory.zone_vacancy(zone)
         rate = inventory.zone_rate(zone)

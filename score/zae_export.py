@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
 import zipfile
 from datetime import date
@@ -37,6 +38,7 @@ from score.zae_cnig import (
     site_eco_row,
     terrain_eco_row,
 )
+from score.zae_diff import DIFF_FIELDS, diff_inventories, saved_inventory
 
 SRID = 2154
 GEOMETRY_FIELDS = {
@@ -196,8 +198,8 @@ def csv_zip_bytes(inventory: Inventory, today: date) -> bytes:
     return out.getvalue()
 
 
-def report_html(inventory: Inventory, today: date) -> str:
-    """The printable report (French)."""
+def report_html(inventory: Inventory, today: date, previous: dict[str, Any] | None = None) -> str:
+    """The printable report (French); with ``previous`` (a saved inventory), its changes."""
     zones = []
     for z in inventory.zones:
         vacant, units, rule = inventory.zone_vacancy(z)
@@ -211,21 +213,31 @@ def report_html(inventory: Inventory, today: date) -> str:
                 "rows": [r for r in unit_rows(inventory) if r["zone_id"] == z["id"]],
             }
         )
+    changes = None
+    if previous is not None:
+        changes = diff_inventories(previous, saved_inventory(inventory, today))
     return _ENV.get_template("zae_report.html").render(
-        inventory=inventory, zones=zones, today=today
+        inventory=inventory, zones=zones, today=today, previous=previous, changes=changes
     )
 
 
-def write_inventory(inventory: Inventory, out_dir: Path, today: date) -> list[Path]:
-    """Every file of the inventory in ``out_dir`` (created); returns their paths."""
+def write_inventory(
+    inventory: Inventory, out_dir: Path, today: date, previous: dict[str, Any] | None = None
+) -> list[Path]:
+    """Every file of the inventory in ``out_dir`` (created), ``inventaire.json`` (the saved
+    inventory for the next update) and, with ``previous``, ``evolutions.csv``; their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     gpkg = out_dir / f"inventaire_zae_{inventory.epci}.gpkg"
     gpkg.unlink(missing_ok=True)
     write_geopackage(inventory, gpkg, today)
+    files = dict(csv_files(inventory, today))
+    saved = saved_inventory(inventory, today)
+    files["inventaire.json"] = json.dumps(saved, ensure_ascii=False, indent=1)
+    if previous is not None:
+        files["evolutions.csv"] = _csv_text(DIFF_FIELDS, diff_inventories(previous, saved))
+    files["rapport_inventaire_zae.html"] = report_html(inventory, today, previous)
     paths = [gpkg]
-    for name, text in csv_files(inventory, today).items():
+    for name, text in files.items():
         (out_dir / name).write_text(text, encoding="utf-8")
         paths.append(out_dir / name)
-    report = out_dir / "rapport_inventaire_zae.html"
-    report.write_text(report_html(inventory, today), encoding="utf-8")
-    return [*paths, report]
+    return paths

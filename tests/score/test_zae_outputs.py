@@ -24,8 +24,9 @@ from typer.testing import CliRunner
 from api.app import create_app
 from cli import app as cli_app
 from config import ApiSettings, DatabaseSettings
+from score.zae import LEGAL_LABEL
 from tests.conftest import FIXTURES
-from tests.score.test_zae import EPCI, load_fixture
+from tests.score.test_zae import EPCI, ZAE_DIR, load_fixture
 
 SCHEMAS = FIXTURES / "cnig_sites_economiques"
 TABLES = {"site_eco": "site-eco", "terrain_eco": "terrain-eco", "etablissement": "etablissement"}
@@ -117,6 +118,7 @@ def test_cli_files_name_legal_persons_and_never_the_private_person(inventory_dir
     files = sorted(inventory_dir.iterdir())
     assert [f.name for f in files] == [
         "etablissement.csv",
+        "inventaire.json",
         f"inventaire_zae_{EPCI}.gpkg",
         "rapport_inventaire_zae.html",
         "site_eco.csv",
@@ -168,3 +170,83 @@ def test_api_serves_the_three_formats_without_the_private_name(  # type: ignore[
         assert client.get(url, params={"f": "pdf"}).status_code == 400
         missing = client.get("/territories/epci/999999999/zae-inventory")
         assert missing.status_code == 404
+
+
+def _changed_fixtures(directory: Path) -> dict[str, Path]:
+    """The fixtures six years on, changed by hand: the SAS sold C0481 to the commune, its
+    warehouse on C0456 closed in 2029 and a new establishment opened on C0370 in 2030, and the
+    CFE file is the 2031 one."""
+    out = {}
+    lines = (ZAE_DIR / "parcelles_personnes_morales_91.csv").read_text("utf-8").splitlines()
+    commune = next(line for line in lines if "COMMUNE DE MORANGIS" in line).split(";")
+    (sold,) = [i for i, line in enumerate(lines) if ";0481;" in line]
+    lines[sold] = ";".join(lines[sold].split(";")[:17] + commune[17:])  # the rights columns
+    out["owners"] = directory / "pm.csv"
+    out["owners"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with (ZAE_DIR / "stock_etablissement_morangis.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    warehouse = next(r for r in rows if r["siret"] == "10000000900015")
+    warehouse.update(etatAdministratifEtablissement="F", dateDebut="2029-03-31")
+    opened = {**warehouse, "siren": "100000041", "nic": "00019", "siret": "10000004100019"}
+    opened.update(
+        etatAdministratifEtablissement="A",
+        dateDebut="2030-02-01",
+        dateCreationEtablissement="2030-02-01",
+        coordonneeLambertAbscisseEtablissement="651960.0",
+        coordonneeLambertOrdonneeEtablissement="6845273.6",
+        enseigne1Etablissement="LOGISTIQUE DU SECTEUR C",
+    )
+    out["establishments"] = directory / "sirene.csv"
+    with out["establishments"].open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows([*rows, opened])
+    cfe = (ZAE_DIR / "cfe_locaux_morangis_2025.csv").read_text(encoding="utf-8")
+    out["cfe"] = directory / "cfe.csv"
+    out["cfe"].write_text(cfe.replace(";2025", ";2031"), encoding="utf-8")
+    return out
+
+
+def test_the_six_year_update_lists_exactly_the_fixtures_changes(  # type: ignore[no-untyped-def]
+    inventory_dir: Path, load, tmp_path: Path
+) -> None:
+    saved = json.loads((inventory_dir / "inventaire.json").read_text("utf-8"))
+    assert (saved["reference"], len(saved["units"])) == ("2026-01-01", 6)
+    for layer, path in _changed_fixtures(tmp_path).items():
+        assert load(layer, path).quarantined == 0
+    out = tmp_path / "inventaire_2032"
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "zae",
+            "inventory",
+            "--epci",
+            EPCI,
+            "--out",
+            str(out),
+            "--year",
+            "2032",
+            "--previous",
+            str(inventory_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    with (out / "evolutions.csv").open(encoding="utf-8") as fh:
+        changes = [
+            (r["changement"], r["avant"], r["apres"], r["detail"]) for r in csv.DictReader(fh)
+        ]
+    zone = "91432_SITE-ECO_00001"
+    assert changes == [
+        ("taux de vacance", "2/6", "1/5", LEGAL_LABEL),
+        (
+            "occupants",
+            "1",
+            "1",
+            f"{zone}-UF001 -> {zone}-UF001 ; partis : 10000000900015 ; arrivés : 10000004100019",
+        ),
+        ("fusion", f"{zone}-UF003 + {zone}-UF005", f"{zone}-UF003", ""),
+    ]
+    report = (out / "rapport_inventaire_zae.html").read_text("utf-8")
+    assert f"Évolutions depuis l'inventaire du {saved['established']}" in report
+    for path in out.iterdir():
+        _no_private_name(path.read_bytes(), path.name)

@@ -41,6 +41,8 @@ VERSIONED: dict[str, tuple[str, ...]] = {
     "parcel_owner": ("idu", "owner_key", "code_droit"),
     "establishment": ("siret",),
     "cfe_premises": ("idu", "local_id"),
+    "rail_line": ("id",),
+    "freight_port": ("id",),
 }
 HIST_COLUMNS = ("hist_id", "hist_op", "hist_at", "hist_run_id", "hist_audit_id")
 

@@ -54,6 +54,12 @@ def point(nullable: bool = False) -> Mapped[object]:
     return mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=nullable)
 
 
+def multilinestring(nullable: bool = False) -> Mapped[object]:
+    return mapped_column(
+        Geometry("MULTILINESTRING", srid=SRID, spatial_index=True), nullable=nullable
+    )
+
+
 def search_key_index(name: str, column: str) -> Index:
     """A trigram index on ``foncier_search_key(column)``, the normalised name place search
     matches on (migration 0004)."""
@@ -312,6 +318,26 @@ class SiteParcel(Base):
     idu: Mapped[str] = mapped_column(String(14), primary_key=True, index=True)
 
 
+# Brownfield owner types (migration 0010), read by ingest/layers/friches.py from Cartofriches'
+# proprio_personne and proprio_type (the Cerema owner category codes, by their first letter).
+FRICHE_OWNER_TYPES = (
+    "personne_publique",
+    "personne_physique",
+    "entreprise",
+    "amenageur_logement",
+    "sci_copropriete",
+    "reseau",
+    "sante_social",
+    "enseignement_recherche",
+    "association_culte",
+    "agricole",
+    "personne_morale",
+    "plusieurs",
+    "inconnu",
+)
+OWNER_TYPE_CHECK = "owner_type IN ({})".format(", ".join(f"'{t}'" for t in FRICHE_OWNER_TYPES))
+
+
 class Friche(Provenance, Base):
     """A brownfield (Cerema Cartofriches); point, and perimeter where the source has one."""
 
@@ -327,8 +353,11 @@ class Friche(Provenance, Base):
     proprio_nom: Mapped[str | None] = mapped_column(Text)
     parcel_ids: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     source: Mapped[str | None] = mapped_column(Text)
+    # Owner type (migration 0010), one of FRICHE_OWNER_TYPES: never a private person's name.
+    owner_type: Mapped[str | None] = mapped_column(Text)
     geom = point()
     perimeter = multipolygon(nullable=True)
+    __table_args__ = (CheckConstraint(OWNER_TYPE_CHECK, name="owner_type"),)
 
 
 # --- ZAE inventory (migration 0008) ---------------------------------------------------------
@@ -411,6 +440,31 @@ class CfePremises(Provenance, Base):
     last_cfe_year: Mapped[int | None] = mapped_column(SmallInteger)
 
 
+# --- Transport (migration 0010) ------------------------------------------------------------
+
+
+class RailLine(Provenance, Base):
+    """A line of the national rail network (SNCF Réseau RFN), as published (lines only)."""
+
+    __tablename__ = "rail_line"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, index=True)
+    geom = multilinestring()
+
+
+class FreightPort(Provenance, Base):
+    """An inland or river freight port (point)."""
+
+    __tablename__ = "freight_port"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str | None] = mapped_column(Text)
+    operator: Mapped[str | None] = mapped_column(Text)
+    cargo: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, index=True)
+    geom = point()
+
+
 # --- Constraints -----------------------------------------------------------------------------
 
 
@@ -487,6 +541,9 @@ class LandUnit(Base):
     parcel_count: Mapped[int] = mapped_column(Integer)
     area_ha: Mapped[float] = mapped_column(Double)
     idus: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    # Straight-line km (Lambert-93) to the nearest rail line / freight port (migration 0010).
+    rail_km: Mapped[float | None] = mapped_column(Double)
+    port_km: Mapped[float | None] = mapped_column(Double)
     geom = multipolygon()
 
 
@@ -542,6 +599,9 @@ class SiteScore(Base):
     envelope_share: Mapped[float | None] = mapped_column(Double)
     contiguous_ha: Mapped[float | None] = mapped_column(Double)
     zone_class: Mapped[str | None] = mapped_column(Text)
+    # Straight-line km (Lambert-93) to the nearest rail line / freight port (migration 0010).
+    rail_km: Mapped[float | None] = mapped_column(Double)
+    port_km: Mapped[float | None] = mapped_column(Double)
     # json, not jsonb: written once from a format() template, read whole (no operator on it)
     breakdown: Mapped[list[dict[str, object]]] = mapped_column(JSON)
     profile_version: Mapped[str] = mapped_column(Text)

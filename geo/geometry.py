@@ -210,6 +210,40 @@ def clean_points(geoms: GeometryArray, allow_missing: bool = False) -> Repaired:
     return Repaired(out, repaired, problems)
 
 
+def clean_lines(geoms: GeometryArray) -> Repaired:
+    """Check line geometries: a LineString becomes a one-part MultiLineString, others are problems.
+
+    A line of zero length (its points all equal) is refused: no distance can be measured to it
+    meaningfully and PostGIS would store a degenerate line.
+
+    Example:
+        >>> res = clean_lines(np.array([shapely.LineString([(0, 0), (1, 1)]), shapely.Point(0, 0),
+        ...     shapely.LineString([(2, 2), (2, 2)])], dtype=object))
+        >>> [g and g.geom_type for g in res.geoms], res.problems.tolist()[1:]
+        (['MultiLineString', None, None], ['wrong geometry type: Point where a line is expected', \
+'zero-length line'])
+    """
+    n = len(geoms)
+    out = np.array(geoms, dtype=object, copy=True)
+    problems = np.full(n, None, dtype=object)
+    repaired = np.zeros(n, dtype=bool)
+    missing = shapely.is_missing(out) | shapely.is_empty(out)
+    problems[missing] = "missing geometry"
+    nonfinite = _nonfinite(out)
+    unfit = ~missing & (nonfinite != None)  # noqa: E711 - elementwise on an object array
+    problems[unfit] = nonfinite[unfit]
+    for i in np.flatnonzero(~missing & ~unfit):
+        g = out[i]
+        if g.geom_type not in ("LineString", "MultiLineString"):
+            problems[i] = f"wrong geometry type: {g.geom_type} where a line is expected"
+        elif g.length == 0:
+            problems[i] = "zero-length line"
+        elif g.geom_type == "LineString":
+            out[i] = shapely.MultiLineString([g])
+    out[problems != None] = None  # noqa: E711
+    return Repaired(out, repaired, problems)
+
+
 def wkb_problems(wkb: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     r"""Why each WKB geometry that GEOS refused to build cannot be used (any CRS).
 

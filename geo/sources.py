@@ -162,6 +162,25 @@ SOURCES: tuple[DataSource, ...] = (
         ("sites",),
         licence=("faits publics", "https://www.entreprises.gouv.fr/"),
     ),
+    # Transport (issues 13, 15): the offline basemap draws the rail lines; the scoring run
+    # measures each site's and land unit's distance to both.
+    _source(
+        "sncf-rfn",
+        "Réseau ferré national (lignes, version simplifiée)",
+        "SNCF Réseau",
+        "2026-02",
+        "https://ressources.data.sncf.com/",
+        ("rail_lines", "basemap:offline", "sites", "land-units"),
+    ),
+    _source(
+        "osm-ports-fret",
+        "Ports de fret intérieurs",
+        "contributeurs OpenStreetMap",
+        "2026-02",
+        "https://www.openstreetmap.org/copyright",
+        ("freight_ports", "sites", "land-units"),
+        licence=ODBL,
+    ),
     # The ZAE inventory's inputs: the vintage shown in an inventory is each load's own.
     _source(
         "cnig-site-eco",

@@ -23,6 +23,7 @@ from geo.geometry import (
     Repaired,
     check_geographic_bounds,
     check_geographic_extent,
+    clean_lines,
     clean_points,
     clean_polygons,
     reproject,
@@ -35,7 +36,7 @@ from ingest.jsonb import NUL, number_token
 from ingest.read import GEOMETRY_PROBLEM, UNREADABLE_GEOMETRY
 
 SqlType = Literal["text", "integer", "smallint", "double precision", "boolean", "text[]", "jsonb"]
-GeometryType = Literal["MULTIPOLYGON", "POINT"]
+GeometryType = Literal["MULTIPOLYGON", "POINT", "MULTILINESTRING"]
 
 
 @dataclass(frozen=True)
@@ -493,7 +494,11 @@ def finish(
                     res.problems[res.problems == "missing geometry"] = None
             else:
                 values = batch if isinstance(batch, np.ndarray) else objects(batch)
-                res = clean_points(to_lambert93(values, crs, source), allow_missing=optional)
+                values = to_lambert93(values, crs, source)
+                if gtype == "MULTILINESTRING":
+                    res = clean_lines(values)
+                else:
+                    res = clean_points(values, allow_missing=optional)
             add_problem(problems[part], res.problems != None, res.problems)  # noqa: E711
             repaired[part] |= res.repaired
             # Polygons come out as EWKB bytes (SRID 2154); points as shapely objects without

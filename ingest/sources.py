@@ -142,6 +142,9 @@ SAMPLES: tuple[SampleFile, ...] = (
     SampleFile("friches", "friches/cartofriches_2023-10_ara.geojson.gz", "Cartofriches 2023-10"),
     SampleFile("friches", "friches/cartofriches_polygones_metropole_lyon.geojson", "SPARTE 2024"),
     SampleFile("plu", "urbanisme/plu_megeve_74173_zone_urba.geojson.gz", "PLU 2017-03-21"),
+    # Transport: needs nothing else; the scoring run measures distances to it.
+    SampleFile("rail_lines", "transport/sncf_rfn_lignes_sample.geojson.gz", "SNCF RFN 2026-02"),
+    SampleFile("freight_ports", "transport/ports_fret_interieurs_osm.geojson", "OSM 2026-02"),
 )
 
 

@@ -73,6 +73,14 @@ def scot_membres(enaf_csv: Path, out: Path) -> None:
     table.sort_values(["scot_id", "insee"]).to_csv(out, index=False)
 
 
+def rail_lines(rfn: Path, communes: gpd.GeoDataFrame, out: Path) -> None:
+    """The RFN lines that cross a commune of the sample, whole (not cut at its edge)."""
+    lines = gpd.read_file(rfn)
+    hit = gpd.sjoin(lines, communes[["geometry"]].to_crs(lines.crs), predicate="intersects")
+    lines = lines.loc[sorted(set(hit.index))]
+    write_geojson_gz(lines, out)
+
+
 def _cog(name: str) -> list[dict[str, object]]:
     with (COG / f"{name}.json").open(encoding="utf-8") as fh:
         return list(json.load(fh))
@@ -192,6 +200,17 @@ def main(shared: Path) -> None:
     copy(
         shared / "sites_cles_en_main/scem_2024_partiel_presse.csv",
         OUT / "sites/scem_2024_partiel_presse.csv",
+    )
+    transport = shared / "transport"
+    rail_lines(
+        transport / "sncf_rfn_lignes_simplifiees.geojson",
+        communes,
+        OUT / "transport/sncf_rfn_lignes_sample.geojson.gz",
+    )
+    # 33 points: all of them (ODbL, kept in a file of its own).
+    copy(
+        transport / "ports_fret_interieurs_osm.geojson",
+        OUT / "transport/ports_fret_interieurs_osm.geojson",
     )
 
 

@@ -14,5 +14,6 @@ from ingest.layers import (  # noqa: F401 - imported for their register() calls
     scot,
     sites,
     territoires,
+    transport,
     zae,
 )

@@ -40,7 +40,7 @@ def test_geometries_are_typed_2154_and_indexed(engine: Engine) -> None:
     assert rows, "no geometry column"
     for table, column, srid, gtype in rows:
         assert srid == 2154, (table, column)
-        assert gtype in {"MULTIPOLYGON", "POINT"}, (table, column, gtype)
+        assert gtype in {"MULTIPOLYGON", "POINT", "MULTILINESTRING"}, (table, column, gtype)
         assert f"{table}.{column}" in indexed, f"{table}.{column} has no GiST index"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,10 @@ apikey_app = typer.Typer(help="API keys for writing (stored hashed).", no_args_i
 app.add_typer(apikey_app, name="apikey")
 sites_app = typer.Typer(help="Sites written through the API.", no_args_is_help=True)
 app.add_typer(sites_app, name="sites")
+history_app = typer.Typer(
+    help="The versions loads and API writes replaced (history schema).", no_args_is_help=True
+)
+app.add_typer(history_app, name="history")
 zae_app = typer.Typer(help="The legal inventory of economic activity zones.", no_args_is_help=True)
 app.add_typer(zae_app, name="zae")
 
@@ -277,8 +282,6 @@ def _key_settings() -> ApiSettings:
 
 
 def _parse_expiry(value: str | None):  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
     if value is None:
         return None
     try:
@@ -308,6 +311,57 @@ def sites_undo(
         console.print(f"[red]refused:[/] {exc}")
         raise typer.Exit(EXIT_UNDO_REFUSED) from None
     print_undo(report)
+
+
+def _parse_before(value: str) -> datetime:
+    """``--before``: a date (midnight UTC) or a date and time (UTC when no zone is given)."""
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        console.print(f"[red]error:[/] --before {value!r}: not a date; write it 2023-01-01")
+        raise typer.Exit(2) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@history_app.command("prune")
+def history_prune(
+    before: Annotated[
+        str, typer.Option("--before", help="Drop the versions replaced before this date")
+    ],
+    table: Annotated[
+        list[str] | None, typer.Option("--table", help="Only this table (repeatable)")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would go, delete nothing")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Allow a date in the last year")] = False,
+) -> None:
+    """Delete the history versions that stopped being current before --before, per table, in
+    one transaction; versions a saved ZAN scenario was computed on stay. A date within the
+    last year is refused without --force (exit code 2)."""
+    from db.prune import PruneError, check_date, prune_history
+
+    when = _parse_before(before)
+    try:
+        warning = check_date(when, force)
+        report = prune_history(get_database_settings(), when, table, dry_run)
+    except PruneError as exc:
+        console.print(f"[red]refused:[/] {exc}")
+        raise typer.Exit(2) from None
+    if warning:
+        console.print(f"[yellow]{warning}[/]")
+    verb = "would delete" if dry_run else "deleted"
+    for name, count in report.tables.items():
+        if count or table:
+            console.print(f"{name}: {verb} {count:,} version(s)")
+    console.print(
+        f"{verb} {report.total:,} version(s) replaced before {when:%Y-%m-%d}"
+        + (f" (audit {report.audit_id})" if report.audit_id else "")
+    )
+    if report.kept_for_scenarios:
+        console.print(
+            f"kept {report.kept_for_scenarios:,} zan_account version(s) a saved scenario uses"
+        )
 
 
 @sites_app.command("readiness")

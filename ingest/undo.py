@@ -8,7 +8,8 @@ one the run or write replaced; none for a row it inserted). The undo is itself a
 audit row) and what it replaces is kept too; an undo is not undone (load the file again).
 
 It is refused, naming who, when a later run or write changed one of the same rows (undo that
-one first), or when a row the run deleted has been written again since.
+one first), when a row the run deleted has been written again since, or when its history was
+pruned (``foncier history prune`` with a date after it, :func:`db.prune.pruned_since`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from psycopg import sql
 from config import DatabaseSettings
 from db.engine import connect_raw, read_sql
 from db.history import VERSIONED, set_writer
+from db.prune import pruned_since
 from ingest.errors import IngestError
 from ingest.merge import bump_layer_version
 from ingest.sources import get_layer
@@ -193,6 +195,10 @@ def _undo_tables(
         if _touched(cur, table, who):
             conflicts += _conflicts(cur, table, who, since)
             plan.append(table)
+    # Its versions may be gone (`foncier history prune`): then it cannot be put back.
+    pruned = pruned_since(cur, since, plan or tables)
+    if pruned:
+        raise UndoRefusedError(f"{label} cannot be undone: {pruned}; nothing was changed")
     if conflicts:
         raise UndoRefusedError(
             f"{label} cannot be undone: " + "; ".join(conflicts) + ". Undo the later one first;"

@@ -353,6 +353,7 @@ COLLECTIONS: dict[str, Collection] = {
                 _p("pollution", "f", title="Pollution"),
                 _p("urba_zone_type", "f", title="Type de zone d'urbanisme"),
                 _p("source", "f", title="Source"),
+                _p("owner_type", "f", title="Type de propriétaire"),
                 _p("proprio_nom", "f", title="Propriétaire", restricted=True),
             ),
             versions=("friches",),

@@ -12,6 +12,8 @@
 
 Owner names are stored only for legal persons (``proprio_personne == 'personne morale'``):
 names of private persons never reach the database, not even the quarantine's raw records.
+The owner's *type* (``owner_type``, one of ``db.models.FRICHE_OWNER_TYPES``) is stored for every
+site: see :func:`owner_type`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import shapely
 from psycopg import sql
 
+from db.models import FRICHE_OWNER_TYPES
 from ingest.normalize import TableLoad, code, finish, pick
 from ingest.read import Source
 from ingest.sources import IngestOptions, Layer, register
@@ -28,6 +31,28 @@ from ingest.tablespec import sql_template, table_spec
 POINTS_SOURCE = "cartofriches"
 PERIMETERS_SOURCE = "cartofriches-perimetres"
 LEGAL_PERSON = "personne morale"
+PRIVATE_PERSON = "personne physique"
+# Cartofriches' ``proprio_type`` holds the owners' Cerema category codes (``{P5a}``, ``{G1a,M1a}``):
+# the first letter is the family. Read against the owner names of the ARA sample: P State and
+# local authorities (P1 État, P3 département, P4 EPCI, P5 commune), X private persons, Z and M
+# companies (industry, quarries, retail), F developers and housing bodies (SEM, EPF, HLM,
+# promoters), G SCI and co-ownerships, R networks (SNCF, motorways, CNR, energy, water), S
+# health and social, E education and research (BRGM, CEA), L associations and religious bodies,
+# A farming (groupements fonciers agricoles).
+OWNER_FAMILIES = {
+    "P": "personne_publique",
+    "X": "personne_physique",
+    "Z": "entreprise",
+    "M": "entreprise",
+    "F": "amenageur_logement",
+    "G": "sci_copropriete",
+    "R": "reseau",
+    "S": "sante_social",
+    "E": "enseignement_recherche",
+    "L": "association_culte",
+    "A": "agricole",
+}
+assert set(OWNER_FAMILIES.values()) <= set(FRICHE_OWNER_TYPES)
 
 _COLUMNS = (
     "site_id",
@@ -44,7 +69,7 @@ _COLUMNS = (
 FRICHE_POINTS = table_spec(
     table="friche",
     key=("site_id",),
-    columns=(*_COLUMNS, "proprio_nom", "parcel_ids"),
+    columns=(*_COLUMNS, "proprio_nom", "parcel_ids", "owner_type"),
     geometries=("geom",),
     scope="insee",
     # Sites known only from a perimeter file are not the point file's to delete.
@@ -91,6 +116,36 @@ def parse_id_list(value: object) -> list[str] | None:
     return [v for v in ids if v] or None
 
 
+def owner_type(personne: object, categories: object) -> str:
+    """The owner type of a Cartofriches site from ``proprio_personne`` and ``proprio_type``.
+
+    One family of owners gives its type; owners of several families (or persons and legal
+    persons together) give ``plusieurs``; a legal person of no known family ``personne_morale``;
+    nothing known ``inconnu``.
+
+    Example:
+        >>> owner_type("personne morale", "{P5a}"), owner_type("personne physique", "{X1a}")
+        ('personne_publique', 'personne_physique')
+        >>> owner_type("personne morale", "{G2a,M1a}"), owner_type("inconnu", None)
+        ('plusieurs', 'inconnu')
+    """
+    codes = parse_id_list(categories) or []
+    families = {OWNER_FAMILIES.get(c[:1].upper()) for c in codes if c[:1].upper() != "N"}
+    person = str(personne).strip().lower() if isinstance(personne, str) else ""
+    if person == PRIVATE_PERSON:
+        families.add("personne_physique")
+    elif person == LEGAL_PERSON and not families - {None}:
+        return "personne_morale"
+    elif "," in person:
+        return "plusieurs"
+    known = families - {None}
+    if len(known) > 1:
+        return "plusieurs"
+    if known:
+        return known.pop()
+    return "personne_morale" if None in families else "inconnu"
+
+
 def _is_polygonal(source: Source) -> bool:
     if not source.has_geometry or not len(source.frame):
         return False
@@ -117,6 +172,8 @@ def prepare_points(source: Source) -> list[TableLoad]:
     legal = (person.str.strip().str.lower() == LEGAL_PERSON).fillna(False).to_numpy(dtype=bool)
     owner = pick(f, "proprio_nom", source=name, required=False)
     frame["proprio_nom"] = owner.where(legal, None)
+    categories = pick(f, "proprio_type", source=name, required=False)
+    frame["owner_type"] = [owner_type(p, c) for p, c in zip(person, categories, strict=True)]
     raw = f.copy()
     if "proprio_nom" in raw:
         raw["proprio_nom"] = raw["proprio_nom"].where(legal, None)

@@ -56,7 +56,7 @@ def geometry_ids(geoms: np.ndarray, prefix: str) -> list[str | None]:
 
     Example:
         >>> geometry_ids(np.array([shapely.Point(1, 2), None], dtype=object), "rfn:")
-        ['rfn:6b5bca9a8df2fc1b', None]
+        ['rfn:46c1a6622b16a013', None]
     """
     wkb = shapely.to_wkb(geoms, byte_order=1)
     return [None if b is None else prefix + hashlib.sha1(b).hexdigest()[:16] for b in wkb]

@@ -328,6 +328,7 @@
         ["statut", F.esc(p.statut)], ["friche_type", F.esc(p.type)],
         ["surface_ha", p.surface_m2 != null ? F.num(p.surface_m2 / 10000, 2) : null],
         ["pollution", F.esc(p.pollution)], ["urba_zone_type", F.esc(p.urba_zone_type)],
+        ["owner_type", p.owner_type ? F.esc(F.t("owner:" + p.owner_type)) : null],
         ["insee", F.esc(p.insee)], ["source", src],
         ["source_link", link("https://cartofriches.cerema.fr/cartofriches/", "Cartofriches (Cerema)")],
       ]) + "</div>";

@@ -47,6 +47,28 @@ def test_owner_names_only_for_legal_persons(load, clean_db: Engine) -> None:
     assert named and named <= legal
 
 
+def test_owner_types_of_the_sample(load, clean_db: Engine) -> None:
+    load("friches", POINTS)
+    source = gpd.read_file(f"/vsigzip/{POINTS}")
+    with clean_db.connect() as conn:
+        types = dict(
+            conn.execute(text("SELECT owner_type, count(*) FROM friche GROUP BY 1")).tuples().all()
+        )
+    # Counted in the file: 638 `proprio_personne` = 'personne physique' (all with `{X1a}`), 126
+    # 'inconnu'; 528 legal persons whose categories are all P (`{P5a}` 384, `{P4a}` 107, ...).
+    person = source["proprio_personne"]
+    assert types["personne_physique"] == (person == "personne physique").sum() == 638
+    assert types["inconnu"] == (person == "inconnu").sum() == 126
+    public = source["proprio_type"].fillna("").str.fullmatch(r"\{P\w*(,P\w*)*\}")
+    assert types["personne_publique"] == (public & (person == "personne morale")).sum() == 528
+    assert sum(types.values()) == 2468 and None not in types
+    with clean_db.connect() as conn:
+        echenevex = conn.execute(
+            text("SELECT owner_type, proprio_nom FROM friche WHERE proprio_nom LIKE '%ECHENEVEX%'")
+        ).first()
+    assert echenevex == ("personne_publique", '{"COMMUNE D ECHENEVEX"}')
+
+
 def test_private_owner_names_never_stored_not_even_in_quarantine(load, clean_db: Engine) -> None:
     report = load("friches", FIXTURES / "friches_owners.geojson")
     assert (report.loaded, report.quarantined) == (2, 1)
@@ -54,6 +76,10 @@ def test_private_owner_names_never_stored_not_even_in_quarantine(load, clean_db:
         owners = dict(conn.execute(text("SELECT site_id, proprio_nom FROM friche")).all())
         raw = conn.execute(text("SELECT raw FROM quarantine")).scalar_one()
     assert owners == {"69123_90001": "SCI EXEMPLE", "69123_90002": None}
+    with clean_db.connect() as conn:
+        types = dict(conn.execute(text("SELECT site_id, owner_type FROM friche")).tuples().all())
+    # No category codes in the fixture: a legal person of unknown family, a private person.
+    assert types == {"69123_90001": "personne_morale", "69123_90002": "personne_physique"}
     assert raw["site_id"] == "69123_90003" and raw["proprio_nom"] is None
     assert "Exemple" not in str(raw)
 

@@ -157,7 +157,8 @@ def test_a_click_shows_a_brownfield_with_its_facts(desktop, engine: Engine, app_
     _click(p, lat, lon)
     info = p.wait_for_selector(".friche-info", timeout=10_000)
     facts = info.inner_text()
-    for label in ("Friche ·", "Statut", "Type", "Surface (ha)", "Pollution", "Fiche producteur"):
+    labels = ("Friche ·", "Statut", "Type", "Surface (ha)", "Pollution", "Type de propriétaire")
+    for label in (*labels, "Fiche producteur"):
         assert label in facts, (label, facts)
     assert info.query_selector("a[href^='https://cartofriches.cerema.fr']")
     shot(p, "desktop_planner_brownfield_click")

@@ -562,7 +562,7 @@ class ParcelScore(Base):
     # Score criteria whose input is known (of the profile's seven).
     known_inputs: Mapped[int | None] = mapped_column(SmallInteger)
     envelope_share: Mapped[float | None] = mapped_column(Double)
-    land_unit_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    land_unit_id: Mapped[int | None] = mapped_column(BigInteger)
     zone_class: Mapped[str | None] = mapped_column(Text)
     constrained_share: Mapped[float | None] = mapped_column(Double)
     contiguous_ha: Mapped[float | None] = mapped_column(Double)
@@ -580,6 +580,12 @@ class ParcelScore(Base):
     )
     __table_args__ = (
         CheckConstraint("land_status IN ('artificialised', 'enaf', 'unknown')", name="land_status"),
+        # Covering: the ZAN simulator costs a land unit by an index-only scan (migration 0011).
+        Index(
+            "ix_parcel_score_land_unit_id",
+            "land_unit_id",
+            postgresql_include=["idu", "insee", "land_status", "zan_cost_ha", "zan_cost_max_ha"],
+        ),
     )
 
 

@@ -132,6 +132,8 @@ _SITE_SCORE = (
     Prop("envelope_share", "sc.envelope_share", NUMBER, "Part de l'enveloppe ZAN restante"),
     Prop("contiguous_ha", "sc.contiguous_ha", NUMBER, "Plus grande surface contiguë (ha)"),
     Prop("zone_class", "sc.zone_class", STRING, "Classe de zonage PLU"),
+    Prop("rail_km", "sc.rail_km", NUMBER, "Distance à la voie ferrée la plus proche (km)"),
+    Prop("port_km", "sc.port_km", NUMBER, "Distance au port de fret le plus proche (km)"),
     Prop("profile_version", "sc.profile_version", STRING, "Version du profil de score"),
     Prop("breakdown", "sc.breakdown", OBJECT, "Détail du score", queryable=False, in_tiles=False),
 )
@@ -417,6 +419,8 @@ COLLECTIONS: dict[str, Collection] = {
                 _p("zone_class", "u", title="Classe de zonage PLU"),
                 _p("parcel_count", "u", INTEGER, "Nombre de parcelles"),
                 _p("area_ha", "u", NUMBER, "Surface contiguë (ha)"),
+                _p("rail_km", "u", NUMBER, "Distance à la voie ferrée la plus proche (km)"),
+                _p("port_km", "u", NUMBER, "Distance au port de fret le plus proche (km)"),
             ),
             versions=("land_units", "scores"),
             default_sort=("id",),

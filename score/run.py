@@ -219,6 +219,8 @@ def score_sites(run: _Run) -> None:
     cur.execute(sql.SQL("SELECT count(*) FROM site_input"))
     run.report.sites = int(cur.fetchone()[0])  # type: ignore[index]
     run_file(cur, "site_scores_write.sql", run.params)
+    # Distances to the nearest rail line and freight port, for the scope's land units and sites.
+    run_file(cur, "access_distances.sql", run.params)
     # The checklist's computed items follow the zoning and constraint layers: every site's
     # readiness is re-evaluated with them (a few statements per run, sites are few).
     refresh_readiness(cur.connection, load_checklist())

@@ -46,7 +46,8 @@ SELECT 'site' AS kind, s.id::text AS id, s.nom, s.insee, c.nom AS commune, c.sir
        s.cle_en_main, coalesce(s.friche, false) AS friche, sc.breakdown,
        ST_AsGeoJSON(ST_Transform(s.geom, 4326), 6)::json AS geometry, s.location_precision,
        rd.level AS readiness_level, rd.time_to_permit_months,
-       (s.valid_until IS NULL OR s.valid_until < now()) AS a_confirmer, s.confirmed_at
+       (s.valid_until IS NULL OR s.valid_until < now()) AS a_confirmer, s.confirmed_at,
+       sc.rail_km, sc.port_km
 FROM site s LEFT JOIN site_score sc ON sc.site_id = s.id LEFT JOIN commune c ON c.insee = s.insee
 LEFT JOIN site_readiness rd ON rd.site_id = s.id
 -- A withdrawn site is no longer on offer (its sheet still says so).
@@ -64,7 +65,7 @@ SELECT 'land-unit' AS kind, u.id::text AS id, NULL::text AS nom, u.insee, c.nom 
        ST_AsGeoJSON(ST_Transform(ST_PointOnSurface(u.geom), 4326), 6)::json AS geometry,
        'polygon'::text AS location_precision, NULL::smallint AS readiness_level,
        NULL::float8 AS time_to_permit_months, NULL::boolean AS a_confirmer,
-       NULL::timestamptz AS confirmed_at
+       NULL::timestamptz AS confirmed_at, u.rail_km, u.port_km
 FROM land_unit u LEFT JOIN commune c ON c.insee = u.insee
 LEFT JOIN LATERAL (SELECT ps.score, ps.excluded, ps.breakdown FROM parcel_score ps
                    WHERE ps.land_unit_id = u.id ORDER BY ps.score DESC LIMIT 1) best ON true
@@ -72,6 +73,16 @@ LEFT JOIN LATERAL (SELECT sum(ps.zan_cost_ha) AS zan_cost_ha,
                           sum(ps.envelope_share) AS envelope_share
                    FROM parcel_score ps WHERE ps.land_unit_id = u.id) agg ON true
 """
+
+
+# Access distances (score/sql/access_distances.sql): an unknown one (no transport layer loaded)
+# never matches a bound.
+RailKm = Annotated[
+    float | None, Query(ge=0, description="km à vol d'oiseau jusqu'à la voie ferrée la plus proche")
+]
+PortKm = Annotated[
+    float | None, Query(ge=0, description="km à vol d'oiseau jusqu'au port de fret le plus proche")
+]
 
 
 @router.get(
@@ -104,6 +115,8 @@ async def search(
     min_readiness: Annotated[int | None, Query(ge=0, le=3, description="niveau 0-3")] = None,
     max_time_to_permit_months: Annotated[float | None, Query(ge=0)] = None,
     confirmed_only: bool = False,
+    max_rail_km: RailKm = None,
+    max_port_km: PortKm = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
@@ -124,6 +137,8 @@ async def search(
             (min_score, "score >= {}"),
             (min_readiness, "readiness_level >= {}"),
             (max_time_to_permit_months, "time_to_permit_months <= {}"),
+            (max_rail_km, "rail_km <= {}"),
+            (max_port_km, "port_km <= {}"),
         ),
         (
             ("region", region),
@@ -140,12 +155,8 @@ async def search(
             (confirmed_only, "a_confirmer IS FALSE"),
         ),
     )
-    parts = []
-    if kind in ("all", "sites"):
-        parts.append(_SITES)
-    site_only = turnkey_only or brownfield_only or confirmed_only
-    if kind in ("all", "land-units") and not (site_only or min_readiness is not None):
-        parts.append(_LAND_UNITS)
+    site_only = turnkey_only or brownfield_only or confirmed_only or min_readiness is not None
+    parts = _parts(kind, site_only)
     if not parts:
         return _json({"numberReturned": 0, "results": []})
     query = _search_query(parts, conds, b, limit, offset)
@@ -157,6 +168,14 @@ async def search(
     results = [_result(dict(zip(names, row, strict=True)), base_url) for row in rows]
     matched = rows[0][-1] if rows else 0
     return _json({"numberMatched": matched, "numberReturned": len(results), "results": results})
+
+
+def _parts(kind: str, site_only: bool) -> list[str]:
+    """The candidate SELECTs searched: sites, land units (not when a filter is site-only)."""
+    parts = [_SITES] if kind in ("all", "sites") else []
+    if kind in ("all", "land-units") and not site_only:
+        parts.append(_LAND_UNITS)
+    return parts
 
 
 def _filters(
@@ -196,7 +215,8 @@ def _search_query(
         "SELECT kind, id, nom, insee, commune, siren_epci, dep, reg, surface_ha, contiguous_ha, "
         "score, excluded, zan_cost_ha, envelope_share, zone_class, cle_en_main, friche, "
         "breakdown, geometry, location_precision, readiness_level, time_to_permit_months, "
-        "a_confirmer, confirmed_at, count(*) OVER () FROM ({union}) x WHERE {where} "
+        "a_confirmer, confirmed_at, rail_km, port_km, count(*) OVER () "
+        "FROM ({union}) x WHERE {where} "
         # Confirmed sites first; then, by score, the others (land units confirm nothing).
         "ORDER BY coalesce(a_confirmer, true), score DESC NULLS LAST, "
         "contiguous_ha DESC NULLS LAST, kind, id "

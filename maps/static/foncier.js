@@ -87,7 +87,7 @@
   /* --- HTML of a feature's facts --- */
   var FACTS = ["score", "known_inputs", "zan_cost_ha", "zan_cost_max_ha", "land_status", "envelope_share", "surface_ha",
     "surface_dispo_ha", "contiguous_ha", "contenance_m2", "maturite", "cle_en_main", "friche", "maitrise_fonciere", "lib_com",
-    "readiness_label", "time_to_permit_months"];
+    "readiness_label", "time_to_permit_months", "rail_km", "port_km"];
   F.scoreHtml = function (p) {
     if (p.excluded === true) return '<span class="score-badge excluded">' + F.t("excluded") + "</span>";
     if (p.score == null) return '<span class="score-badge">' + F.t("no_score") + "</span>";

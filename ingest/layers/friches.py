@@ -134,11 +134,11 @@ def owner_type(personne: object, categories: object) -> str:
     person = str(personne).strip().lower() if isinstance(personne, str) else ""
     if person == PRIVATE_PERSON:
         families.add("personne_physique")
-    elif person == LEGAL_PERSON and not families - {None}:
+    elif person == LEGAL_PERSON and families <= {None}:
         return "personne_morale"
     elif "," in person:
         return "plusieurs"
-    known = families - {None}
+    known = {f for f in families if f is not None}
     if len(known) > 1:
         return "plusieurs"
     if known:

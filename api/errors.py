@@ -79,12 +79,33 @@ def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
     raise exc  # pragma: no cover - only registered for the classes above
 
 
+def _validation_message(err: dict[str, Any]) -> str:
+    """One validation error as ``name: msg``; a query or path number as ``name=value: what is
+    wrong`` (as the OGC routes' own checks say it), unless its route translated the message
+    (the simulator's are French)."""
+    loc, msg = err.get("loc", ()), str(err.get("msg"))
+    where = ".".join(str(x) for x in loc if x not in ("query", "body", "path"))
+    ctx, kind, value = err.get("ctx") or {}, err.get("type"), err.get("input")
+    pydantic_own = msg.startswith("Input should")
+    if not where or loc[0] not in ("query", "path") or not pydantic_own:
+        return f"{where}: {err.get('msg')}" if where else str(err.get("msg"))
+    if kind == "greater_than_equal":
+        bound = ctx.get("ge")
+        return f"{where}={value}: " + (
+            "must not be negative" if bound == 0 else f"must be at least {bound}"
+        )
+    if kind == "less_than_equal":
+        return f"{where}={value}: must be at most {ctx.get('le')}"
+    if kind in ("int_parsing", "int_from_float"):
+        return f"{where}={value!r}: expected an integer"
+    if kind == "float_parsing":
+        return f"{where}={value!r}: expected a number"
+    return f"{where}: {err.get('msg')}"
+
+
 def _validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "body"))
-        parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-    return problem(400, "Bad Request", "; ".join(parts), request.url.path)
+    detail = "; ".join(_validation_message(err) for err in exc.errors())
+    return problem(400, "Bad Request", detail, request.url.path)
 
 
 def _route_methods(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:

@@ -1,12 +1,11 @@
-"""The OpenAPI description at /api: FastAPI's, from the routes' ``responses=`` and the models of
-api/schemas.py, completed with what cannot be declared on a route yet.
+"""The OpenAPI description at /api: FastAPI's, from the routes' declarations.
 
-The OGC routes build their responses by hand (GeoJSON assembled in SQL, vector tiles, files) and
-read their query string themselves (property filters are per collection), so FastAPI alone would
-describe them as ``application/json`` with an empty schema, no query parameters, and a 422 that
-never happens (validation errors are 400 problem+json here). Clients (QGIS, code generators) and
-the schema fuzzing in tests/reliability rely on this description, so it says the truth: the
-parameters, the media types, the GeoJSON shapes and every problem+json status.
+The success answers come from each route's ``responses=`` and the models of api/schemas.py; the
+parameters from what the routes declare (FastAPI ``Query``/``Path``, the typed dependencies of
+api/route_params.py). Completed here: the problem+json answers (validation errors are 400 here,
+never FastAPI's 422), the items page size bounds (settings of the running server), the OGC names
+of path parameters, and OpenAPI 3.0's spelling. Clients (QGIS, GDAL, code generators) and the
+schema fuzzing in tests/reliability rely on this description, so it says the truth.
 """
 
 from __future__ import annotations
@@ -19,13 +18,10 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 from starlette.routing import Route
 
-from api.collections import COLLECTIONS
 from api.errors import PROBLEM
 from api.routes.features import OPENAPI_MEDIA
-from api.routes.tiles import TMS_ID
 from api.schemas import MODELS, REF
 from config import ApiSettings
-from geo.crs import SUPPORTED
 
 
 def model_schemas() -> dict[str, Any]:
@@ -34,10 +30,6 @@ def model_schemas() -> dict[str, Any]:
         [(m, "serialization") for m in MODELS], ref_template=REF + "{model}"
     )
     return dict(defs.get("$defs", {}))
-
-
-# "" is accepted and means the default (CRS84).
-_CRS_VALUES = ["", *SUPPORTED, "CRS84", "EPSG:4326", "EPSG:2154", "EPSG:3857"]
 
 
 def to_oas30(node: Any) -> Any:
@@ -94,96 +86,30 @@ def to_oas30(node: Any) -> Any:
     return out
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
+def _no_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional query parameter's schema without FastAPI's ``null`` alternative: a query
+    string cannot carry a null, leaving the parameter out is how it is omitted."""
+    options = schema.get("anyOf")
+    if not isinstance(options, list) or {"type": "null"} not in options:
+        return schema
+    rest = [o for o in options if o != {"type": "null"}]
+    out = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**rest[0], **out} if len(rest) == 1 else {**out, "anyOf": rest}
 
 
-_FILTER_PARAMS = [
-    _query("filter", {"type": "string"}, "CQL2 filter (text or JSON, see filter-lang)"),
-    _query("filter-lang", {"type": "string", "enum": ["cql2-text", "cql2-json"]}, "CQL2 encoding"),
-    _query("filter-crs", {"type": "string", "enum": _CRS_VALUES}, "CRS of filter geometries"),
-    _query(
-        "properties",
-        {"type": "string"},
-        "comma-separated properties to return (see the collection's queryables)",
-    ),
-    _query(
-        "f",
-        {"type": "string", "enum": ["json", "geojson"]},
-        "the media type is fixed (GeoJSON, or MVT for tiles); f=html is a 400",
-    ),
-]
+def _page_size(path: str, params: list[dict[str, Any]], settings: ApiSettings) -> None:
+    """The items page size's default and maximum: settings of this server, not of the code
+    (GDAL's OAPIF driver pages by the maximum when it sees one, by 10 otherwise)."""
+    if not path.endswith("/items"):
+        return
+    for p in params:
+        if p["name"] == "limit":
+            p["schema"] |= {"maximum": settings.max_limit, "default": settings.default_limit}
+            p["description"] = p["schema"]["description"] = (
+                f"page size (default {settings.default_limit}, maximum {settings.max_limit}); "
+                "above the maximum it is lowered to it"
+            )
 
-
-def _items_params(settings: ApiSettings) -> list[dict[str, Any]]:
-    """The items parameters, with the page size's default and maximum (GDAL's OAPIF driver pages
-    by the maximum when it sees one, by 10 otherwise)."""
-    limit = _query(
-        "limit",
-        {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": settings.max_limit,
-            "default": settings.default_limit,
-        },
-        f"page size (default {settings.default_limit}, maximum {settings.max_limit}); above the "
-        "maximum it is lowered to it",
-    )
-    return [limit if p["name"] == "limit" else p for p in _ITEMS_PARAMS]
-
-
-_TILE_PARAMS = [
-    _query("f", {"type": "string", "enum": ["mvt"]}, "the media type is fixed: f=html is a 400")
-    if p["name"] == "f"
-    else p
-    for p in _FILTER_PARAMS
-]
-_ITEMS_PARAMS = [
-    _query(
-        "bbox",
-        {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
-        "minx,miny,maxx,maxy (or 6 values with heights) in bbox-crs; lower corner first",
-    )
-    | {"style": "form", "explode": False},
-    _query("bbox-crs", {"type": "string", "enum": _CRS_VALUES}, "CRS of bbox (default CRS84)"),
-    _query("crs", {"type": "string", "enum": _CRS_VALUES}, "CRS of the output (default CRS84)"),
-    _query(
-        "limit",
-        {"type": "integer", "minimum": 1},
-        "page size; above the server maximum it is lowered to it",
-    ),
-    _query("offset", {"type": "integer", "minimum": 0}, "features to skip"),
-    _query("sortby", {"type": "string"}, "comma-separated queryables, `-` for descending"),
-    _query(
-        "datetime",
-        {"type": "string"},
-        "RFC 3339 instant or interval (`start/end`, `..` for an open end); no collection has a "
-        "temporal property yet, so a valid value selects every feature (a malformed one is a 400)",
-    ),
-    _query(
-        "as_of",
-        {"type": "string"},
-        "ISO date (the state at the end of that day, UTC) or date-time: the features as they "
-        "were then, from the layer's history (scores stay today's; derived land-units: a 400)",
-    ),
-    *_FILTER_PARAMS,
-]
-_EXPORT_PARAMS = [
-    *_ITEMS_PARAMS,
-    _query(
-        "format",
-        {"type": "string", "enum": ["geojson", "geojsonseq", "csv", "gpkg", "fgb", "parquet"]},
-        "file format (GeoJSON, GeoJSON text sequence, CSV, GeoPackage, FlatGeobuf, GeoParquet)",
-    ),
-    _query("bom", {"type": "string"}, "true: a UTF-8 byte order mark on CSV (Excel)"),
-    _query("decimal", {"type": "string"}, "comma: decimal commas and VRAI/FAUX in CSV (Excel FR)"),
-]
 
 # The routes that never touch the database cannot answer 503.
 _STATIC = {
@@ -197,38 +123,18 @@ _STATIC = {
 }
 
 
-# The tile routes: the OGC Tiles order (row = y, then column = x) and the older z/x/y one.
-_TILE_PATHS = ("/{tileMatrix}/{tileRow}/{tileCol}", "/{z}/{x}/{y}")
-
-
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM: {"schema": {"$ref": REF + "Problem"}}}}
 
 
 def _complete(path: str, method: str, op: dict[str, Any], settings: ApiSettings) -> None:
-    params = op.setdefault("parameters", [])
+    """The problem+json answers of an operation, and its page size bounds: the parameters
+    themselves are the routes' declarations (api/route_params.py)."""
+    params = op.get("parameters", [])
     for p in params:
-        if p["name"] == "collection_id":
-            p["schema"] = {"type": "string", "enum": list(COLLECTIONS)}
-        elif p["name"] == "tms_id":
-            p["schema"] = {"type": "string", "enum": [TMS_ID]}
-        elif p["name"] == "territoire_programme":  # checked in the route (int from a query)
-            p["schema"] = {"type": "integer", "enum": [2018, 2023], "default": 2023}
-        elif p["name"] in ("z", "x", "y", "tileMatrix", "tileRow", "tileCol"):
-            p["schema"] = {
-                "type": "integer",
-                "minimum": 0,
-                "maximum": 24 if p["name"] in ("z", "tileMatrix") else 2**24 - 1,
-            }
-    if path.endswith(("/items", "/export", *_TILE_PATHS)):
-        extra = {"/items": _items_params(settings), "/export": _EXPORT_PARAMS}.get(
-            path[path.rfind("/") :], _TILE_PARAMS
-        )
-        params.extend(extra)
-        op["description"] = (op.get("description") or "") + (
-            "\n\nAny queryable property is also a filter parameter: `?insee=91432`. An unknown "
-            "parameter is a 400."
-        )
+        if p.get("in") == "query" and "schema" in p:
+            p["schema"] = _no_null(p["schema"])
+    _page_size(path, params, settings)
     # Validation errors are 400 problem+json here (api/errors.py), never FastAPI's 422; the
     # success answers are the routes' own (``responses=`` on each decorator).
     responses = op["responses"]

@@ -18,6 +18,14 @@ from api.collections import Collection
 from api.cql2 import parse as parse_cql2
 from api.cql2 import to_sql as cql2_to_sql
 from api.query import Binder, FeatureQuery, bbox_parts, check_sortable, coerce
+from api.route_params import (
+    BIGINT_MAX,
+    FILTER_LANGS,
+    ItemQuery,
+    ItemsQuery,
+    TileQuery,
+    query_names,
+)
 from config import ApiSettings
 from db.errors import InvalidQuery
 from db.history import VERSIONED
@@ -25,26 +33,10 @@ from geo.crs import check_bbox, parse_crs
 
 # Accepted on every route (OGC API Common): the output format and the language.
 GENERIC_PARAMS = frozenset({"f", "lang"})
-ITEMS_PARAMS = GENERIC_PARAMS | frozenset(
-    {
-        "bbox",
-        "bbox-crs",
-        "crs",
-        "limit",
-        "offset",
-        "sortby",
-        "properties",
-        "filter",
-        "filter-lang",
-        "filter-crs",
-        "datetime",
-        "as_of",
-    }
-)
-EXPORT_PARAMS = ITEMS_PARAMS | {"format", "bom"}
-TILE_PARAMS = GENERIC_PARAMS | {"filter", "filter-lang", "filter-crs", "properties"}
-ITEM_PARAMS = GENERIC_PARAMS | {"crs", "properties", "as_of"}
-BIGINT_MAX = 2**63 - 1
+# What the routes declare (api/route_params.py), so the OpenAPI document lists what is accepted.
+ITEMS_PARAMS = GENERIC_PARAMS | query_names(ItemsQuery)
+TILE_PARAMS = GENERIC_PARAMS | query_names(TileQuery)
+ITEM_PARAMS = GENERIC_PARAMS | query_names(ItemQuery)
 # RFC 3339 date-time (the "T" and "Z" in either case, fractions of seconds, an offset).
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
@@ -284,6 +276,6 @@ def feature_query(
     if params.get("filter"):
         node = parse_cql2(params["filter"], params.get("filter-lang"))
         q.cql = cql2_to_sql(node, c, privileged, binder, filter_crs)
-    elif "filter-lang" in params and params["filter-lang"] not in ("cql2-text", "cql2-json"):
-        raise InvalidQuery("filter-lang: use cql2-text or cql2-json")
+    elif "filter-lang" in params and params["filter-lang"] not in FILTER_LANGS:
+        raise InvalidQuery(f"filter-lang: use {' or '.join(FILTER_LANGS)}")
     return q

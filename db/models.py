@@ -144,6 +144,10 @@ class ScotMembre(Provenance, Base):
     nom_scot: Mapped[str | None] = mapped_column(Text)
 
 
+# The Territoires d'industrie programmes: 2018-2022 and 2023-2027.
+TI_PROGRAMMES = (2018, 2023)
+
+
 class Territoire(Provenance, Base):
     """A Territoire d'industrie; ids are only unique within a programme (2018 or 2023)."""
 
@@ -155,7 +159,7 @@ class Territoire(Provenance, Base):
     # 2018-2022 perimeters built from commune centroids are points: kept, but only polygons here.
     geom = multipolygon(nullable=True)
     __table_args__ = (
-        CheckConstraint("programme IN (2018, 2023)", name="programme"),
+        CheckConstraint(f"programme IN {TI_PROGRAMMES}", name="programme"),
         search_key_index("ix_territoire_lib_key", "lib"),
     )
 

@@ -6,16 +6,16 @@ unless ``limit`` is given. Rows come from a server-side cursor in batches, so me
 constant however large the export (the files are written batch by batch into a temp file).
 """
 
-from __future__ import annotations
-
 import csv
 import io
 import os
 import tempfile
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 from starlette.background import BackgroundTask
@@ -32,8 +32,9 @@ from api.export_files import (
     record_batch,
     remove,
 )
-from api.params import EXPORT_PARAMS, feature_query
+from api.params import GENERIC_PARAMS, feature_query
 from api.query import Binder, FeatureQuery, rows_sql, stream_sql
+from api.route_params import CollectionId, ItemsQuery, query_names
 from api.schemas import EXPORT_FILE
 from config import ApiSettings
 from db.errors import InvalidQuery
@@ -180,18 +181,51 @@ async def _parquet(pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder) -
 _FILES = {"gpkg": _gpkg, "fgb": _flatgeobuf, "parquet": _parquet}
 
 
+@dataclass
+class ExportQuery(ItemsQuery):
+    """The items parameters (no page limit unless ``limit`` is given), the file format and the
+    CSV options."""
+
+    format: Annotated[
+        str | None,
+        Query(
+            description="file format (GeoJSON, GeoJSON text sequence, CSV, GeoPackage, "
+            "FlatGeobuf, GeoParquet; default GeoJSON)",
+            json_schema_extra={"enum": list(FORMATS)},
+        ),
+    ] = None
+    f: Annotated[
+        str | None,
+        Query(description="the same as format", json_schema_extra={"enum": list(FORMATS)}),
+    ] = None
+    bom: Annotated[
+        str | None, Query(description="true: a UTF-8 byte order mark on CSV (Excel)")
+    ] = None
+    decimal: Annotated[
+        str | None,
+        Query(description="comma: decimal commas and VRAI/FAUX in CSV (Excel FR)"),
+    ] = None
+
+
+_ALLOWED = GENERIC_PARAMS | query_names(ExportQuery)
+
+
 @router.get(
     "/collections/{collection_id}/export",
     summary="Export filtered features",
     response_class=Response,
     responses=EXPORT_FILE,
+    dependencies=[Depends(ExportQuery)],
 )
 async def export(
-    collection_id: str, request: Request, pool: PoolDep, reader: ReaderDep
+    collection_id: CollectionId, request: Request, pool: PoolDep, reader: ReaderDep
 ) -> Response:
     """``format`` = geojson (default) | geojsonseq | csv | gpkg | fgb | parquet; ``crs`` =
     CRS84/EPSG:4326 (lon, lat) or EPSG:2154; ``bom=true`` adds a UTF-8 BOM to CSV and
-    ``decimal=comma`` writes 3,5 and VRAI/FAUX (French Excel)."""
+    ``decimal=comma`` writes 3,5 and VRAI/FAUX (French Excel).
+
+    Any queryable property is also a filter parameter: `?insee=91432`. An unknown parameter
+    is a 400."""
     c = get_collection(collection_id)
     settings: ApiSettings = request.app.state.settings
     params = request.query_params
@@ -202,8 +236,7 @@ async def export(
     if fmt not in FORMATS:
         raise InvalidQuery(f"format={fmt!r}: use one of {', '.join(FORMATS)}")
     binder = Binder()
-    allowed = EXPORT_PARAMS | {"decimal"}
-    q = feature_query(c, params, settings, reader is not None, binder, allowed, paged=False)
+    q = feature_query(c, params, settings, reader is not None, binder, _ALLOWED, paged=False)
     assert q.crs is not None
     if q.crs.srid == 4326:
         q.crs = SUPPORTED[CRS84_URI]  # files are written in the usual lon, lat order

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from api.auth import ReaderDep
 from api.collections import COLLECTIONS, Collection, get_collection
@@ -15,6 +15,13 @@ from api.cql2 import CONFORMANCE as CQL2_CONFORMANCE
 from api.db import PoolDep
 from api.params import ITEM_PARAMS, check_format, check_params, feature_query
 from api.query import Binder, FeatureQuery, count_sql, explain_sql, page_sql
+from api.route_params import (
+    FEATURE_FORMATS,
+    PROPERTY_FILTERS,
+    CollectionId,
+    ItemQuery,
+    ItemsQuery,
+)
 from api.schemas import (
     JSON_SCHEMA_DOC,
     Collections,
@@ -248,7 +255,7 @@ async def collections(request: Request, pool: PoolDep) -> Response:
     summary="One collection",
     responses=ok("one collection", model=CollectionOut),
 )
-async def collection(collection_id: str, request: Request, pool: PoolDep) -> Response:
+async def collection(collection_id: CollectionId, request: Request, pool: PoolDep) -> Response:
     c = get_collection(collection_id)
     check_params(request.query_params)
     check_format(request.query_params)
@@ -262,7 +269,7 @@ async def collection(collection_id: str, request: Request, pool: PoolDep) -> Res
     response_class=SchemaResponse,
     responses=JSON_SCHEMA_DOC,
 )
-async def queryables(collection_id: str, request: Request, reader: ReaderDep) -> Response:
+async def queryables(collection_id: CollectionId, request: Request, reader: ReaderDep) -> Response:
     c = get_collection(collection_id)
     check_params(request.query_params)
     check_format(request.query_params)
@@ -346,12 +353,16 @@ def _page_links(
 @router.get(
     "/collections/{collection_id}/items",
     summary="Features (GeoJSON)",
+    description=PROPERTY_FILTERS,
     response_class=GeoJSONResponse,
     responses=ok("a page of features", GEOJSON, FeatureCollection),
+    dependencies=[Depends(ItemsQuery)],
 )
-async def items(collection_id: str, request: Request, pool: PoolDep, reader: ReaderDep) -> Response:
+async def items(
+    collection_id: CollectionId, request: Request, pool: PoolDep, reader: ReaderDep
+) -> Response:
     c = get_collection(collection_id)
-    check_format(request.query_params, ("json", "geojson"))
+    check_format(request.query_params, FEATURE_FORMATS)
     settings: ApiSettings = request.app.state.settings
     binder = Binder()
     q = feature_query(c, request.query_params, settings, reader is not None, binder)
@@ -391,16 +402,17 @@ async def items(collection_id: str, request: Request, pool: PoolDep, reader: Rea
     summary="One feature",
     response_class=GeoJSONResponse,
     responses=ok("one feature", GEOJSON, Feature),
+    dependencies=[Depends(ItemQuery)],
 )
 async def item(
-    collection_id: str, feature_id: str, request: Request, pool: PoolDep, reader: ReaderDep
+    collection_id: CollectionId, feature_id: str, request: Request, pool: PoolDep, reader: ReaderDep
 ) -> Response:
     c = get_collection(collection_id)
     settings: ApiSettings = request.app.state.settings
     binder = Binder()
     # One feature: no filters, so a queryable name here is an unknown parameter too.
     check_params(request.query_params, ITEM_PARAMS)
-    check_format(request.query_params, ("json", "geojson"))
+    check_format(request.query_params, FEATURE_FORMATS)
     q = feature_query(c, request.query_params, settings, reader is not None, binder, ITEM_PARAMS)
     q.feature_id, q.limit, q.offset, q.sortby = feature_id, 1, 0, []
     async with pool.connection() as conn:

@@ -9,6 +9,7 @@ from api import feature_schema
 from api.auth import ReaderDep
 from api.collections import get_collection
 from api.params import check_format, check_params
+from api.route_params import CollectionId
 from api.routes.features import json_response, url
 from api.schemas import JSON_SCHEMA_DOC, SchemaResponse
 
@@ -23,7 +24,7 @@ SCHEMA_MEDIA = "application/schema+json"
     response_class=SchemaResponse,
     responses=JSON_SCHEMA_DOC,
 )
-async def schema(collection_id: str, request: Request, reader: ReaderDep) -> Response:
+async def schema(collection_id: CollectionId, request: Request, reader: ReaderDep) -> Response:
     """The properties a reader gets, typed, with the id and geometry roles (JSON Schema)."""
     c = get_collection(collection_id)
     check_params(request.query_params)
@@ -38,7 +39,9 @@ async def schema(collection_id: str, request: Request, reader: ReaderDep) -> Res
     response_class=SchemaResponse,
     responses=JSON_SCHEMA_DOC,
 )
-async def geojson_schema(collection_id: str, request: Request, reader: ReaderDep) -> Response:
+async def geojson_schema(
+    collection_id: CollectionId, request: Request, reader: ReaderDep
+) -> Response:
     """One GeoJSON feature of the collection as JSON Schema: GDAL types its fields from it."""
     c = get_collection(collection_id)
     check_params(request.query_params)

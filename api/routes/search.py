@@ -17,6 +17,7 @@ from api.db import PoolDep
 from api.query import Binder
 from api.schemas import Comparison, SearchResults, ok
 from db.errors import InvalidQuery, NotFound
+from db.models import TI_PROGRAMMES as PROGRAMMES
 from geo.geometry import M2_PER_HA
 
 router = APIRouter(tags=["Investors"])
@@ -37,6 +38,15 @@ def explain(score: float | None, excluded: bool | None, breakdown: object) -> st
     head = f"score {score:.0f}/100" + (" (exclu par une contrainte forte)" if excluded else "")
     return head + (": " + ", ".join(parts) if parts else "")
 
+
+# Checked by the route (its message names the two), declared for the document.
+Programme = Annotated[
+    int,
+    Query(
+        description="programme of `territoire` (2018 or 2023)",
+        json_schema_extra={"enum": list(PROGRAMMES)},
+    ),
+]
 
 # Each candidate kind is one SELECT with the same columns; filters are appended to its WHERE.
 _SITES = """
@@ -105,7 +115,7 @@ async def search(
     territoire: Annotated[
         str | None, Query(max_length=40, description="id_ti (ex. ti-2703)")
     ] = None,
-    territoire_programme: Annotated[int, Query(description="2018 or 2023")] = 2023,
+    territoire_programme: Programme = PROGRAMMES[-1],
     activity_only: bool = False,
     turnkey_only: bool = False,
     brownfield_only: bool = False,
@@ -199,8 +209,10 @@ def _filters(
 
 def _check_ranges(programme: int, *ranges: tuple[float | None, float | None, str]) -> None:
     """Refuse an unknown Territoires d'industrie programme and a minimum above its maximum."""
-    if programme not in (2018, 2023):
-        raise InvalidQuery(f"territoire_programme={programme}: use 2018 or 2023")
+    if programme not in PROGRAMMES:
+        raise InvalidQuery(
+            f"territoire_programme={programme}: use {' or '.join(map(str, PROGRAMMES))}"
+        )
     for lo, hi, name in ranges:
         if lo is not None and hi is not None and lo > hi:
             raise InvalidQuery(f"{name}_min_ha ({lo}) is larger than {name}_max_ha ({hi})")

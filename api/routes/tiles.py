@@ -14,14 +14,17 @@ a 304.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import morecantile
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from api.auth import ReaderDep
 from api.collections import Collection, get_collection
 from api.db import PoolDep
 from api.params import TILE_PARAMS, check_format, check_params, feature_query
 from api.query import Binder, etag_tile_sql, tile_sql
+from api.route_params import PROPERTY_FILTERS, TILE_FORMATS, CollectionId, TileQuery
 from api.routes.features import OGC_PREFIX, json_response, url
 from api.schemas import MVT, MVT_TILE
 from config import ApiSettings
@@ -37,6 +40,15 @@ OGC_TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
 
 TMS_ID = "WebMercatorQuad"
 TMS = morecantile.tms.get(TMS_ID)
+MAX_ZOOM = 24
+TmsId = Annotated[
+    str,
+    Path(description="the tiling scheme (another is a 404)", json_schema_extra={"enum": [TMS_ID]}),
+]
+# The tile's zoom, and its column or row (below 2^zoom: checked by the route).
+Zoom = Annotated[int, Path(ge=0, le=MAX_ZOOM, description="zoom level (tile matrix)")]
+Column = Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1, description="column (x), below 2^zoom")]
+Row = Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1, description="row (y), below 2^zoom")]
 
 
 def min_zoom(c: Collection, settings: ApiSettings) -> int:
@@ -90,7 +102,7 @@ async def tile_matrix_sets(request: Request) -> Response:
 
 
 @router.get("/tileMatrixSets/{tms_id}", summary="A tiling scheme")
-async def tile_matrix_set(tms_id: str, request: Request) -> Response:
+async def tile_matrix_set(tms_id: TmsId, request: Request) -> Response:
     check_params(request.query_params)
     check_format(request.query_params)
     if tms_id != TMS_ID:
@@ -99,7 +111,7 @@ async def tile_matrix_set(tms_id: str, request: Request) -> Response:
 
 
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection")
-async def tilesets(collection_id: str, request: Request) -> Response:
+async def tilesets(collection_id: CollectionId, request: Request) -> Response:
     c = get_collection(collection_id)
     check_params(request.query_params)
     check_format(request.query_params)
@@ -138,7 +150,7 @@ async def tilesets(collection_id: str, request: Request) -> Response:
 
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}", summary="A vector tileset")
-async def tileset(collection_id: str, tms_id: str, request: Request) -> Response:
+async def tileset(collection_id: CollectionId, tms_id: TmsId, request: Request) -> Response:
     c = get_collection(collection_id)
     _check_tms(tms_id)
     check_params(request.query_params)
@@ -196,7 +208,7 @@ async def tileset(collection_id: str, tms_id: str, request: Request) -> Response
     "/collections/{collection_id}/tiles/{tms_id}/tilejson.json", summary="TileJSON 3.0 document"
 )
 async def tilejson(
-    collection_id: str, tms_id: str, request: Request, reader: ReaderDep
+    collection_id: CollectionId, tms_id: TmsId, request: Request, reader: ReaderDep
 ) -> Response:
     c = get_collection(collection_id)
     _check_tms(tms_id)
@@ -238,15 +250,17 @@ _TILE_RESPONSES = MVT_TILE
 @ogc_tile_router.get(
     "/collections/{collection_id}/tiles/{tms_id}/{tileMatrix}/{tileRow}/{tileCol}",
     summary="A Mapbox Vector Tile (OGC order: tile matrix, row = y, column = x)",
+    description=PROPERTY_FILTERS,
     response_class=Response,
     responses=_TILE_RESPONSES,
+    dependencies=[Depends(TileQuery)],
 )
 async def ogc_tile(
-    collection_id: str,
-    tms_id: str,
-    tileMatrix: int,  # noqa: N803 - the OGC API Tiles template variable names
-    tileRow: int,  # noqa: N803
-    tileCol: int,  # noqa: N803
+    collection_id: CollectionId,
+    tms_id: TmsId,
+    tileMatrix: Zoom,  # noqa: N803 - the OGC API Tiles template variable names
+    tileRow: Row,  # noqa: N803
+    tileCol: Column,  # noqa: N803
     request: Request,
     pool: PoolDep,
     reader: ReaderDep,
@@ -257,29 +271,31 @@ async def ogc_tile(
 @xyz_router.get(
     "/collections/{collection_id}/tiles/{tms_id}/{z}/{x}/{y}",
     summary="A Mapbox Vector Tile (XYZ order: x = column, y = row)",
+    description=PROPERTY_FILTERS,
     response_class=Response,
     responses=_TILE_RESPONSES,
+    dependencies=[Depends(TileQuery)],
 )
 async def tile(
-    collection_id: str,
-    tms_id: str,
-    z: int,
-    x: int,
-    y: int,
+    collection_id: CollectionId,
+    tms_id: TmsId,
+    z: Zoom,
+    x: Column,
+    y: Row,
     request: Request,
     pool: PoolDep,
     reader: ReaderDep,
 ) -> Response:
     c = get_collection(collection_id)
     _check_tms(tms_id)
-    if not 0 <= z <= 24 or not (0 <= x < 2**z and 0 <= y < 2**z):
-        raise InvalidQuery(f"tile {z}/{x}/{y} does not exist: 0 <= x, y < 2^z and z <= 24")
+    if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise InvalidQuery(f"tile {z}/{x}/{y} does not exist: 0 <= x, y < 2^z and z <= {MAX_ZOOM}")
     settings: ApiSettings = request.app.state.settings
     binder = Binder()
     q = feature_query(
         c, request.query_params, settings, reader is not None, binder, TILE_PARAMS, paged=False
     )
-    check_format(request.query_params, ("mvt",))
+    check_format(request.query_params, TILE_FORMATS)
     if not min_zoom(c, settings) <= z <= c.max_zoom:
         raise NotFound(
             f"{c.id} has no tiles at zoom {z}: its tileset covers zooms "

@@ -201,7 +201,7 @@ def test_values_postgres_cannot_take_are_400_not_500(rel_client: TestClient) -> 
         ({"limit": "1" + "0" * 30}, "at most"),
         ({"limit": "1e3"}, "integer"),
         ({"limit": "0"}, "limit=0"),
-        ({"limit": "-1"}, "negative"),
+        ({"limit": "-1"}, "limit=-1: must be at least 1"),
         ({"offset": "-1"}, "negative"),
         ({"offset": str(2**63)}, "at most"),
     ],

@@ -427,6 +427,45 @@ COLLECTIONS: dict[str, Collection] = {
             min_zoom=11,
             table="land_unit",
         ),
+        Collection(
+            id="rail-lines",
+            title="Voies ferrées",
+            description=(
+                "Lignes du réseau ferré national (SNCF Réseau, version simplifiée), telles que "
+                "publiées ; le fond de carte hors ligne les dessine."
+            ),
+            source="rail_line r",
+            id_expr="r.id",
+            geom_expr="r.geom",
+            geometry_type="MultiLineString",
+            props=(
+                _p("id", "r", title="Identifiant (empreinte de la géométrie)"),
+                _p("nom", "r", title="Nom de la ligne"),
+                _p("source", "r", title="Fichier source"),
+            ),
+            versions=("rail_lines",),
+            default_sort=("id",),
+            table="rail_line",
+        ),
+        Collection(
+            id="freight-ports",
+            title="Ports de fret",
+            description="Ports de fret intérieurs et fluviaux (OpenStreetMap), points.",
+            source="freight_port f",
+            id_expr="f.id",
+            geom_expr="f.geom",
+            geometry_type="Point",
+            props=(
+                _p("id", "f", title="Identifiant (osm:… ou empreinte du point)"),
+                _p("nom", "f", title="Nom du port"),
+                _p("operator", "f", title="Exploitant"),
+                _p("cargo", "f", title="Type de fret"),
+                _p("source", "f", title="Fichier source"),
+            ),
+            versions=("freight_ports",),
+            default_sort=("id",),
+            table="freight_port",
+        ),
     )
 }
 

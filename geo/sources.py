@@ -170,7 +170,7 @@ SOURCES: tuple[DataSource, ...] = (
         "SNCF Réseau",
         "2026-02",
         "https://ressources.data.sncf.com/",
-        ("rail_lines", "basemap:offline", "sites", "land-units"),
+        ("rail-lines", "basemap:offline", "sites", "land-units"),
     ),
     _source(
         "osm-ports-fret",
@@ -178,7 +178,7 @@ SOURCES: tuple[DataSource, ...] = (
         "contributeurs OpenStreetMap",
         "2026-02",
         "https://www.openstreetmap.org/copyright",
-        ("freight_ports", "sites", "land-units"),
+        ("freight-ports", "sites", "land-units"),
         licence=ODBL,
     ),
     # The ZAE inventory's inputs: the vintage shown in an inventory is each load's own.

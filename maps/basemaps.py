@@ -1,7 +1,8 @@
 """The basemaps offered by every map page, and the credit line of each layer from the sources.
 
 The IGN Géoplateforme's Plan IGN v2 and orthophotos (public WMTS, no key) and OpenStreetMap are
-web tiles; ``offline`` is drawn by the page from our own layers (communes and their names), so a
+web tiles; ``offline`` is drawn by the page from our own layers (communes, their names and the
+rail lines of ``rail-lines``, issue 13), so a
 map is never blank when the tile hosts do not answer. The page switches to it by itself.
 """
 

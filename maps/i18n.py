@@ -267,7 +267,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "basemap_plan": "Plan IGN",
         "basemap_ortho": "Photographies aériennes (IGN)",
         "basemap_osm": "OpenStreetMap",
-        "basemap_offline": "Fond hors ligne (communes)",
+        "basemap_offline": "Fond hors ligne (communes, voies ferrées)",
+        "legend_rail": "voie ferrée (réseau ferré national)",
         "basemap_unreachable": (
             "{name} injoignable : fond hors ligne affiché (communes et leurs noms)."
         ),
@@ -616,7 +617,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "basemap_plan": "IGN map",
         "basemap_ortho": "Aerial photographs (IGN)",
         "basemap_osm": "OpenStreetMap",
-        "basemap_offline": "Offline basemap (communes)",
+        "basemap_offline": "Offline basemap (communes, rail lines)",
+        "legend_rail": "rail line (national network)",
         "basemap_unreachable": "{name} unreachable: offline basemap shown (communes and names).",
         "min_zoom": "visible from zoom {z} (about {scale})",
         "min_zoom_out": "hidden at this scale: zoom in {n} more times (zoom {z}, {scale})",

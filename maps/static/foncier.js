@@ -500,7 +500,8 @@
     var c = L.control({ position: "topright" });
     var div = L.DomUtil.create("div", "layer-panel");
     var radios = o.basemaps.map(function (b) {
-      return '<label><input type="radio" name="basemap" value="' + b.id + '"> ' + F.esc(F.t(b.label_key)) + "</label>";
+      return '<label><input type="radio" name="basemap" value="' + b.id + '"> ' + F.esc(F.t(b.label_key)) + "</label>" +
+        basemapLegend(b);
     }).join("");
     div.innerHTML = '<button type="button" class="panel-toggle" aria-expanded="true">' + F.t("layers_legend") + "</button>" +
       '<div class="panel-body"><h4>' + F.t("basemap") + '</h4><div class="basemaps">' + radios + "</div>" +
@@ -568,6 +569,14 @@
   };
 
   /* --- basemaps: web tiles while they answer, our own layers otherwise --- */
+  var RAIL_STYLE = { weight: 1.5, color: "#4a4a4a", dashArray: "7 3", opacity: 0.9 };
+  // The offline basemap's key: what its lines mean.
+  function basemapLegend(b) {
+    if (b.url) return "";
+    return '<small class="basemap-legend"><svg width="26" height="8" aria-hidden="true"><line x1="1" y1="4" x2="25" y2="4" ' +
+      'stroke="' + RAIL_STYLE.color + '" stroke-width="2" stroke-dasharray="' + RAIL_STYLE.dashArray + '"/></svg> ' +
+      F.esc(F.t("legend_rail")) + "</small>";
+  }
   function offlineBasemap(map, o) {
     map.createPane("pane-basemap").style.zIndex = 150;
     var land = L.vectorGrid.protobuf("/collections/communes/tiles/WebMercatorQuad/{z}/{x}/{y}", {
@@ -575,6 +584,12 @@
       interactive: false, pane: "pane-basemap", rendererFactory: L.svg.tile, maxZoom: 22,
     });
     land.on("tileload", function (e) { e.tile.setAttribute && e.tile.setAttribute("data-collection", "basemap-offline"); });
+    // Rail lines from our own layer (issue 13), drawn over the communes, under every layer.
+    var rail = L.vectorGrid.protobuf("/collections/rail-lines/tiles/WebMercatorQuad/{z}/{x}/{y}", {
+      vectorTileLayerStyles: { "rail-lines": RAIL_STYLE },
+      interactive: false, pane: "pane-basemap", rendererFactory: L.svg.tile, maxZoom: 22,
+    });
+    rail.on("tileload", function (e) { e.tile.setAttribute && e.tile.setAttribute("data-collection", "basemap-rail"); });
     var labels = L.layerGroup();
     var ctrl = null;
     var refresh = function () {
@@ -591,7 +606,7 @@
           });
         }).catch(function (e) { if (e.name !== "AbortError") console.warn(e.message); });
     };
-    var group = L.layerGroup([land, labels]);
+    var group = L.layerGroup([land, rail, labels]);
     group.on("add", refresh);
     map.on("moveend", refresh);
     return group;

@@ -40,11 +40,12 @@ PARCEL_VIEW = f"#map=17/{_LAT:.5f}/{_LON:.5f}&layers=epci,parcels,sites&minscore
 # pages' offline fallback is what they see (tests/maps/test_pages_browser.py checks it draws).
 TILE_HOSTS = ("https://data.geopf.fr/", "https://tile.openstreetmap.org/")
 # Real samples besides the admin ones: brownfields (ARA, with Annemasse's), Megève's PLU, the
-# Oise's ZNIEFF and Natura 2000 zones.
+# Oise's ZNIEFF and Natura 2000 zones, the rail lines the offline basemap draws.
 EXTRA_SAMPLES = (
     "friches/cartofriches_2023-10_ara.geojson.gz",
     "urbanisme/plu_megeve_74173_zone_urba.geojson.gz",
     "protection/oise_60_znieff_natura2000.geojson.gz",
+    "transport/sncf_rfn_lignes_sample.geojson.gz",
 )
 
 

@@ -81,11 +81,15 @@ def test_offline_fallback_draws_when_the_tile_host_is_blocked(desktop, app_url: 
     p.wait_for_selector("[data-collection='basemap-offline'] path", timeout=15_000)
     p.wait_for_selector(".commune-label", timeout=15_000)
     assert "Annemasse" in p.locator(".commune-label").all_inner_texts()
+    # Rail lines from our own layer, with their key in the panel and their producer credited.
+    p.wait_for_selector("[data-collection='basemap-rail'] path", timeout=15_000)
+    assert "voie ferrée (réseau ferré national)" in p.inner_text(".basemap-legend")
     notice = p.inner_text(".basemap-notice")
     assert notice.startswith("Plan IGN injoignable : fond hors ligne affiché")
     assert "basemap=offline" in p.url
     attribution = p.inner_text(".leaflet-control-attribution")
     assert "IGN – ADMIN EXPRESS (2022)" in attribution and "Sources" in attribution
+    assert "SNCF Réseau" in attribution
     shot(p, "desktop_planner_offline_basemap")
     assert p.errors == []
 

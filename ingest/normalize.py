@@ -312,9 +312,7 @@ class SeenKeys:
     @staticmethod
     def hashes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The two hashes of each key (an object array of str)."""
-        return tuple(
-            pd.util.hash_array(labels, hash_key=k, categorize=False) for k in _HASH_KEYS
-        )
+        return tuple(pd.util.hash_array(labels, hash_key=k, categorize=False) for k in _HASH_KEYS)
 
     def earlier(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
         """Per key, the feature index where an earlier batch had it, else -1."""

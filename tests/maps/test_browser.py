@@ -104,6 +104,10 @@ def test_site_sheet_is_printable(page, app_url: str) -> None:  # type: ignore[no
     page.wait_for_selector("body[data-loaded='1']", timeout=10_000)
     assert page.inner_text("#site-name") == "ZA des Tests"
     assert "82/100" in page.inner_text(".sheet-facts")
+    # Access distances (issue 15), as the scoring run stored them.
+    facts = page.inner_text("#site-facts, .sheet-facts dl.facts")
+    assert "Voie ferrée la plus proche (km à vol d'oiseau)" in facts and "1,2" in facts
+    assert "Port de fret le plus proche (km à vol d'oiseau)" in facts and "87,5" in facts
     # Its parcels (tests/fixtures/maps.sql: the 12 parcels of 0.64 ha) listed and drawn.
     rows = page.locator("table.site-parcels tbody tr")
     assert rows.count() == 12

@@ -11,8 +11,9 @@ SQL fragments below are constants written by us (identifiers and expressions), n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from api.model_types import column_type
 from db.errors import NotFound
 
 # JSON Schema types of the properties (queryables and OpenAPI use them).
@@ -26,7 +27,8 @@ class Prop:
     Attributes:
         name: the name in the output.
         expr: SQL expression over the collection's ``source`` aliases.
-        type: JSON Schema type.
+        type: JSON Schema type; left out for a plain column of a model table, whose type
+            ``db/models.py`` gives (the collection fills it in), ``string`` by default.
         title: French description for queryables and docs.
         restricted: hidden from anonymous readers (owner names, prices, contacts).
         queryable: usable in property filters, CQL2 and ``sortby``.
@@ -35,7 +37,7 @@ class Prop:
 
     name: str
     expr: str
-    type: str = STRING
+    type: str = ""
     title: str = ""
     restricted: bool = False
     queryable: bool = True
@@ -65,6 +67,23 @@ class Collection:
     table: str = ""
     keywords: tuple[str, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        """Type the properties (see :meth:`_typed`)."""
+        object.__setattr__(self, "props", tuple(self._typed(p) for p in self.props))
+
+    def _typed(self, p: Prop) -> Prop:
+        """``p`` with its type: a plain column's from the models, which a stated type must
+        match (a registry that disagreed with the schema would mistype filters and exports)."""
+        model = column_type(self.source, p.expr)
+        if model is None:
+            return p if p.type else replace(p, type=STRING)
+        if p.type and p.type != model:
+            raise ValueError(
+                f"collection {self.id}: {p.name} is typed {p.type} but {p.expr} is {model} in "
+                "db/models.py"
+            )
+        return replace(p, type=model)
+
     def visible_props(self, privileged: bool) -> tuple[Prop, ...]:
         """The properties a reader may see (restricted ones only with an API key)."""
         return tuple(p for p in self.props if privileged or not p.restricted)
@@ -81,8 +100,16 @@ class Collection:
         return self.geom_out_expr or self.geom_expr
 
 
-def _p(name: str, alias: str, type_: str = STRING, title: str = "", **kw: bool) -> Prop:
-    return Prop(name, f"{alias}.{name}", type_, title, **kw)
+def _p(
+    name: str,
+    alias: str,
+    title: str = "",
+    restricted: bool = False,
+    queryable: bool = True,
+    in_tiles: bool = True,
+) -> Prop:
+    """Column ``name`` of the table aliased ``alias``, typed from db/models.py."""
+    return Prop(name, f"{alias}.{name}", "", title, restricted, queryable, in_tiles)
 
 
 def _land_status(alias: str) -> tuple[Prop, ...]:
@@ -92,73 +119,66 @@ def _land_status(alias: str) -> tuple[Prop, ...]:
         Prop(
             "land_status",
             f"{alias}.land_status",
-            STRING,
-            "Statut du sol : artificialised, enaf ou unknown",
+            title="Statut du sol : artificialised, enaf ou unknown",
         ),
         Prop(
             "land_evidence",
             f"{alias}.land_evidence",
-            OBJECT,
-            "Preuve du statut du sol",
+            title="Preuve du statut du sol",
             queryable=False,
             in_tiles=False,
         ),
         Prop(
             "zan_cost_ha",
             f"{alias}.zan_cost_ha",
-            NUMBER,
-            "Coût ZAN : hectares d'ENAF consommés (vide si inconnu)",
+            title="Coût ZAN : hectares d'ENAF consommés (vide si inconnu)",
         ),
         Prop(
             "zan_cost_max_ha",
             f"{alias}.zan_cost_max_ha",
-            NUMBER,
-            "Borne haute du coût ZAN (ha)",
+            title="Borne haute du coût ZAN (ha)",
             in_tiles=False,
         ),
     )
 
 
 _SITE_SCORE = (
-    Prop("score", "sc.score", NUMBER, "Score de disponibilité 0-100"),
-    Prop("excluded", "sc.excluded", BOOLEAN, "Exclu par une contrainte forte"),
+    Prop("score", "sc.score", title="Score de disponibilité 0-100"),
+    Prop("excluded", "sc.excluded", title="Exclu par une contrainte forte"),
     *_land_status("sc"),
     Prop(
         "known_inputs",
         "sc.known_inputs",
-        INTEGER,
-        "Critères du score dont l'entrée est connue (sur 7)",
+        title="Critères du score dont l'entrée est connue (sur 7)",
     ),
-    Prop("envelope_share", "sc.envelope_share", NUMBER, "Part de l'enveloppe ZAN restante"),
-    Prop("contiguous_ha", "sc.contiguous_ha", NUMBER, "Plus grande surface contiguë (ha)"),
-    Prop("zone_class", "sc.zone_class", STRING, "Classe de zonage PLU"),
-    Prop("rail_km", "sc.rail_km", NUMBER, "Distance à la voie ferrée la plus proche (km)"),
-    Prop("port_km", "sc.port_km", NUMBER, "Distance au port de fret le plus proche (km)"),
-    Prop("profile_version", "sc.profile_version", STRING, "Version du profil de score"),
-    Prop("breakdown", "sc.breakdown", OBJECT, "Détail du score", queryable=False, in_tiles=False),
+    Prop("envelope_share", "sc.envelope_share", title="Part de l'enveloppe ZAN restante"),
+    Prop("contiguous_ha", "sc.contiguous_ha", title="Plus grande surface contiguë (ha)"),
+    Prop("zone_class", "sc.zone_class", title="Classe de zonage PLU"),
+    Prop("rail_km", "sc.rail_km", title="Distance à la voie ferrée la plus proche (km)"),
+    Prop("port_km", "sc.port_km", title="Distance au port de fret le plus proche (km)"),
+    Prop("profile_version", "sc.profile_version", title="Version du profil de score"),
+    Prop("breakdown", "sc.breakdown", title="Détail du score", queryable=False, in_tiles=False),
 )
 
 # The readiness checklist's verdict (site_readiness) and the availability's freshness
 # (migration 0007); the checklist itself is GET /sites/{id}/checklist.
 _SITE_READINESS = (
-    Prop("readiness_level", "rd.level", INTEGER, "Niveau de préparation (0 amont à 3 prêt)"),
-    Prop("readiness_label", "rd.label", STRING, "Niveau de préparation (libellé)"),
+    Prop("readiness_level", "rd.level", title="Niveau de préparation (0 amont à 3 prêt)"),
+    Prop("readiness_label", "rd.label", title="Niveau de préparation (libellé)"),
     Prop(
         "time_to_permit_months",
         "rd.time_to_permit_months",
-        NUMBER,
-        "Délai estimé avant un permis de construire (mois : l'étape restante la plus longue)",
+        title="Délai estimé avant un permis de construire (mois : l'étape restante la plus longue)",
     ),
     Prop(
         "readiness_explanation",
         "rd.explanation",
-        STRING,
-        "Explication du niveau de préparation",
+        title="Explication du niveau de préparation",
         queryable=False,
         in_tiles=False,
     ),
-    Prop("confirmed_at", "s.confirmed_at", STRING, "Disponibilité confirmée le", in_tiles=False),
-    Prop("valid_until", "s.valid_until", STRING, "Confirmation valable jusqu'au", in_tiles=False),
+    Prop("confirmed_at", "s.confirmed_at", title="Disponibilité confirmée le", in_tiles=False),
+    Prop("valid_until", "s.valid_until", title="Confirmation valable jusqu'au", in_tiles=False),
     Prop(
         "a_confirmer",
         "(s.withdrawn_at IS NULL AND (s.valid_until IS NULL OR s.valid_until < now()))",
@@ -174,32 +194,28 @@ _SITE_READINESS = (
 )
 
 _PARCEL_SCORE = (
-    Prop("score", "ps.score", NUMBER, "Score de disponibilité 0-100"),
-    Prop("excluded", "ps.excluded", BOOLEAN, "Exclu par une contrainte forte"),
+    Prop("score", "ps.score", title="Score de disponibilité 0-100"),
+    Prop("excluded", "ps.excluded", title="Exclu par une contrainte forte"),
     *_land_status("ps"),
-    Prop("available", "ps.available", BOOLEAN, "Foncier disponible (candidat, statut connu)"),
-    Prop("to_qualify", "ps.to_qualify", BOOLEAN, "À qualifier (statut du sol ou zonage inconnu)"),
+    Prop("available", "ps.available", title="Foncier disponible (candidat, statut connu)"),
+    Prop("to_qualify", "ps.to_qualify", title="À qualifier (statut du sol ou zonage inconnu)"),
     Prop(
         "known_inputs",
         "ps.known_inputs",
-        INTEGER,
-        "Critères du score dont l'entrée est connue (sur 7)",
+        title="Critères du score dont l'entrée est connue (sur 7)",
         in_tiles=False,
     ),
     Prop(
         "envelope_share",
         "ps.envelope_share",
-        NUMBER,
-        "Part de l'enveloppe ZAN restante",
+        title="Part de l'enveloppe ZAN restante",
         in_tiles=False,
     ),
-    Prop("land_unit_id", "ps.land_unit_id", INTEGER, "Unité foncière contiguë", in_tiles=False),
-    Prop("contiguous_ha", "ps.contiguous_ha", NUMBER, "Surface contiguë disponible (ha)"),
-    Prop("zone_class", "ps.zone_class", STRING, "Classe de zonage PLU"),
-    Prop(
-        "constrained_share", "ps.constrained_share", NUMBER, "Part sous contrainte", in_tiles=False
-    ),
-    Prop("breakdown", "ps.breakdown", OBJECT, "Détail du score", queryable=False, in_tiles=False),
+    Prop("land_unit_id", "ps.land_unit_id", title="Unité foncière contiguë", in_tiles=False),
+    Prop("contiguous_ha", "ps.contiguous_ha", title="Surface contiguë disponible (ha)"),
+    Prop("zone_class", "ps.zone_class", title="Classe de zonage PLU"),
+    Prop("constrained_share", "ps.constrained_share", title="Part sous contrainte", in_tiles=False),
+    Prop("breakdown", "ps.breakdown", title="Détail du score", queryable=False, in_tiles=False),
 )
 
 
@@ -217,7 +233,7 @@ def _territoires(programme: int, label: str) -> Collection:
             _p("id_ti", "t", title="Identifiant du territoire"),
             _p("lib", "t", title="Nom du territoire"),
             _p("insee_reg", "t", title="Code INSEE de la région"),
-            _p("programme", "t", INTEGER, "Programme (2018 ou 2023)"),
+            _p("programme", "t", "Programme (2018 ou 2023)"),
             _p("vintage", "t", title="Millésime de la source"),
         ),
         versions=("territoires",),
@@ -241,7 +257,7 @@ COLLECTIONS: dict[str, Collection] = {
                 _p("siren", "e", title="Code SIREN de l'EPCI"),
                 _p("nom", "e", title="Nom de l'EPCI"),
                 _p("type", "e", title="Nature juridique"),
-                _p("population", "e", INTEGER, "Population municipale"),
+                _p("population", "e", "Population municipale"),
                 _p("vintage", "e", title="Millésime de la source"),
             ),
             versions=("epci",),
@@ -262,7 +278,7 @@ COLLECTIONS: dict[str, Collection] = {
                 _p("dep", "c", title="Code du département"),
                 _p("reg", "c", title="Code de la région"),
                 _p("siren_epci", "c", title="SIREN de l'EPCI"),
-                _p("population", "c", INTEGER, "Population municipale"),
+                _p("population", "c", "Population municipale"),
             ),
             versions=("communes",),
             default_sort=("insee",),
@@ -290,16 +306,16 @@ COLLECTIONS: dict[str, Collection] = {
                 _p("programme", "s", title="Programme (ex. sites clés en main)"),
                 _p("insee", "s", title="Code INSEE de la commune"),
                 _p("lib_com", "s", title="Nom de la commune"),
-                _p("surface_ha", "s", NUMBER, "Surface totale (ha)"),
-                _p("surface_dispo_ha", "s", NUMBER, "Surface disponible (ha)"),
+                _p("surface_ha", "s", "Surface totale (ha)"),
+                _p("surface_dispo_ha", "s", "Surface disponible (ha)"),
                 _p("maturite", "s", title="Maturité du site"),
-                _p("cle_en_main", "s", BOOLEAN, "Site clé en main"),
+                _p("cle_en_main", "s", "Site clé en main"),
                 _p("maitrise_fonciere", "s", title="Maîtrise foncière"),
-                _p("pene", "s", BOOLEAN, "Projet d'envergure nationale ou européenne"),
-                _p("friche", "s", BOOLEAN, "Friche"),
+                _p("pene", "s", "Projet d'envergure nationale ou européenne"),
+                _p("friche", "s", "Friche"),
                 _p("location_precision", "s", title="Précision de la localisation"),
                 _p("source_url", "s", title="Fiche source"),
-                _p("prix_m2", "s", NUMBER, "Prix (€/m²)", restricted=True),
+                _p("prix_m2", "s", "Prix (€/m²)", restricted=True),
                 _p("contact", "s", title="Contact", restricted=True),
                 *_SITE_SCORE,
                 *_SITE_READINESS,
@@ -327,8 +343,8 @@ COLLECTIONS: dict[str, Collection] = {
                 _p("prefixe", "p", in_tiles=False, title="Préfixe de section"),
                 _p("section", "p", in_tiles=False, title="Section cadastrale"),
                 _p("numero", "p", in_tiles=False, title="Numéro de parcelle"),
-                _p("contenance_m2", "p", INTEGER, "Contenance cadastrale (m²)", in_tiles=False),
-                _p("built", "p", BOOLEAN, "Parcelle bâtie", in_tiles=False),
+                _p("contenance_m2", "p", "Contenance cadastrale (m²)", in_tiles=False),
+                _p("built", "p", "Parcelle bâtie", in_tiles=False),
                 *_PARCEL_SCORE,
             ),
             versions=("parcels", "parcel_score", "scores"),
@@ -351,7 +367,7 @@ COLLECTIONS: dict[str, Collection] = {
                 _p("type", "f", title="Type de friche"),
                 _p("statut", "f", title="Statut"),
                 _p("insee", "f", title="Code INSEE de la commune"),
-                _p("surface_m2", "f", NUMBER, "Surface (m²)"),
+                _p("surface_m2", "f", "Surface (m²)"),
                 _p("pollution", "f", title="Pollution"),
                 _p("urba_zone_type", "f", title="Type de zone d'urbanisme"),
                 _p("source", "f", title="Source"),
@@ -413,14 +429,14 @@ COLLECTIONS: dict[str, Collection] = {
             geom_expr="u.geom",
             geometry_type="MultiPolygon",
             props=(
-                _p("id", "u", INTEGER, "Identifiant"),
+                _p("id", "u", "Identifiant"),
                 _p("insee", "u", title="Code INSEE de la commune"),
                 _p("zone_id", "u", title="Zone PLU"),
                 _p("zone_class", "u", title="Classe de zonage PLU"),
-                _p("parcel_count", "u", INTEGER, "Nombre de parcelles"),
-                _p("area_ha", "u", NUMBER, "Surface contiguë (ha)"),
-                _p("rail_km", "u", NUMBER, "Distance à la voie ferrée la plus proche (km)"),
-                _p("port_km", "u", NUMBER, "Distance au port de fret le plus proche (km)"),
+                _p("parcel_count", "u", "Nombre de parcelles"),
+                _p("area_ha", "u", "Surface contiguë (ha)"),
+                _p("rail_km", "u", "Distance à la voie ferrée la plus proche (km)"),
+                _p("port_km", "u", "Distance au port de fret le plus proche (km)"),
             ),
             versions=("land_units", "scores"),
             default_sort=("id",),

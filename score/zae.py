@@ -30,6 +30,7 @@ PROXY_LABEL = (
     "indicateur de vacance apparente (sans fichier CFE : aucun établissement SIRENE actif "
     "depuis deux ans et aucun bâti connu), ce n'est pas le taux légal"
 )
+NO_UNITS_LABEL = "aucune parcelle chargée dans la zone : taux non calculable"
 PRIVATE = "personne physique"
 UNKNOWN_OWNER = "propriétaire inconnu (parcelle absente du fichier des propriétaires)"
 # Parcels of the cadastre touch along their common boundary; 10 cm absorbs digitising gaps.
@@ -100,6 +101,8 @@ class Inventory:
 
     def zone_vacancy(self, zone: dict[str, Any]) -> tuple[int, int, str]:
         """The zone's vacant units, its units, and which rule counted them."""
+        if not zone["unit_count"]:
+            return 0, 0, NO_UNITS_LABEL
         if zone["legal"]:
             return zone["vacant_legal"], zone["unit_count"], LEGAL_LABEL
         return zone["vacant_proxy"], zone["unit_count"], PROXY_LABEL

@@ -172,13 +172,15 @@ def write_geopackage(inventory: Inventory, path: Path, today: date) -> None:
         "terrain_eco": TERRAIN_ECO_FIELDS,
         "etablissement": ETABLISSEMENT_FIELDS,
     }
+    # One vectorised parse per layer (the unit geometries serve two layers).
+    geoms = {layer: shapely.from_wkb([r["geom"] for r in rows]) for layer, rows in sources.items()}
     for layer, rows in tables.items():
         kept = [f for f in fields[layer] if f != GEOMETRY_FIELDS[layer]]
-        geoms = [shapely.from_wkb(r["geom"]) for r in sources[layer]]
-        _frame(rows, kept, geoms).to_file(path, layer=layer, driver="GPKG")
+        _frame(rows, kept, list(geoms[layer])).to_file(path, layer=layer, driver="GPKG")
     detail = unit_rows(inventory)
-    geoms = [shapely.from_wkb(u["geom"]) for u in inventory.units]
-    _frame(detail, list(UNIT_FIELDS), geoms).to_file(path, layer="unite_fonciere", driver="GPKG")
+    _frame(detail, list(UNIT_FIELDS), list(geoms["terrain_eco"])).to_file(
+        path, layer="unite_fonciere", driver="GPKG"
+    )
 
 
 def geopackage_bytes(inventory: Inventory, today: date) -> bytes:

@@ -5,7 +5,9 @@
 INSERT INTO zae (id, nom, site_type, vocadomi, etat, status, epci_siren, insee, surface_ha,
     source, attributes, geom, vintage)
 SELECT d.insee || '_SITE-ECO_P' || lpad(
-        (row_number() OVER (PARTITION BY d.insee ORDER BY d.first_id))::text, 4, '0'),
+        (row_number() OVER (PARTITION BY d.insee ORDER BY d.first_id))::text,
+        greatest(4, length((row_number() OVER (PARTITION BY d.insee ORDER BY d.first_id))::text)),
+        '0'),
     'Zone ' || array_to_string(d.labels, ', ') || ' n° '
         || row_number() OVER (PARTITION BY d.insee ORDER BY d.first_id)
         || ' de ' || coalesce(c.nom, d.insee) || ' (brouillon d''après le PLU)',

@@ -45,8 +45,11 @@ SELECT idu, zone_id,
 FROM inv_parcel;
 
 CREATE TEMP TABLE inv_unit ON COMMIT DROP AS
+-- Numbered in parcel order, three digits at least (lpad alone would cut a longer number).
 SELECT c.zone_id || '-UF' || lpad(
-        (row_number() OVER (PARTITION BY c.zone_id ORDER BY min(p.idu)))::text, 3, '0') AS id,
+        (row_number() OVER (PARTITION BY c.zone_id ORDER BY min(p.idu)))::text,
+        greatest(3, length((row_number() OVER (PARTITION BY c.zone_id ORDER BY min(p.idu)))::text)),
+        '0') AS id,
     c.zone_id, count(*)::int AS parcel_count,
     array_agg(p.idu ORDER BY p.idu) AS idus,
     sum(p.surface_m2)::bigint AS surface_m2,

@@ -160,3 +160,22 @@ def test_drafts_from_the_plu_activity_zones_of_an_epci_without_zones(  # type: i
     assert total_ha == pytest.approx(sum(g.area for g in groups) / 10_000, rel=1e-3)
     # No parcel of Megève is in the samples: the zones have no land unit yet.
     assert {z["unit_count"] for z in inventory.zones} == {0}
+
+
+def test_a_zone_of_a_whole_commune_numbers_thousands_of_units(  # type: ignore[no-untyped-def]
+    load, db_settings: DatabaseSettings
+) -> None:
+    load_fixture(load, cfe=False)
+    with connect_raw(db_settings) as conn:
+        conn.execute(
+            "INSERT INTO zae (id, nom, status, epci_siren, insee, source, geom) "
+            "SELECT '91432_SITE-ECO_00002', 'Morangis', 'draft', '999999999', '91432', 'test', "
+            "ST_Multi(ST_Buffer(ST_Union(geom), 1)) FROM parcel WHERE insee = '91432'"
+        )
+        inventory = compute_inventory(conn, "999999999", 2026)
+        conn.rollback()
+    # By hand: the sample's 5,166 parcels, of which the owned ones form the fixture's units
+    # (4, 2 and 3 parcels, and C0481 alone): 5,166 - 3 - 1 - 2 = 5,160 units.
+    ids = [u["id"] for u in inventory.units]
+    assert len(ids) == len(set(ids)) == 5160
+    assert "91432_SITE-ECO_00002-UF1000" in ids and "91432_SITE-ECO_00002-UF001" in ids

@@ -19,6 +19,7 @@ from ingest.staging import (
     any_check,
     check_reason,
     count_repaired,
+    insert_columns,
     polygon_columns,
     repair_in_sql,
     row_checks,
@@ -56,12 +57,7 @@ def _insert_stage(cur: psycopg.Cursor, spec: TableSpec, run_id: int, vintage: st
     (a repeat is quarantined), so nothing can conflict; a plain INSERT costs about half
     the speculative insertion of an upsert.
     """
-    ident = [sql.Identifier(c) for c in spec.all_columns]
-    insert_cols = list(ident)
-    select_cols: list[sql.Composable] = [sql.SQL("s.{}").format(i) for i in ident]
-    if spec.provenance:
-        insert_cols += [sql.Identifier("run_id"), sql.Identifier("vintage")]
-        select_cols += [sql.Literal(run_id), sql.Literal(vintage)]
+    insert_cols, select_cols = insert_columns(spec, run_id, vintage)
     cur.execute(
         sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} s").format(
             sql.Identifier(spec.table),

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from ingest.normalize import TableSpec
 from ingest.quarantine import QuarantineRow
-from ingest.staging import layer_sql, stage_name
+from ingest.staging import insert_columns, layer_sql, stage_name
 
 # Below this many staged rows, index maintenance row by row is cheap: no index is rebuilt.
 BULK_INDEX_MIN_ROWS = 10_000
@@ -174,13 +174,8 @@ def _delete_and_upsert(
     target = sql.Identifier(spec.table)
     stage = stage_name(spec)
     cols = spec.all_columns
-    ident = [sql.Identifier(c) for c in cols]
     data_cols = [c for c in cols if c not in spec.key]
-    insert_cols = list(ident)
-    select_cols: list[sql.Composable] = [sql.SQL("s.{}").format(i) for i in ident]
-    if spec.provenance:
-        insert_cols += [sql.Identifier("run_id"), sql.Identifier("vintage")]
-        select_cols += [sql.Literal(run_id), sql.Literal(vintage)]
+    insert_cols, select_cols = insert_columns(spec, run_id, vintage)
     key = sql.SQL(", ").join(map(sql.Identifier, spec.key))
     if data_cols:
         set_cols = [*data_cols, *(["run_id", "vintage"] if spec.provenance else [])]

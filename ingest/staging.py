@@ -207,6 +207,26 @@ def check_reason(checks: list[Check]) -> sql.Composable:
     return sql.SQL("CASE {} END").format(cases)
 
 
+def key_text(spec: TableSpec) -> sql.Composable:
+    """The key of staging row ``s`` as quarantine words it: its parts joined by ``/``."""
+    return sql.SQL(" || '/' || ").join(
+        sql.SQL("coalesce(s.{}::text, '')").format(sql.Identifier(k)) for k in spec.key
+    )
+
+
+def insert_columns(
+    spec: TableSpec, run_id: int, vintage: str | None
+) -> tuple[list[sql.Composable], list[sql.Composable]]:
+    """The target columns a merge writes and what staging row ``s`` gives them (provenance)."""
+    ident = [sql.Identifier(c) for c in spec.all_columns]
+    insert_cols: list[sql.Composable] = list(ident)
+    select_cols: list[sql.Composable] = [sql.SQL("s.{}").format(i) for i in ident]
+    if spec.provenance:
+        insert_cols += [sql.Identifier("run_id"), sql.Identifier("vintage")]
+        select_cols += [sql.Literal(run_id), sql.Literal(vintage)]
+    return insert_cols, select_cols
+
+
 def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]:
     """Move rows that fail the SQL checks (validity, SRID, nulls) out of staging.
 
@@ -216,15 +236,12 @@ def validate_in_sql(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]
     checks = row_checks(spec)
     if not checks:
         return []
-    key_text = sql.SQL(" || '/' || ").join(
-        sql.SQL("coalesce(s.{}::text, '')").format(sql.Identifier(k)) for k in spec.key
-    )
     cur.execute(
         _CHECKS.format(
             stage=stage_name(spec),
             conditions=any_check(checks),
             reason=check_reason(checks),
-            key_text=key_text,
+            key_text=key_text(spec),
             raw=stage_raw(spec),
         )
     )
@@ -236,9 +253,6 @@ def unknown_keys(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]:
     match = sql.SQL(" AND ").join(
         sql.SQL("t.{0} = s.{0}").format(sql.Identifier(k)) for k in spec.key
     )
-    key_text = sql.SQL(" || '/' || ").join(
-        sql.SQL("s.{}::text").format(sql.Identifier(k)) for k in spec.key
-    )
     cur.execute(
         sql.SQL(
             "DELETE FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match}) "
@@ -247,7 +261,7 @@ def unknown_keys(cur: psycopg.Cursor, spec: TableSpec) -> list[QuarantineRow]:
             stage=stage_name(spec),
             target=sql.Identifier(spec.table),
             match=match,
-            key_text=key_text,
+            key_text=key_text(spec),
             raw=stage_raw(spec),
         )
     )

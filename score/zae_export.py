@@ -200,8 +200,14 @@ def csv_zip_bytes(inventory: Inventory, today: date) -> bytes:
     return out.getvalue()
 
 
-def report_html(inventory: Inventory, today: date, previous: dict[str, Any] | None = None) -> str:
-    """The printable report (French); with ``previous`` (a saved inventory), its changes."""
+def report_html(
+    inventory: Inventory,
+    today: date,
+    previous: dict[str, Any] | None = None,
+    downloads: dict[str, str] | None = None,
+) -> str:
+    """The printable report (French); with ``previous`` (a saved inventory), its changes; with
+    ``downloads`` (label -> address), links to the files (the API's page)."""
     zones = []
     for z in inventory.zones:
         vacant, units, rule = inventory.zone_vacancy(z)
@@ -219,7 +225,12 @@ def report_html(inventory: Inventory, today: date, previous: dict[str, Any] | No
     if previous is not None:
         changes = diff_inventories(previous, saved_inventory(inventory, today))
     return _ENV.get_template("zae_report.html").render(
-        inventory=inventory, zones=zones, today=today, previous=previous, changes=changes
+        inventory=inventory,
+        zones=zones,
+        today=today,
+        previous=previous,
+        changes=changes,
+        downloads=downloads or {},
     )
 
 

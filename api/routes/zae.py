@@ -57,7 +57,10 @@ async def zae_inventory(
     if inventory.epci_nom is None and not inventory.zones:
         raise NotFound(f"no EPCI with SIREN {siren!r} and no zone for it")
     if f == "html":
-        return Response(report_html(inventory, today), media_type=_MEDIA["html"])
+        at = f"&year={year}" if year else ""
+        downloads = {"GeoPackage CNIG": f"?f=gpkg{at}", "CSV CNIG (ZIP)": f"?f=csv{at}"}
+        page = report_html(inventory, today, downloads=downloads)
+        return Response(page, media_type=_MEDIA["html"])
     build = geopackage_bytes if f == "gpkg" else csv_zip_bytes
     body = await anyio.to_thread.run_sync(build, inventory, today)
     headers = {"Content-Disposition": f'attachment; filename="{_FILES[f].format(siren)}"'}

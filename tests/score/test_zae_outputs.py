@@ -151,6 +151,7 @@ def test_api_serves_the_three_formats_without_the_private_name(  # type: ignore[
         html = client.get(url, params={"year": 2026})
         assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
         assert "50,0 %" in html.text and "vacance apparente" in html.text
+        assert 'href="?f=gpkg&amp;year=2026"' in html.text  # the page's download links
         gpkg = client.get(url, params={"f": "gpkg", "year": 2026})
         assert gpkg.status_code == 200 and gpkg.content[:16] == b"SQLite format 3\x00"
         zipped = client.get(url, params={"f": "csv", "year": 2026})

@@ -337,6 +337,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "st:not_applicable": "sans objet",
         "origin_computed": "calculé depuis les couches",
         "origin_missing": "non renseigné",
+        "origin_not_computed": "non calculé : position exacte du site inconnue",
         "origin_override": "remplacé : {reason}",
         "stale": "à confirmer",
         "stale_hint": (
@@ -685,6 +686,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "st:not_applicable": "not applicable",
         "origin_computed": "computed from the layers",
         "origin_missing": "not filled in",
+        "origin_not_computed": "not computed: the site's exact position is unknown",
         "origin_override": "overridden: {reason}",
         "stale": "to be confirmed",
         "stale_hint": (

@@ -176,7 +176,9 @@ def _state(item: Item, row: Row | None, computed: dict[str, str]) -> dict[str, A
     elif auto is not None:
         status, value, origin = item.computed_status[auto], auto, "computed"
     else:
-        status, value, origin = "not_started", None, "missing"
+        # A computed item without its input (a site placed at its commune) is not computable.
+        origin = "not_computed" if item.computed else "missing"
+        status, value = "not_started", None
     months = item.remaining_months(status, value)
     if row is not None and row.delay_months is not None and status in REMAINING:
         months = row.delay_months
@@ -222,7 +224,7 @@ def evaluate(checklist: Checklist, rows: dict[str, Row], computed: dict[str, str
 
 def _explain(checklist: Checklist, states: list[dict[str, Any]], longest: dict[str, Any]) -> str:
     counts = {s: sum(1 for st in states if st["status"] == s) for s in STATUSES}
-    missing = sum(1 for st in states if st["origin"] == "missing")
+    missing = sum(1 for st in states if st["origin"] in ("missing", "not_computed"))
     tally = " ; ".join(f"{checklist.status_labels[s]} : {n}" for s, n in counts.items() if n)
     tally += f" (dont non renseignés : {missing})" if missing else ""
     months = longest["remaining_months"]

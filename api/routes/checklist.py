@@ -304,10 +304,10 @@ def _check_pdf(body: bytes, filename: str, limit: int) -> None:
             413,
         )
     if not body.startswith(PDF_MAGIC):
-        found = "vide" if not body else f"commence par {body[:8]!r}"
+        found = "est vide" if not body else f"commence par les octets {body[:5].hex(' ')}"
         raise UploadRefused(
-            f"le fichier « {filename} » n'est pas un PDF (il {found}, pas par %PDF-) : seules "
-            "des pièces justificatives PDF sont acceptées",
+            f"le fichier « {filename} » n'est pas un PDF (il {found}, un PDF par « %PDF- ») : "
+            "seules des pièces justificatives PDF sont acceptées",
             415,
         )
 

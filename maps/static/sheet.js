@@ -41,6 +41,7 @@
   }
   function itemRow(i) {
     var origin = i.origin === "computed" ? t("origin_computed") : i.origin === "missing" ? t("origin_missing") :
+      i.origin === "not_computed" ? t("origin_not_computed") :
       i.origin === "override" ? F.fill("origin_override", { reason: i.reason || "" }) : "";
     var value = [i.value_label || i.value, i.quantity != null ? F.num(i.quantity) + " " + (i.unit || "") : ""]
       .filter(function (v) { return v; }).join(" · ");

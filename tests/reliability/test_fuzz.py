@@ -17,11 +17,12 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from api.app import create_app
 from config import DatabaseSettings
-from tests.conftest import _test_url
+from tests.conftest import FIXTURES, _test_url
 from tests.reliability.conftest import FUZZ_STATS, REL_SETTINGS, load_fixture_data
 
 pytestmark = pytest.mark.slow  # schemathesis generates hundreds of requests per route
@@ -38,6 +39,15 @@ def fuzz_db(rel_db: DatabaseSettings, engine: Engine) -> Iterator[DatabaseSettin
     # Fuzzed writes (new sites, changed fields) must not leak into the other reliability tests.
     load_fixture_data(rel_db, engine)
 
+
+# Evidence uploads take a raw PDF body: a real PDF (printed by Chromium), an empty body and a
+# file that is not a PDF, so the 201/415 paths are both fuzzed.
+schemathesis.openapi.media_type(
+    "application/pdf",
+    st.sampled_from(
+        [(FIXTURES / "evidence_diagnostic.pdf").read_bytes(), b"", b"GIF89a not a pdf"]
+    ),
+)
 
 # The lazy `schemathesis.pytest.from_fixture` relies on pytest internals that pytest 9 removed, so
 # the schema is built at import from the app's own description (no database needed for that);

@@ -402,6 +402,34 @@ COLLECTIONS: dict[str, Collection] = {
             table="plu_zone",
         ),
         Collection(
+            id="zae",
+            title="Zones d'activité économique",
+            description=(
+                "Périmètres des zones d'activité économique (CNIG SITE-ECO) : type, vocation, "
+                "statut brouillon (proposé d'après le PLU) ou validé par l'EPCI."
+            ),
+            source="zae z",
+            id_expr="z.id",
+            geom_expr="z.geom",
+            geometry_type="MultiPolygon",
+            props=(
+                _p("id", "z", title="Identifiant CNIG du site (site_id)"),
+                _p("nom", "z", title="Nom de la zone"),
+                _p("site_type", "z", title="Type de site (CNIG)"),
+                _p("vocadomi", "z", title="Vocation dominante"),
+                _p("etat", "z", title="État du site"),
+                _p("status", "z", title="Statut du périmètre (draft, validated)"),
+                _p("epci_siren", "z", title="SIREN de l'EPCI"),
+                _p("insee", "z", title="Code INSEE de la commune"),
+                _p("surface_ha", "z", title="Surface (ha)"),
+                _p("source", "z", title="Source du périmètre"),
+            ),
+            versions=("zae",),
+            default_sort=("id",),
+            min_zoom=8,
+            table="zae",
+        ),
+        Collection(
             id="constraints",
             title="Contraintes",
             description="Contraintes environnementales et risques (Natura 2000, ZNIEFF, PPR, ...).",

@@ -169,6 +169,10 @@ def test_api_serves_the_three_formats_without_the_private_name(  # type: ignore[
         for where, body in [("html", html.text), ("gpkg", gpkg.content), *texts.items()]:
             _no_private_name(body, where)
         assert client.get(url, params={"f": "pdf"}).status_code == 400
+        items = client.get("/collections/zae/items").json()["features"]
+        assert [(i["id"], i["properties"]["status"]) for i in items] == [
+            ("91432_SITE-ECO_00001", "validated")
+        ]
         missing = client.get("/territories/epci/999999999/zae-inventory")
         assert missing.status_code == 404
 

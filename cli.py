@@ -598,10 +598,6 @@ def score_command(
     console.print(", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
 
 
-if __name__ == "__main__":
-    app()
-
-
 @zae_app.command("inventory")
 def zae_inventory(
     epci: Annotated[str, typer.Option(help="The EPCI's SIREN (9 digits)")],
@@ -671,3 +667,7 @@ def zae_draft(epci: Annotated[str, typer.Option(help="The EPCI's SIREN (9 digits
             f"EPCI {epci}: no draft written (it has zones already, or no PLU activity zone is "
             "loaded for its communes)"
         )
+
+
+if __name__ == "__main__":
+    app()

@@ -184,8 +184,20 @@ def clean_polygons(geoms: GeometryArray, repair: bool = True) -> Repaired:
     return Repaired(out, repaired, problems)
 
 
-def clean_points(geoms: GeometryArray, allow_missing: bool = False) -> Repaired:
-    """Check point geometries: a MultiPoint of one point becomes a Point, others are problems."""
+def _screen(
+    geoms: GeometryArray, allow_missing: bool = False
+) -> tuple[
+    npt.NDArray[np.object_],
+    npt.NDArray[np.object_],
+    npt.NDArray[np.bool_],
+    npt.NDArray[np.bool_],
+    npt.NDArray[np.bool_],
+]:
+    """What point and line checks share: a copy, its problems so far, and which rows to look at.
+
+    Missing or empty geometries are a problem unless ``allow_missing``; non-finite coordinates
+    always are. Returns ``(out, problems, repaired, missing, usable)``.
+    """
     n = len(geoms)
     out = np.array(geoms, dtype=object, copy=True)
     problems = np.full(n, None, dtype=object)
@@ -196,7 +208,13 @@ def clean_points(geoms: GeometryArray, allow_missing: bool = False) -> Repaired:
     nonfinite = _nonfinite(out)
     unfit = ~missing & (nonfinite != None)  # noqa: E711 - elementwise on an object array
     problems[unfit] = nonfinite[unfit]
-    for i in np.flatnonzero(~missing & ~unfit):
+    return out, problems, repaired, missing, ~missing & ~unfit
+
+
+def clean_points(geoms: GeometryArray, allow_missing: bool = False) -> Repaired:
+    """Check point geometries: a MultiPoint of one point becomes a Point, others are problems."""
+    out, problems, repaired, missing, usable = _screen(geoms, allow_missing)
+    for i in np.flatnonzero(usable):
         g = out[i]
         if g.geom_type == "Point":
             continue
@@ -223,16 +241,8 @@ def clean_lines(geoms: GeometryArray) -> Repaired:
         (['MultiLineString', None, None], ['wrong geometry type: Point where a line is expected', \
 'zero-length line'])
     """
-    n = len(geoms)
-    out = np.array(geoms, dtype=object, copy=True)
-    problems = np.full(n, None, dtype=object)
-    repaired = np.zeros(n, dtype=bool)
-    missing = shapely.is_missing(out) | shapely.is_empty(out)
-    problems[missing] = "missing geometry"
-    nonfinite = _nonfinite(out)
-    unfit = ~missing & (nonfinite != None)  # noqa: E711 - elementwise on an object array
-    problems[unfit] = nonfinite[unfit]
-    for i in np.flatnonzero(~missing & ~unfit):
+    out, problems, repaired, _missing, usable = _screen(geoms)
+    for i in np.flatnonzero(usable):
         g = out[i]
         if g.geom_type not in ("LineString", "MultiLineString"):
             problems[i] = f"wrong geometry type: {g.geom_type} where a line is expected"

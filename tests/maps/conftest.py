@@ -133,3 +133,15 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     """A full-page screenshot in tests/artifacts/NAME.png (looked at by whoever changes a page)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def click_map(p, lat: float, lon: float) -> None:  # type: ignore[no-untyped-def]
+    """Click the page's map (``Foncier.map``) at a WGS84 point, as a user's mouse would."""
+    xy = p.evaluate(
+        """([lat, lon]) => {
+             const m = Foncier.map, q = m.latLngToContainerPoint(L.latLng(lat, lon));
+             const r = m.getContainer().getBoundingClientRect();
+             return [r.left + q.x, r.top + q.y]; }""",
+        [lat, lon],
+    )
+    p.mouse.click(xy[0], xy[1])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.maps.conftest import PARCEL_VIEW, TO_4326, shot
+from tests.maps.conftest import PARCEL_VIEW, TO_4326, click_map, shot
 
 pytestmark = pytest.mark.browser
 
@@ -26,14 +26,7 @@ def test_planner_draws_parcels_from_tiles_and_shows_a_score(page, app_url: str) 
     page.wait_for_selector(".legend")
     # The centre of parcel 74012000AB0011 (fixture: column 3, row 1; score 88).
     lon, lat = TO_4326.transform(950280, 6570820)
-    point = page.evaluate(
-        """([lat, lon]) => {
-             const m = Foncier.map, p = m.latLngToContainerPoint(L.latLng(lat, lon));
-             const r = m.getContainer().getBoundingClientRect();
-             return [r.left + p.x, r.top + p.y]; }""",
-        [lat, lon],
-    )
-    page.mouse.click(point[0], point[1])
+    click_map(page, lat, lon)
     info = page.wait_for_selector(".parcel-popup .parcel-info", timeout=10_000)
     text = info.inner_text()
     assert "74012000AB" in text

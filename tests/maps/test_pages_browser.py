@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.maps.conftest import PARCEL_VIEW, TO_4326, open_page, shot
+from tests.maps.conftest import PARCEL_VIEW, TO_4326, click_map, open_page, shot
 
 pytestmark = pytest.mark.browser
 
@@ -50,17 +50,6 @@ def _point(engine: Engine, sql: str) -> tuple[float, float]:
         x, y = conn.execute(text(sql)).one()
     lon, lat = TO_4326.transform(x, y)
     return lat, lon
-
-
-def _click(p, lat: float, lon: float) -> None:  # type: ignore[no-untyped-def]
-    xy = p.evaluate(
-        """([lat, lon]) => {
-             const m = Foncier.map, q = m.latLngToContainerPoint(L.latLng(lat, lon));
-             const r = m.getContainer().getBoundingClientRect();
-             return [r.left + q.x, r.top + q.y]; }""",
-        [lat, lon],
-    )
-    p.mouse.click(xy[0], xy[1])
 
 
 def _ready(p) -> None:  # type: ignore[no-untyped-def]
@@ -158,7 +147,7 @@ def test_a_click_shows_a_brownfield_with_its_facts(desktop, engine: Engine, app_
     p.goto(app_url + f"/#map=17/{lat:.6f}/{lon:.6f}&layers=friches")
     _ready(p)
     p.wait_for_selector("[data-collection='friches'] path", timeout=15_000)
-    _click(p, lat, lon)
+    click_map(p, lat, lon)
     info = p.wait_for_selector(".friche-info", timeout=10_000)
     facts = info.inner_text()
     labels = ("Friche ·", "Statut", "Type", "Surface (ha)", "Pollution", "Type de propriétaire")
@@ -195,7 +184,7 @@ def test_a_click_shows_a_plu_zone_where_there_is_no_parcel(
     p = desktop
     p.goto(app_url + f"/#map=15/{lat:.6f}/{lon:.6f}&layers=plu,parcels")
     _ready(p)
-    _click(p, lat, lon)
+    click_map(p, lat, lon)
     info = p.wait_for_selector(".plu-info", timeout=10_000).inner_text()
     assert info.startswith("Zone PLU")
     assert "Type de zone" in info and "Classe" in info
@@ -212,7 +201,7 @@ def test_a_click_shows_a_constraint_zone(desktop, engine: Engine, app_url: str) 
     p = desktop
     p.goto(app_url + f"/#map=13/{lat:.6f}/{lon:.6f}&layers=constraints")
     _ready(p)
-    _click(p, lat, lon)
+    click_map(p, lat, lon)
     p.wait_for_selector(".constraint-info", timeout=10_000)
     info = "\n".join(p.locator(".constraint-info").all_inner_texts())
     assert "ZNIEFF de type I" in info and "Source" in info and "Millésime" in info
@@ -281,7 +270,7 @@ def _french_text(p, app_url: str) -> Iterator[tuple[str, str]]:  # type: ignore[
         timeout=15_000,
     )
     lon, lat = TO_4326.transform(950280, 6570820)
-    _click(p, lat, lon)
+    click_map(p, lat, lon)
     p.wait_for_selector(".parcel-info", timeout=10_000)
     yield "planner with a parcel", p.inner_text("body")
     p.goto(app_url + "/sites")
@@ -342,7 +331,7 @@ def test_phone_planner_keeps_the_map_usable(phone, app_url: str) -> None:  # typ
     )
     shot(p, "phone_planner")
     lon, lat = TO_4326.transform(950280, 6570820)
-    _click(p, lat, lon)
+    click_map(p, lat, lon)
     sheet = p.wait_for_selector(".bottom-sheet.parcel-popup .parcel-info", timeout=10_000)
     assert "74012000AB0011" in sheet.inner_text()
     box = p.locator(".bottom-sheet").bounding_box()

@@ -18,7 +18,7 @@ import pytest
 
 from api.auth import create_key
 from config import ApiSettings, DatabaseSettings, resolve_key_salt
-from tests.maps.conftest import TO_4326, open_page
+from tests.maps.conftest import TO_4326, click_map, open_page
 from tests.maps.conftest import (  # noqa: F401 - the harness's fixtures, used by name
     shot as _shot,
 )
@@ -115,14 +115,7 @@ def _click(p, x: float, y: float) -> None:  # type: ignore[no-untyped-def]
     lon, lat = TO_4326.transform(x, y)
     p.locator("#sim-chart").scroll_into_view_if_needed()
     p.locator(".folium-map").scroll_into_view_if_needed()
-    xy = p.evaluate(
-        """([lat, lon]) => {
-             const m = Foncier.map, q = m.latLngToContainerPoint(L.latLng(lat, lon));
-             const r = m.getContainer().getBoundingClientRect();
-             return [r.left + q.x, r.top + q.y]; }""",
-        [lat, lon],
-    )
-    p.mouse.click(xy[0], xy[1])
+    click_map(p, lat, lon)
 
 
 def test_a_map_click_adds_a_site_or_a_land_unit(sized, app_url: str) -> None:  # type: ignore[no-untyped-def]

@@ -14,8 +14,11 @@
    items (bbox about 2 km x 2 km, limit 1000), vector tiles at z12 and z14.
 4. Prints requests/s, p50 and p95 per server and scenario, and our/tipg throughput ratio.
 
-Our parcels have a minimum tile zoom (13): at z12 we answer 204 without touching the table,
-which is the point of a minimum zoom; tipg renders the whole tile.
+Our parcels have a minimum tile zoom (13): at z12 we answer 404 without touching the table
+(outside the published tileMatrixSetLimits, OGC API Tiles /req/core/tc-error), which is the
+point of a minimum zoom; tipg renders the whole tile. Those 404s are the expected answer and
+are counted apart from the errors. Both servers run without access logs (tipg's uvicorn at
+warning level, ours with FONCIER_API_ACCESS_LOG=false) so neither pays for a log line.
 """
 
 from __future__ import annotations
@@ -74,12 +77,18 @@ def _free_port() -> int:
 
 
 def prepare(url: str, n: int) -> None:
-    """Create, migrate and fill the benchmark database unless it already holds ``n`` parcels."""
+    """Create, migrate and fill the benchmark database unless it already holds ``n`` parcels.
+
+    A database kept from an older checkout is migrated first: the app refuses to serve a schema
+    behind its migrations, and every request would fail."""
     dsn = DatabaseSettings(database_url=url).psycopg_dsn
     name = dsn.rsplit("/", 1)[1]
     try:
         with psycopg.connect(dsn) as conn:
             if conn.execute("SELECT count(*) FROM parcel").fetchone()[0] == n:  # type: ignore[index]
+                engine = make_engine(DatabaseSettings(database_url=url))
+                upgrade(engine)
+                engine.dispose()
                 print(f"database {name}: {n} parcels already there")
                 return
     except psycopg.Error:
@@ -121,8 +130,12 @@ def workload(n: int, count: int, seed: int = 0) -> dict[str, list[str]]:
     return {"items": items, "tiles z12": z12, "tiles z14": z14}
 
 
-async def run_loop(base: str, paths: list[str], concurrency: int) -> tuple[float, list[float], int]:
-    """(requests/s, latencies in s, non-2xx count) for ``paths`` with ``concurrency`` tasks."""
+async def run_loop(
+    base: str, paths: list[str], concurrency: int, expected: frozenset[int] = frozenset()
+) -> tuple[float, list[float], int]:
+    """(requests/s, latencies in s, error count) for ``paths`` with ``concurrency`` tasks.
+
+    An error is a status of 300 or more that is not in ``expected``."""
     queue = list(reversed(paths))
     latencies: list[float] = []
     errors = 0
@@ -138,7 +151,7 @@ async def run_loop(base: str, paths: list[str], concurrency: int) -> tuple[float
                 r = await client.get(path)
                 await r.aread()
                 latencies.append(time.perf_counter() - t)
-                if r.status_code >= 300:
+                if r.status_code >= 300 and r.status_code not in expected:
                     errors += 1
 
         t0 = time.perf_counter()
@@ -185,7 +198,12 @@ def main(argv: list[str] | None = None) -> None:
         "DB_MIN_CONN_SIZE": "1",
         "DB_MAX_CONN_SIZE": str(args.concurrency),
     }
-    our_env = {**base_env, "DATABASE_URL": url, "FONCIER_POOL_SIZE": str(args.concurrency)}
+    our_env = {
+        **base_env,
+        "DATABASE_URL": url,
+        "FONCIER_POOL_SIZE": str(args.concurrency),
+        "FONCIER_API_ACCESS_LOG": "false",
+    }
     servers["tipg"] = (
         start(
             [
@@ -230,8 +248,7 @@ def main(argv: list[str] | None = None) -> None:
             f"concurrency {args.concurrency}"
         )
         print(
-            f"{'scenario':<11} {'server':<8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-            f"{'non-2xx':>8}"
+            f"{'scenario':<11} {'server':<8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>8}"
         )
         for scenario, paths in work.items():
             for name, (_proc, base, prefix) in servers.items():
@@ -239,7 +256,10 @@ def main(argv: list[str] | None = None) -> None:
                     full = [f"{prefix}/items?{p}" for p in paths]
                 else:
                     full = [f"{prefix}/tiles/WebMercatorQuad/{p}" for p in paths]
-                rps, lat, errors = asyncio.run(run_loop(base, full, args.concurrency))
+                # Below our parcels' minimum zoom a 404 is the standard's answer.
+                below_min_zoom = scenario == "tiles z12" and name == "foncier"
+                expected = frozenset({404}) if below_min_zoom else frozenset()
+                rps, lat, errors = asyncio.run(run_loop(base, full, args.concurrency, expected))
                 q = statistics.quantiles(lat, n=20)
                 results[(scenario, name)] = rps
                 print(

@@ -43,6 +43,13 @@ VERSIONED: dict[str, tuple[str, ...]] = {
     "cfe_premises": ("idu", "local_id"),
     "rail_line": ("id",),
     "freight_port": ("id",),
+    # Territoires d'industrie contracts (migration 0012).
+    "ti_protocol": ("programme", "id_ti"),
+    "ti_governance": ("programme", "id_ti", "role", "rank"),
+    "ti_action_sheet": ("id",),
+    "ti_action_funding": ("sheet_id", "financer"),
+    "ti_action_indicator": ("sheet_id", "label"),
+    "ti_action_place": ("sheet_id", "place_type", "place_id"),
 }
 HIST_COLUMNS = ("hist_id", "hist_op", "hist_at", "hist_run_id", "hist_audit_id")
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -690,6 +691,154 @@ class ZanScenario(Base):
     key_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("api_key.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     __table_args__ = (Index("ix_zan_scenario_territory", "territory_type", "territory_code"),)
+
+
+# --- Territoires d'industrie contracts (migration 0012) ------------------------------------
+# A territory's protocol, governance and action sheets, all versioned (history.<table>): API
+# writes name their audit row, `foncier contracts import` its ingest run. No foreign key to
+# ``territoire``: its loads replace rows; imports and the API check the territory exists.
+
+PROTOCOL_STATUSES = ("in_preparation", "signed", "amended", "closed")
+GOVERNANCE_ROLES = (
+    "elected_official",
+    "industrialist",
+    "prefect",
+    "region",
+    "epci",
+    "operator",
+    "other",
+)
+SHEET_STATUSES = ("idea", "in_preparation", "committed", "done", "abandoned")
+WORKFLOW_STATES = ("draft", "submitted", "validated", "sent_back")
+FINANCER_KINDS = ("etat", "region", "epci", "operateur", "europe", "autre")
+PLACE_TYPES = ("site", "land_unit", "zae", "commune")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class ContractEdit:
+    """Who last wrote a contract row: the API's key and actor, or an import's run (Provenance)."""
+
+    actor: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TiProtocol(ContractEdit, Provenance, Base):
+    """A territory's "protocole d'engagement" for one programme; ``is_example`` marks the
+    fictitious sample (never summed with real figures)."""
+
+    __tablename__ = "ti_protocol"
+    programme: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    id_ti: Mapped[str] = mapped_column(Text, primary_key=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    document_url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    is_example: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    __table_args__ = (CheckConstraint(f"status IN {_in(PROTOCOL_STATUSES)}", name="status"),)
+
+
+class TiGovernance(ContractEdit, Provenance, Base):
+    """A role in a territory's governance or among its protocol's signatories (``signatory``).
+    ``person_name`` is restricted: only keyed readers see it."""
+
+    __tablename__ = "ti_governance"
+    programme: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    id_ti: Mapped[str] = mapped_column(Text, primary_key=True)
+    role: Mapped[str] = mapped_column(Text, primary_key=True)
+    rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    organisation: Mapped[str | None] = mapped_column(Text)
+    person_name: Mapped[str | None] = mapped_column(Text)
+    signatory: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    __table_args__ = (CheckConstraint(f"role IN {_in(GOVERNANCE_ROLES)}", name="role"),)
+
+
+class TiActionSheet(ContractEdit, Provenance, Base):
+    """A "fiche action": ``axis`` from ``contracts/axes.toml`` for its programme, the State's
+    "panier de services" measures it uses, its status with dates and its workflow state (who
+    moved it last, when, and the region's comment when sent back)."""
+
+    __tablename__ = "ti_action_sheet"
+    # "<programme>-<id_ti>-<code>": stable across imports (idempotent) and exports.
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    programme: Mapped[int] = mapped_column(SmallInteger)
+    id_ti: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    axis: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    measures: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    pilot: Mapped[str | None] = mapped_column(Text)
+    partners: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    budget_eur: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    status: Mapped[str] = mapped_column(Text)
+    idea_on: Mapped[date | None] = mapped_column(Date)
+    preparation_on: Mapped[date | None] = mapped_column(Date)
+    committed_on: Mapped[date | None] = mapped_column(Date)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    abandoned_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    workflow: Mapped[str] = mapped_column(Text, server_default="draft")
+    workflow_comment: Mapped[str | None] = mapped_column(Text)
+    workflow_by: Mapped[str | None] = mapped_column(Text)
+    workflow_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    is_example: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    __table_args__ = (
+        CheckConstraint(f"status IN {_in(SHEET_STATUSES)}", name="status"),
+        CheckConstraint(f"workflow IN {_in(WORKFLOW_STATES)}", name="workflow"),
+        CheckConstraint("budget_eur >= 0", name="budget"),
+        Index("ix_ti_action_sheet_territory", "programme", "id_ti", "code", unique=True),
+    )
+
+
+class TiActionFunding(ContractEdit, Provenance, Base):
+    """One financer of a sheet: committed and paid euros."""
+
+    __tablename__ = "ti_action_funding"
+    sheet_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("ti_action_sheet.id", ondelete="CASCADE"), primary_key=True
+    )
+    financer: Mapped[str] = mapped_column(Text, primary_key=True)
+    financer_kind: Mapped[str] = mapped_column(Text)
+    committed_eur: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    paid_eur: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    __table_args__ = (
+        CheckConstraint(f"financer_kind IN {_in(FINANCER_KINDS)}", name="financer_kind"),
+        CheckConstraint("committed_eur >= 0 AND paid_eur >= 0", name="amounts"),
+    )
+
+
+class TiActionIndicator(ContractEdit, Provenance, Base):
+    """An indicator of a sheet: its target and its last measured value."""
+
+    __tablename__ = "ti_action_indicator"
+    sheet_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("ti_action_sheet.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(Text, primary_key=True)
+    unit: Mapped[str | None] = mapped_column(Text)
+    target: Mapped[float | None] = mapped_column(Double)
+    measured: Mapped[float | None] = mapped_column(Double)
+    measured_at: Mapped[date | None] = mapped_column(Date)
+
+
+class TiActionPlace(ContractEdit, Provenance, Base):
+    """A place a sheet concerns: a site, a land unit, a ZAE or a commune (by its id there), so
+    the sheet has a place on the map (the ``contract_sheets`` collection)."""
+
+    __tablename__ = "ti_action_place"
+    sheet_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("ti_action_sheet.id", ondelete="CASCADE"), primary_key=True
+    )
+    place_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    place_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    __table_args__ = (
+        CheckConstraint(f"place_type IN {_in(PLACE_TYPES)}", name="place_type"),
+        Index("ix_ti_action_place_place", "place_type", "place_id"),
+    )
 
 
 # --- Operations ------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Territoires d'industrie contracts: the programmes' axes (``axes.toml``) and their reading."""

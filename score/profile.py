@@ -44,6 +44,7 @@ class Profile:
     candidate_zone_classes: tuple[str, ...]
     unknown: dict[str, float]
     site_brownfield_pattern: str
+    densification: dict[str, float]
 
     def kind_table(self) -> tuple[list[str], list[bool], list[float]]:
         """Parallel arrays (kind, hard, weight) for every kind the profile scores."""
@@ -60,6 +61,8 @@ def _number(table: dict[str, object], key: str, where: str) -> float:
     return float(value)
 
 
+# [densification]: the ZAE inventory's rule for built land units with room left.
+_DENSIFICATION_KEYS = ("max_coverage", "min_part_m2", "min_compactness")
 _ZAN_KEYS = (
     "reference_first_year",
     "reference_last_year",
@@ -179,6 +182,10 @@ def load_profile(path: Path | None = None) -> Profile:
             for k in ("constraints", "size", "size_cap")
         },
         site_brownfield_pattern=str(data.get("brownfield", {}).get("site_name_pattern", "")),
+        densification={
+            k: _number(data.get("densification", {}), k, f"{where} [densification]")
+            for k in _DENSIFICATION_KEYS
+        },
     )
     _check_values(profile)
     return profile

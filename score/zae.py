@@ -23,6 +23,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from geo.geometry import M2_PER_HA
+from score.profile import load_profile
 from score.sqlfiles import read_sql, statements
 
 LEGAL_LABEL = "vacance légale (fichier CFE de l'EPCI, art. L.318-8-2 du code de l'urbanisme)"
@@ -62,8 +63,11 @@ SELECT u.id, u.zone_id, u.parcel_count, u.idus, u.surface_m2, u.owner_known, u.o
         AS owner_name,
     u.owner_sirens, u.built, u.built_known, v.occupied, v.occupants, v.active_occupants,
     v.last_cfe_year, v.cfe_known, v.vacant_legal, v.vacant_proxy,
+    dn.coverage, dn.densifiable, CASE WHEN dn.densifiable THEN dn.unbuilt_m2 END
+        AS densification_m2,
     ST_AsGeoJSON(ST_Transform(u.geom, 4326), 7) AS geojson, u.geom AS geom
 FROM inv_unit u JOIN inv_vacancy v ON v.unit_id = u.id
+JOIN inv_densification dn ON dn.unit_id = u.id
 ORDER BY u.id
 """
 
@@ -114,12 +118,14 @@ class Inventory:
 
 
 def inventory_params(epci: str, year: int) -> dict[str, object]:
-    """The binds of ``zae_inventory.sql`` for an inventory at 1 January ``year``.
+    """The binds of ``zae_inventory.sql`` for an inventory at 1 January ``year`` (the
+    densification rule and curtilage from the default profile's ``[densification]``, ``[land]``).
 
     Example:
         >>> inventory_params("200054781", 2026)["last_cfe_max"]
         2024
     """
+    profile = load_profile()
     return {
         "epci": epci,
         "reference": f"{year}-01-01",
@@ -127,6 +133,8 @@ def inventory_params(epci: str, year: int) -> dict[str, object]:
         "last_cfe_max": year - 2,
         "adjacent_m": ADJACENT_M,
         "m2_per_ha": M2_PER_HA,
+        "curtilage_m": profile.curtilage_m,
+        **profile.densification,
     }
 
 

@@ -62,6 +62,10 @@ UNIT_FIELDS = [
     "derniere_annee_cfe",
     "occupation",
     "methode_vacance",
+    # Not CNIG: the densification potential (profile [densification]); empty = unknown.
+    "taux_bati",
+    "densifiable",
+    "densification_m2",
 ]
 _ENV = Environment(
     loader=PackageLoader("score", "templates"), autoescape=select_autoescape(["html"])
@@ -125,9 +129,25 @@ def unit_rows(inventory: Inventory) -> list[dict[str, object]]:
                 "derniere_annee_cfe": u["last_cfe_year"] or "",
                 "occupation": occupation(u, bool(zone["legal"])),
                 "methode_vacance": inventory.zone_vacancy(zone)[2],
+                **densification_cells(u),
             }
         )
     return rows
+
+
+def densification_cells(unit: dict[str, Any]) -> dict[str, object]:
+    """A unit's densification columns: coverage (0-1), oui/non, unbuilt m2; "inconnu" where no
+    building layer covers it, "non bâtie" for a unit without building (free land, not
+    densification)."""
+    if unit["densifiable"] is None:
+        return {"taux_bati": "inconnu", "densifiable": "inconnu", "densification_m2": ""}
+    if not unit["built"]:
+        return {"taux_bati": "0", "densifiable": "non bâtie", "densification_m2": ""}
+    return {
+        "taux_bati": f"{unit['coverage']:.4f}",
+        "densifiable": "oui" if unit["densifiable"] else "non",
+        "densification_m2": round(unit["densification_m2"]) if unit["densifiable"] else "",
+    }
 
 
 def _csv_text(fields: list[str] | tuple[str, ...], rows: list[dict[str, Any]]) -> str:

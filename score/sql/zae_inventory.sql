@@ -4,7 +4,8 @@
 -- Binds: epci (SIREN), reference (1 January of the inventory year, 'YYYY-01-01'),
 -- window_start (two years before), last_cfe_max (the year two years before: a unit
 -- whose last CFE year is at most this one has had no CFE-liable activity at the last two
--- 1 January), adjacent_m (parcels closer than this touch), m2_per_ha.
+-- 1 January), adjacent_m (parcels closer than this touch), m2_per_ha, and the profile's
+-- curtilage_m and [densification] max_coverage, min_part_m2, min_compactness.
 
 -- Zones: the EPCI's perimeters, drafts and validated alike (the status is in every output).
 CREATE TEMP TABLE inv_zone ON COMMIT DROP AS
@@ -115,6 +116,37 @@ LEFT JOIN LATERAL (
     FROM unnest(u.idus) AS m(idu)
 ) cov ON TRUE;
 
+-- Densification potential (profile [densification]): a built unit whose buildings cover less
+-- than max_coverage of it, or whose unbuilt part (the unit less its buildings' curtilage) has a
+-- compact piece of at least min_part_m2; its capacity, consuming no ENAF, is that unbuilt part.
+-- Known only where a building layer covers every parcel of the unit (parcel.built not NULL);
+-- a unit without building is free land (the land status), not densification.
+CREATE TEMP TABLE inv_densification ON COMMIT DROP AS
+SELECT u.id AS unit_id, u.built_known AS known,
+    d.coverage, d.unbuilt_m2, d.largest_part_m2,
+    CASE WHEN NOT u.built_known THEN NULL
+        WHEN NOT coalesce(u.built, FALSE) THEN FALSE
+        ELSE d.coverage < %(max_coverage)s::float8 OR d.compact_part END AS densifiable
+FROM inv_unit u
+LEFT JOIN LATERAL (
+    SELECT ST_Union(ST_Intersection(bd.geom, u.geom)) AS footprint,
+        ST_Union(ST_Buffer(bd.geom, %(curtilage_m)s::float8)) AS curtilage
+    FROM building bd
+    WHERE bd.geom && u.geom AND ST_Intersects(bd.geom, u.geom)
+) f ON u.built
+LEFT JOIN LATERAL (
+    SELECT coalesce(foncier_area_m2(f.footprint), 0) / nullif(foncier_area_m2(u.geom), 0)
+            AS coverage,
+        coalesce(sum(foncier_area_m2(part.geom)), 0) AS unbuilt_m2,
+        coalesce(max(foncier_area_m2(part.geom)), 0) AS largest_part_m2,
+        coalesce(bool_or(foncier_area_m2(part.geom) >= %(min_part_m2)s::float8
+            AND 4 * pi() * ST_Area(part.geom) / nullif(ST_Perimeter(part.geom) ^ 2, 0)
+                >= %(min_compactness)s::float8), FALSE) AS compact_part
+    FROM ST_Dump(ST_CollectionExtract(
+        ST_Difference(u.geom, coalesce(f.curtilage, 'SRID=2154;POLYGON EMPTY'::geometry)), 3)) AS part
+    WHERE NOT ST_IsEmpty(part.geom)
+) d ON u.built;
+
 -- Per zone: the legal rate where every unit is covered by the CFE file, else the proxy's.
 CREATE TEMP TABLE inv_zone_figures ON COMMIT DROP AS
 SELECT z.id AS zone_id,
@@ -126,6 +158,12 @@ SELECT z.id AS zone_id,
     (count(u.id) FILTER (WHERE v.vacant_legal))::int AS vacant_legal,
     (count(u.id) FILTER (WHERE v.vacant_proxy))::int AS vacant_proxy,
     coalesce(sum(v.occupants), 0)::int AS occupants,
+    -- Densification: NULL (unknown) unless building data covers every unit of the zone.
+    CASE WHEN count(u.id) > 0 AND bool_and(dn.known) THEN
+        (count(u.id) FILTER (WHERE dn.densifiable))::int END AS densification_units,
+    CASE WHEN count(u.id) > 0 AND bool_and(dn.known) THEN
+        coalesce(sum(dn.unbuilt_m2) FILTER (WHERE dn.densifiable), 0) / %(m2_per_ha)s::float8
+        END AS densification_ha,
     coalesce(sum(v.active_occupants), 0)::int AS active_occupants,
     -- Available land from the land status (foncier score): NULL where the zone is not scored.
     (SELECT CASE WHEN count(*) > 0 THEN coalesce(sum(foncier_area_m2(p.geom))
@@ -137,4 +175,5 @@ SELECT z.id AS zone_id,
 FROM inv_zone z
 LEFT JOIN inv_unit u ON u.zone_id = z.id
 LEFT JOIN inv_vacancy v ON v.unit_id = u.id
+LEFT JOIN inv_densification dn ON dn.unit_id = u.id
 GROUP BY z.id;

@@ -179,3 +179,45 @@ def test_a_zone_of_a_whole_commune_numbers_thousands_of_units(  # type: ignore[n
     ids = [u["id"] for u in inventory.units]
     assert len(ids) == len(set(ids)) == 5160
     assert "91432_SITE-ECO_00002-UF1000" in ids and "91432_SITE-ECO_00002-UF001" in ids
+
+
+# Densification (profile [densification]: coverage < 20 %, or an unbuilt piece of at least
+# 5,000 m2 with compactness 4πA/P² >= 0.4; capacity = the unit less a 10 m curtilage around
+# its own buildings). tests/fixtures/zae/cadastre-91432-batiments.json holds three buildings,
+# measured by hand with shapely on the parcels' Lambert-93 geometries:
+# - a 30 x 30 m shed on C0456: the SAS chain (24,037 m2) is 3.74 % built, densifiable, with an
+#   unbuilt part of 21,623 m2 (one elongated piece, 0.28: the coverage rule counts it);
+# - C0452 less 3 m: the commune's unit (25,484 m2) is 44.5 % built, but C0451 and C0474 leave a
+#   compact piece of 12,161 m2 (0.73): densifiable;
+# - C0458 less 2 m: 81.8 % built, no unbuilt piece left: not densifiable.
+# The three units without a building are free land (land status), not densification.
+DENSIFIABLE = {
+    (f"{C}0370", f"{C}0454", f"{C}0455", f"{C}0456"): (0.0374, 21623),
+    (f"{C}0451", f"{C}0452", f"{C}0474"): (0.4454, 12161),
+}
+
+
+def test_densification_equals_the_hand_computation(load, db_settings: DatabaseSettings) -> None:  # type: ignore[no-untyped-def]
+    load_fixture(load)
+    load("buildings", ZAE_DIR / "cadastre-91432-batiments.json", vintage="2024")
+    inventory = _inventory(db_settings)
+    units = {tuple(u["idus"]): u for u in inventory.units}
+    for idus, (coverage, unbuilt_m2) in DENSIFIABLE.items():
+        assert units[idus]["densifiable"] is True
+        assert units[idus]["coverage"] == pytest.approx(coverage, abs=0.002)
+        assert units[idus]["densification_m2"] == pytest.approx(unbuilt_m2, rel=0.01)
+    assert units[(f"{C}0458",)]["densifiable"] is False
+    unbuilt = [u for idus, u in units.items() if idus not in DENSIFIABLE and len(idus) != 1]
+    unbuilt += [units[(f"{C}0481",)], units[(f"{C}0488",)]]
+    assert all(u["densifiable"] is False and not u["built"] for u in unbuilt)
+    (zone,) = inventory.zones
+    assert zone["densification_units"] == 2
+    assert zone["densification_ha"] == pytest.approx((21623 + 12161) / 10_000, rel=0.01)
+
+
+def test_without_buildings_densification_is_unknown(load, db_settings: DatabaseSettings) -> None:  # type: ignore[no-untyped-def]
+    load_fixture(load)
+    inventory = _inventory(db_settings)
+    (zone,) = inventory.zones
+    assert zone["densification_ha"] is None and zone["densification_units"] is None
+    assert all(u["densifiable"] is None for u in inventory.units)

@@ -10,6 +10,7 @@ from api.params import reject_unknown_params
 from api.routes import (
     admin,
     checklist,
+    contract_reports,
     docs,
     exports,
     features,
@@ -40,6 +41,7 @@ api_router.include_router(tiles.ogc_tile_router, prefix=features.OGC_PREFIX)
 # Routes whose query parameters are all declared on them: any other is a 400 naming it.
 strict = [Depends(reject_unknown_params)]
 for module in (
+    contract_reports,
     search,
     places,
     territories,

@@ -36,6 +36,10 @@ history_app = typer.Typer(
 app.add_typer(history_app, name="history")
 zae_app = typer.Typer(help="The legal inventory of economic activity zones.", no_args_is_help=True)
 app.add_typer(zae_app, name="zae")
+contracts_app = typer.Typer(
+    help="Territoires d'industrie contracts: the XLSX template in and out.", no_args_is_help=True
+)
+app.add_typer(contracts_app, name="contracts")
 
 
 @app.callback()
@@ -596,6 +600,50 @@ def score_command(
     )
     console.print(table)
     console.print(", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
+
+
+@contracts_app.command("import")
+def contracts_import(
+    path: Annotated[Path, typer.Argument(help="The contract workbook (.xlsx, the template)")],
+    territory: Annotated[str, typer.Option(help="The Territoire d'industrie's id_ti")],
+    programme: Annotated[int, typer.Option(help="Its programme: 2018 or 2023")] = 2023,
+) -> None:
+    """Load a territory's protocol, governance and action sheets; bad rows are quarantined."""
+    from db.engine import connect_raw
+    from ingest.contracts import ContractFileError, Territory, import_workbook
+
+    if not path.is_file():
+        console.print(f"[red]error:[/] {path}: no such file")
+        raise typer.Exit(1)
+    with connect_raw(get_database_settings()) as conn:
+        try:
+            report = import_workbook(conn, path, Territory(programme, territory))
+        except ContractFileError as exc:
+            console.print(f"[red]error:[/] {path}: {exc}")
+            raise typer.Exit(1) from None
+        conn.commit()
+    for reason in report.errors:
+        console.print(f"[yellow]quarantined:[/] {reason}")
+    console.print(
+        f"run {report.run_id}: {report.rows_read} rows read, {report.inserted} inserted, "
+        f"{report.updated} updated, {report.deleted} deleted, {len(report.quarantined)} "
+        "quarantined"
+    )
+
+
+@contracts_app.command("export")
+def contracts_export(
+    territory: Annotated[str, typer.Option(help="The Territoire d'industrie's id_ti")],
+    out: Annotated[Path, typer.Option(help="The workbook to write (.xlsx)")],
+    programme: Annotated[int, typer.Option(help="Its programme: 2018 or 2023")] = 2023,
+) -> None:
+    """Write a territory's contract as the import template, filled (re-importable as is)."""
+    from db.engine import connect_raw
+    from ingest.contracts import Territory, export_workbook
+
+    with connect_raw(get_database_settings()) as conn:
+        counts = export_workbook(conn, Territory(programme, territory), out)
+    console.print(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 @zae_app.command("inventory")

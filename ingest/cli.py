@@ -165,6 +165,7 @@ def ingest(
                 console.print(summary_table(reports))
                 raise typer.Exit(_exit_code(exc)) from None
         console.print(summary_table(reports))
+        _load_sample_contracts(samples_dir)
         return
     try:
         get_layer(layer)
@@ -239,3 +240,16 @@ def ingest_help() -> str:
         "Load a file into a layer (format and CRS detected), or every sample file.\n\n"
         "Layers:\n\n" + "\n\n".join(lines)
     )
+
+
+def _load_sample_contracts(samples_dir: Path) -> None:
+    """The fictitious example contract (issue 17), once the territories are loaded."""
+    from db.engine import connect_raw
+    from ingest.contracts import load_sample_contracts
+
+    with connect_raw(get_database_settings()) as conn:
+        for report in load_sample_contracts(conn, samples_dir):
+            console.print(
+                f"contracts (exemple): run {report.run_id}, {report.inserted} inserted, "
+                f"{report.updated} updated, {len(report.quarantined)} quarantined"
+            )

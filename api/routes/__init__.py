@@ -15,6 +15,7 @@ from api.routes import (
     exports,
     features,
     history,
+    match,
     places,
     scenarios,
     schemas,
@@ -43,6 +44,7 @@ strict = [Depends(reject_unknown_params)]
 for module in (
     contract_reports,
     search,
+    match,
     places,
     territories,
     simulate,

@@ -47,6 +47,7 @@ def create_app(
     app.state.db_settings = db_settings
     app.state.head_revision = head_revision()
     app.state.metrics = Metrics()
+    app.state.count_cache = {}  # numberMatched per filter and layer version (api/routes/features)
     app.state.auth_failures = SlidingWindow(settings.auth_failures_per_minute)
     register_errors(app)
     # Innermost first: each add_middleware wraps the ones before it.

@@ -225,31 +225,40 @@ def feature_source(q: FeatureQuery) -> sql.Composable:
 
 
 def page_sql(q: FeatureQuery, binder: Binder, with_total: bool = False) -> sql.Composed:
-    """One row: the page's features joined by commas, how many, and (``with_total``) how many
-    rows match in all.
+    """One row: the page's features joined by commas, how many, (``with_total``) how many
+    rows match in all, and the collection's ``layer_version`` rows as text (a count cache key).
 
-    The features are built after ORDER BY/LIMIT, from the page's rows only. ``with_total``
-    counts the matches with a window over the rows the sort needs anyway (one scan instead of a
-    second count query; only worth it for selective filters such as a bbox, where the sort reads
-    every match regardless).
+    The ids are sorted and cut in a narrow subquery (an index-only scan for the default sort),
+    then only the page's rows are joined to their wide row, geometry and properties: OFFSET
+    over the wide rows cost 10 ms per page at offset 15,000 (GDAL pages by 10 through all of
+    them). ``with_total`` counts the matches with a window over the rows the sort needs anyway
+    (one scan instead of a second count query; only worth it for selective filters such as a
+    bbox, where the sort reads every match regardless).
     """
+    c = q.collection
     props = sql.SQL(", props") if q.output_props() else sql.SQL("")
     total = sql.SQL(", count(*) OVER () AS _n") if with_total else sql.SQL(", NULL::bigint AS _n")
     return sql.SQL(
-        "SELECT coalesce(string_agg({feature}, ','), ''), count(*), max(page._n) FROM ("
-        "SELECT {id} AS _id, {geom} AS _g{props}{total} FROM {source} WHERE {where} "
-        "ORDER BY {order} LIMIT {limit} OFFSET {offset}) page"
+        "SELECT coalesce(string_agg({feature}, ','), ''), count(*), max(page._n), "
+        "(SELECT string_agg(layer || ':' || version || '@' || updated_at::text, ',' "
+        "ORDER BY layer) FROM layer_version WHERE layer = ANY({layers})) FROM ("
+        "SELECT {id} AS _id, {geom} AS _g{props}, _page_ids._n FROM ("
+        "SELECT {id} AS _k{total} FROM {source} WHERE {where} "
+        "ORDER BY {order} LIMIT {limit} OFFSET {offset}) _page_ids "
+        "CROSS JOIN {wide} WHERE {id} = _page_ids._k ORDER BY {order}) page"
     ).format(
         feature=feature_json(q, "page._id", "page._g", "page.props"),
-        id=sql.SQL(q.collection.id_expr),
-        geom=sql.SQL(q.collection.geom_out),
+        id=sql.SQL(c.id_expr),
+        geom=sql.SQL(c.geom_out),
         props=props,
         total=total,
-        source=feature_source(q),
+        source=source_sql(q),
+        wide=feature_source(q),
         where=where_clause(q, binder),
         order=order_clause(q),
         limit=binder.bind(q.limit, "bigint"),
         offset=binder.bind(q.offset, "bigint"),
+        layers=binder.bind(list(c.versions), "text[]"),
     )
 
 

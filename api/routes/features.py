@@ -45,6 +45,10 @@ router = APIRouter(tags=["OGC API Features"])
 GEOJSON = "application/geo+json"
 # Above this many rows a count would be slow: numberMatched becomes an estimate (and says so).
 EXACT_COUNT_MAX = 100_000
+# Counts kept per filter and layer version: GDAL pages by 10, recounting on every page cost 4 ms
+# of each 10-parcel page on the 15,000 samples (and up to 25 ms for 100,000 matches).
+COUNT_CACHE_MAX = 1000
+_PAGING_PARAMS = frozenset({"limit", "offset", "f", "crs", "properties"})
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -316,6 +320,20 @@ async def number_matched(conn: object, q: FeatureQuery, binder: Binder) -> tuple
     return max(int(plan[0]["Plan"]["Plan Rows"]), count), True
 
 
+def _count_key(
+    request: Request, q: FeatureQuery, privileged: bool, versions: str | None
+) -> tuple[object, ...] | None:
+    """The numberMatched cache key of a query: its filters (every parameter but the paging and
+    the output's), who reads, and the collection's layer versions, so a load or a re-score
+    invalidates it by itself; None (no caching) for history queries or unversioned layers."""
+    if versions is None or q.as_of is not None:
+        return None
+    params = sorted(
+        (k, v) for k, v in request.query_params.multi_items() if k not in _PAGING_PARAMS
+    )
+    return (q.collection.id, privileged, versions, tuple(params))
+
+
 def _page_links(
     request: Request, q: FeatureQuery, returned: int, matched: int
 ) -> list[dict[str, str]]:
@@ -370,13 +388,21 @@ async def items(
     with_total = q.bbox is not None
     async with pool.connection() as conn:
         cur = await conn.execute(page_sql(q, binder, with_total), binder.params)
-        features, returned, total = await _one(cur)
+        features, returned, total, versions = await _one(cur)
+        key = _count_key(request, q, reader is not None, versions)
+        cache: dict[tuple[object, ...], tuple[int, bool]] = request.app.state.count_cache
         if total is not None:
             matched, estimate = int(total), False
         elif returned < q.limit and (returned or not q.offset):
             matched, estimate = q.offset + returned, False  # a short page: the rest is known
+        elif q.offset and key in cache:
+            matched, estimate = cache[key]  # the next pages of a client walking the collection
         else:
             matched, estimate = await number_matched(conn, q, binder)
+    if key is not None:
+        if len(cache) >= COUNT_CACHE_MAX:
+            cache.clear()
+        cache[key] = (matched, estimate)
     assert q.crs is not None
     tail = {
         "numberReturned": returned,
@@ -417,7 +443,7 @@ async def item(
     q.feature_id, q.limit, q.offset, q.sortby = feature_id, 1, 0, []
     async with pool.connection() as conn:
         cur = await conn.execute(page_sql(q, binder), binder.params)
-        feature, returned, _total = await _one(cur)
+        feature, returned, _total, _versions = await _one(cur)
     if not returned:
         raise NotFound(f"no feature {feature_id!r} in collection {c.id}")
     assert q.crs is not None

@@ -340,6 +340,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "origin_not_computed": "non calculé : position exacte du site inconnue",
         "origin_override": "remplacé : {reason}",
         "stale": "à confirmer",
+        "freshness": "Disponibilité",
+        "confirmed_short": "confirmée le {d}",
         "stale_hint": (
             "Disponibilité jamais confirmée, ou confirmation expirée : "
             "le site passe après les sites confirmés."
@@ -689,6 +691,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "origin_not_computed": "not computed: the site's exact position is unknown",
         "origin_override": "overridden: {reason}",
         "stale": "to be confirmed",
+        "freshness": "Availability",
+        "confirmed_short": "confirmed on {d}",
         "stale_hint": (
             "Availability never confirmed, or its confirmation expired: "
             "ranked after confirmed sites."

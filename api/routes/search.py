@@ -277,10 +277,13 @@ async def compare(
         "SELECT s.id, s.nom, s.insee, s.lib_com, s.surface_ha, s.surface_dispo_ha, s.maturite, "
         "s.cle_en_main, s.maitrise_fonciere, s.friche, s.pene, sc.score, sc.excluded, "
         "sc.land_status, sc.zan_cost_ha, sc.envelope_share, sc.contiguous_ha, sc.zone_class, "
-        "sc.profile_version, sc.breakdown, "
+        "sc.profile_version, sc.breakdown, rd.level AS readiness_level, "
+        "rd.time_to_permit_months, sc.rail_km, sc.port_km, s.confirmed_at, s.valid_until, "
+        "(s.valid_until IS NULL OR s.valid_until < now()) AS a_confirmer, "
         "ARRAY(SELECT sp.idu FROM site_parcel sp WHERE sp.site_id = s.id ORDER BY sp.idu) "
         "AS parcels{restricted} "
-        "FROM site s LEFT JOIN site_score sc ON sc.site_id = s.id WHERE s.id = ANY({ids})"
+        "FROM site s LEFT JOIN site_score sc ON sc.site_id = s.id "
+        "LEFT JOIN site_readiness rd ON rd.site_id = s.id WHERE s.id = ANY({ids})"
     ).format(restricted=restricted, ids=sql.Placeholder("ids"))
     async with pool.connection() as conn:
         cur = await conn.execute(query, {"ids": wanted})

@@ -171,13 +171,28 @@
     compareBox.innerHTML = t("loading");
     F.getJSON(COMPARE_URL + "?ids=" + ids.map(encodeURIComponent).join(",")).then(function (data) {
       var rows = normalize(data);
-      var keys = ["score", "surface_ha", "surface_dispo_ha", "contiguous_ha", "zan_cost_ha", "land_status",
+      var keys = ["score", "readiness_level", "time_to_permit_months", "rail_km", "port_km", "freshness",
+        "surface_ha", "surface_dispo_ha", "contiguous_ha", "zan_cost_ha", "land_status",
         "maturite", "cle_en_main", "friche", "lib_com"];
-      var cell = function (p, k) { return k === "score" ? F.scoreHtml(p) : typeof p[k] === "boolean" ? (p[k] ? "✓" : "–") : F.num(p[k]); };
+      var special = {
+        score: function (p) { return F.scoreHtml(p); },
+        readiness_level: function (p) { return p.readiness_level == null ? "–" : F.esc(F.fill("readiness_level", { n: p.readiness_level })); },
+        rail_km: function (p) { return F.num(p.rail_km, 1); },
+        port_km: function (p) { return F.num(p.port_km, 1); },
+        // Freshness: the confirmation date, or "à confirmer" when never confirmed or expired.
+        freshness: function (p) {
+          return p.a_confirmer !== false ? '<span class="stale">' + F.esc(t("stale")) + "</span>"
+            : F.esc(F.fill("confirmed_short", { d: String(p.confirmed_at || "").slice(0, 10) }));
+        },
+      };
+      var cell = function (p, k) {
+        if (special[k]) return special[k](p);
+        return typeof p[k] === "boolean" ? (p[k] ? "✓" : "–") : F.num(p[k]);
+      };
       compareBox.innerHTML = '<button type="button" class="close">×</button><h2>' + t("compare") + "</h2><table><thead><tr><th></th>" +
         rows.map(function (r) { return "<th>" + F.esc(r.props.nom || r.props.id) + "</th>"; }).join("") + "</tr></thead><tbody>" +
         keys.map(function (k) {
-          return "<tr><th>" + F.esc(t(k)) + "</th>" + rows.map(function (r) { return "<td>" + cell(r.props, k) + "</td>"; }).join("") + "</tr>";
+          return "<tr><th>" + F.esc(t(k === "readiness_level" ? "readiness_label" : k)) + "</th>" + rows.map(function (r) { return "<td>" + cell(r.props, k) + "</td>"; }).join("") + "</tr>";
         }).join("") + "</tbody></table>";
       compareBox.querySelector(".close").addEventListener("click", function () { compareBox.hidden = true; });
     }).catch(function (e) { compareBox.innerHTML = '<p class="error">' + F.esc(F.errorText(e)) + "</p>"; });

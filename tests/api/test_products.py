@@ -85,6 +85,10 @@ def test_compare(client: TestClient, keys: dict[str, str]) -> None:
     assert body["criteria"]["zoning"] == {"site-chassenard": -20, "site-morangis-1": 30}
     assert "prix_m2" not in body["sites"][0]
     assert body["sites"][2]["explanation"].startswith("pas encore de score")
+    # The compare view's readiness, time to permit, access and freshness rows.
+    for s in body["sites"]:
+        assert {"readiness_level", "time_to_permit_months", "rail_km", "port_km"} <= set(s)
+        assert s["a_confirmer"] is True and s["confirmed_at"] is None  # never confirmed
     private = client.get(
         "/sites/compare",
         params={"ids": "site-chassenard,site-morangis-1"},

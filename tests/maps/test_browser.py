@@ -88,6 +88,18 @@ def test_site_finder_compares_two_sites(page, app_url: str) -> None:  # type: ig
     page.wait_for_selector("#compare table", timeout=10_000)
     text = page.inner_text("#compare")
     assert "ZA des Tests" in text and "Friche des Essais" in text
+    # Readiness, time to permit, access and freshness lined up (maps.sql: 1.2 km to rail).
+    for label in (
+        "Niveau de préparation",
+        "Délai avant permis (mois)",
+        "Voie ferrée la plus proche (km à vol d'oiseau)",
+        "Port de fret le plus proche",
+        "Disponibilité",
+    ):
+        assert label in text, label
+    rail = page.locator("#compare tr", has_text="Voie ferrée").inner_text()
+    assert "1,2" in rail
+    assert "à confirmer" in page.locator("#compare tr", has_text="Disponibilité").inner_text()
     shot(page, "finder_compare")
     assert page.errors == []
 

@@ -24,7 +24,7 @@ from db.errors import NotFound
 router = APIRouter(tags=["Contracts"])
 
 _SCOPE = read_sql("db.sql", "contract_scope.sql")
-_PARTS = ("sheets", "funding", "indicators", "overdue", "territories")
+_PARTS = ("sheets", "funding", "indicators", "overdue", "territories", "places")
 _SQL = {part: _SCOPE + read_sql("db.sql", f"contract_report_{part}.sql") for part in _PARTS}
 _TERRITORY = (
     "SELECT t.lib, t.insee_reg, p.title, p.signed_on::text, p.status, p.document_url, "
@@ -96,7 +96,12 @@ async def _report(
         overdue = out[r.pop("is_example")]["overdue"]
         overdue["total"] += 1
         overdue["items"].append(r)
-    if territories:
+    if not territories:  # the territory report: the sheets' places for its map
+        for part in out.values():
+            part["places"] = []
+        for r in await _rows(conn, "places", params):
+            out[r.pop("is_example")]["places"].append(r)
+    else:
         for part in out.values():
             part["territories"] = []
         for r in await _rows(conn, "territories", params):

@@ -121,13 +121,13 @@
     });
     return m;
   }
-  function render(rows) {
+  function render(rows, make) {
     list.innerHTML = "";
     markers.clearLayers();
     count.textContent = "(" + rows.length + ")";
     if (!rows.length) list.innerHTML = '<li class="empty" id="finder-empty">' + F.esc(t("finder_empty")) + "</li>";
     rows.forEach(function (r, i) {
-      var li = item(r);
+      var li = (make || item)(r);
       list.appendChild(li);
       if (r.geometry) markers.addLayer(marker(r, i, li));
     });
@@ -198,6 +198,108 @@
     }).catch(function (e) { compareBox.innerHTML = '<p class="error">' + F.esc(F.errorText(e)) + "</p>"; });
   }
 
+  /* --- the investor's project (POST /search/match): kept in the query string, so its link
+   * reopens the form and the ranking --- */
+  var project = document.getElementById("project");
+  var projectError = document.getElementById("project-error");
+  var MATCH_URL = "/search/match";
+  // Project field -> the profile's number field.
+  var PNUM = { min_ha: "min_contiguous_ha", mw: "electricity_mw", water: "water_m3_day",
+    rail_km: "rail_max_km", port_km: "port_max_km", permit: "max_time_to_permit_months" };
+  var PTEXT = ["activity", "icpe", "seveso", "regions"];
+  var MAX_CODES = ["rail_km", "port_km", "time_to_permit_months"];
+  function pval(k) { return project.elements[k].value.trim().replace(",", "."); }
+  function profile() {
+    var body = {}, bad = null;
+    Object.keys(PNUM).forEach(function (k) {
+      if (pval(k) === "") return;
+      if (!(Number(pval(k)) >= 0)) bad = bad || F.fill("err_number", { field: project.elements[k].parentNode.firstChild.textContent.trim() });
+      body[PNUM[k]] = Number(pval(k));
+    });
+    if (body.rail_max_km != null) body.rail_needed = true;
+    if (body.port_max_km != null) body.port_needed = true;
+    var regions = project.elements.regions.value.split(/[\s,;]+/).filter(Boolean);
+    if (regions.some(function (r) { return !/^\d{2}$/.test(r); })) bad = bad || t("err_territory_code");
+    if (regions.length) body.regions = regions;
+    if (project.elements.seveso.value !== "none") body.seveso = project.elements.seveso.value;
+    var asked = Object.keys(body).length > 0;
+    if (project.elements.icpe.value !== "none") body.icpe_regime = project.elements.icpe.value;
+    if (project.elements.activity.value.trim()) body.activity = project.elements.activity.value.trim();
+    return { body: body, problem: bad || (asked ? null : t("p_empty")) };
+  }
+  function projectQuery() {
+    var q = new URLSearchParams(location.search);
+    Object.keys(PNUM).concat(PTEXT).forEach(function (k) {
+      var v = project.elements[k].value.trim();
+      if (v !== "" && v !== "none") q.set(k, v); else q.delete(k);
+    });
+    return q;
+  }
+  function fillProject(q) {
+    var any = false;
+    Object.keys(PNUM).concat(PTEXT).forEach(function (k) {
+      if (q.has(k)) { project.elements[k].value = q.get(k); any = true; }
+    });
+    return any;
+  }
+  function crit(c) {
+    var label = t("c:" + c.code), u = t("u:" + c.code);
+    if (c.code === "region") {
+      return F.fill(c.state === "unknown" ? "m_region_unknown" : "m_region", { w: c.wanted.join(", "), o: c.offered });
+    }
+    if (c.code === "technological_risk" || c.code === "residential_zone") {
+      if (c.state === "unknown") return F.fill("m_seveso_unknown", { what: label });
+      return F.fill("m_seveso", { what: label, state: t(c.state === "met" ? "seveso_out" : "seveso_in") });
+    }
+    var v = { label: label, w: F.num(c.wanted), u: u, o: F.num(c.offered) };
+    if (c.state === "unknown") return F.fill("m_unknown", v);
+    return F.fill(MAX_CODES.indexOf(c.code) >= 0 ? "m_max" : "m_min", v);
+  }
+  function critList(cls, title, items) {
+    if (!items.length) return "";
+    return '<div class="' + cls + '"><small><strong>' + F.esc(t(title)) + "</strong></small><ul>" +
+      items.map(function (c) { return "<li>" + F.esc(crit(c)) + "</li>"; }).join("") + "</ul></div>";
+  }
+  function matchItem(r) {
+    var p = r.props, li = document.createElement("li");
+    li.className = "result match";
+    li.dataset.siteId = p.id;
+    if (p.a_confirmer === true) li.classList.add("stale");
+    li.innerHTML = '<label><input type="checkbox" value="' + F.esc(p.id) + '"> <a href="/sites/' +
+      encodeURIComponent(p.id) + "?lang=" + F.config.lang + '">' + F.esc(p.nom || p.id) + "</a></label> " +
+      '<span class="fit">' + F.esc(F.fill("fit", { n: F.num(p.fit, 0) })) + "</span>" + F.staleBadge(p) +
+      "<br><small>" + F.esc(p.commune || p.insee || "") + "</small>" +
+      critList("misses", "misses", p.misses) + critList("unknowns", "unknowns", p.unknown) +
+      critList("meets", "meets", p.meets);
+    return li;
+  }
+  function runMatch() {
+    var pr = profile();
+    projectError.hidden = !pr.problem;
+    projectError.textContent = pr.problem || "";
+    if (pr.problem) return Promise.resolve();
+    var q = projectQuery();
+    history.replaceState(null, "", location.pathname + "?" + q.toString() + location.hash);
+    list.innerHTML = "<li>" + t("loading") + "</li>";
+    return fetch(MATCH_URL + "?limit=100", { method: "POST", body: JSON.stringify(pr.body),
+      headers: { "Content-Type": "application/json", Accept: "application/json" } })
+      .then(function (r) {
+        if (r.ok) return r.json();
+        var e = new Error(MATCH_URL + ": HTTP " + r.status);
+        e.status = r.status;
+        throw e;
+      })
+      .then(function (data) {
+        var rows = data.results.map(function (x) { return { props: x, geometry: x.geometry }; });
+        render(rows, matchItem);
+      })
+      .catch(function (e) {
+        count.textContent = "";
+        list.innerHTML = '<li class="error">' + F.esc(F.errorText(e)) + "</li>";
+      });
+  }
+  project.addEventListener("submit", function (ev) { ev.preventDefault(); runMatch(); });
+
   form.addEventListener("submit", function (ev) { ev.preventDefault(); run(); });
   list.addEventListener("change", function () {
     var n = selected().length;
@@ -208,5 +310,6 @@
     if (ev.target.name === "kind") { syncKind(); run(); }
   });
   fillForm(new URLSearchParams(location.hash.replace(/^#/, "")));
-  run();
+  // A shared project link reopens its ranking; otherwise the filters' search.
+  if (fillProject(new URLSearchParams(location.search))) runMatch(); else run();
 })();

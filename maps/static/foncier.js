@@ -683,7 +683,9 @@
       if (v.length === 3 && v.every(isFinite)) map.setView([v[1], v[2]], v[0]);
     }
     map.attributionControl.setPrefix('<a href="/sources" target="_blank">' + F.esc(F.t("sources")) + '</a> · <a href="https://leafletjs.com">Leaflet</a>');
-    L.control.scale({ imperial: false, metric: true, position: "bottomleft" }).addTo(map);
+    // Phones: the credits take the map's full width, so the scale sits just above them.
+    var phone = window.matchMedia("(max-width: 640px)").matches;
+    L.control.scale({ imperial: false, metric: true, position: phone ? "bottomright" : "bottomleft" }).addTo(map);
     var panel = null;
     var bm = F.basemaps(map, o.basemaps, (o.url_state && s.basemap) || o.default_basemap, function (b) {
       if (panel) panel.selectBasemap("offline", F.fill("basemap_unreachable", { name: F.t(b.label_key) }));

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.maps.conftest import PARCEL_VIEW, TO_4326, click_map, open_page, shot
+from tests.maps.conftest import ARTIFACTS, PARCEL_VIEW, TO_4326, click_map, open_page, shot
 
 pytestmark = pytest.mark.browser
 
 DESKTOP = (1400, 900)
 PHONE = (390, 844)
+SHOTS = ARTIFACTS  # looked at by whoever changes the map controls
 # Words that betray an untranslated string on a French page (whole words, any case).
 ENGLISH = (
     "the", "and", "with", "of", "none", "error", "loading", "search", "parcels", "brownfields",
@@ -382,4 +383,27 @@ def test_desktop_pages_at_1400(desktop, app_url: str) -> None:  # type: ignore[n
         else:
             p.wait_for_timeout(800)
         shot(p, name)
+    assert p.errors == []
+
+
+def test_phone_sheet_credits_leave_the_scale_bar_readable(phone, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    p = phone
+    p.goto(app_url + "/sites/test-site-1")
+    p.wait_for_selector("body[data-loaded='1']", timeout=10_000)
+    credits = p.locator(".leaflet-control-attribution").bounding_box()
+    scale = p.locator(".leaflet-control-scale").bounding_box()
+    assert credits and scale and credits["height"] > 0 and scale["width"] > 0
+    apart = (
+        scale["x"] + scale["width"] <= credits["x"]
+        or credits["x"] + credits["width"] <= scale["x"]
+        or scale["y"] + scale["height"] <= credits["y"]
+        or credits["y"] + credits["height"] <= scale["y"]
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    p.locator(".sheet-map").screenshot(path=str(SHOTS / "phone_sheet_credits.png"))
+    assert apart, (credits, scale)
+    # Both on screen: the sheet's map (hence its credits) used to run 127 px past the phone's edge.
+    shown = p.locator(".sheet-map").bounding_box()
+    assert shown and shown["x"] + shown["width"] <= PHONE[0], shown
+    assert credits["x"] >= shown["x"] and credits["x"] + credits["width"] <= PHONE[0], credits
     assert p.errors == []

@@ -19,7 +19,7 @@ from api.middleware import PublicUrl, RequestLog, SecurityHeaders, access_log
 from api.negotiation import JsonLanding
 from api.openapi import install_openapi
 from api.ratelimit import ExportLimit, SlidingWindow
-from api.routes import api_router, availability, pages
+from api.routes import api_router, availability, pages, zae_pages
 from config import (
     ApiSettings,
     DatabaseSettings,
@@ -85,6 +85,7 @@ def create_app(
     app.include_router(api_router)
 
     # The map pages last: /sites/{id} must not shadow the API's /sites/compare.
+    app.include_router(zae_pages.router)
     pages.mount(app)
     # The signed links of `foncier sites remind`: pages too, outside the API's schema.
     app.include_router(availability.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from geo.constraints import KINDS
+from maps.i18n_zae import ZAE_MESSAGES
 
 LANGS = ("fr", "en")
 
@@ -833,6 +834,8 @@ KIND_LABELS_EN: dict[str, str] = {
 for _kind in KINDS.values():
     MESSAGES["fr"][f"v:{_kind.name}"] = _kind.label
     MESSAGES["en"][f"v:{_kind.name}"] = KIND_LABELS_EN.get(_kind.name, _kind.label)
+for _lang, _texts in ZAE_MESSAGES.items():
+    MESSAGES[_lang].update(_texts)
 
 
 def pick_lang(lang: str | None) -> str:

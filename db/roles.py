@@ -20,8 +20,10 @@ from db.errors import RoleRefused
 #   zan_scenario: POST /territories/{kind}/{code}/scenarios saves a simulator scenario;
 #   site_checklist, site_evidence, site_readiness: the checklist routes write an item, keep an
 #   evidence PDF and rewrite the site's readiness (migration 0007);
-#   history.site, history.site_checklist: a site or checklist write's trigger keeps the version
-#   it replaces (migration 0006), and as_of and /sites/{id}/history read the history schema.
+#   ti_action_sheet: POST/PATCH /contracts/sheets and the workflow moves (issue 17);
+#   history.site, history.site_checklist, history.ti_action_sheet: a site, checklist or
+#   action sheet write's trigger keeps the version it replaces (migration 0006), and as_of
+#   and /sites/{id}/history read the history schema.
 # API keys are created, rotated and revoked by `foncier apikey` as the owner: the API only
 # reads them.
 API_WRITES: dict[str, tuple[str, ...]] = {
@@ -33,6 +35,7 @@ API_WRITES: dict[str, tuple[str, ...]] = {
     "site_checklist": ("INSERT", "UPDATE", "DELETE"),
     "site_evidence": ("INSERT",),
     "site_readiness": ("INSERT", "UPDATE"),
+    "ti_action_sheet": ("INSERT", "UPDATE"),
 }
 # Sequences the API's inserts draw from (audit.id, zan_scenario.id, site_evidence.id).
 API_SEQUENCES = (("audit", "id"), ("zan_scenario", "id"), ("site_evidence", "id"))
@@ -96,7 +99,8 @@ def grant_api_role(conn: psycopg.Connection, role: str, password: str | None = N
             "REVOKE ALL ON ALL TABLES IN SCHEMA history FROM {role}",
             "GRANT USAGE ON SCHEMA history TO {role}",
             "GRANT SELECT ON ALL TABLES IN SCHEMA history TO {role}",
-            "GRANT INSERT ON history.site, history.site_checklist TO {role}",
+            "GRANT INSERT ON history.site, history.site_checklist, history.ti_action_sheet "
+            "TO {role}",
             "GRANT USAGE ON SEQUENCE history.hist_id_seq TO {role}",
         ):
             cur.execute(sql.SQL(statement).format(role=ident, database=database))

@@ -11,6 +11,7 @@ from api.routes import (
     admin,
     checklist,
     contract_reports,
+    contracts,
     docs,
     exports,
     features,
@@ -43,6 +44,7 @@ api_router.include_router(tiles.ogc_tile_router, prefix=features.OGC_PREFIX)
 strict = [Depends(reject_unknown_params)]
 for module in (
     contract_reports,
+    contracts,
     search,
     match,
     places,

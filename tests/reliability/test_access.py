@@ -32,6 +32,7 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 SECRETS = ("Dupont", "06 01 02 03 04", "contact@example.org", "dev@example.org", "Mme Martin")
 RESTRICTED = {c.id: {p.name for p in c.props if p.restricted} for c in COLLECTIONS.values()}
 WITH_SECRETS = [cid for cid, names in RESTRICTED.items() if names]
+REL_SHEET = "2023-ti-8401-REL"
 # One request per write route: (method, concrete path, body, the commune it touches).
 WRITE_CASES = {
     ("PATCH", "/sites/{site_id}"): ("/sites/site-chassenard", {"maturite": "vendu"}),
@@ -57,6 +58,19 @@ WRITE_CASES = {
     ),
     # The scope is checked before the file: an out-of-scope key learns nothing of its checks.
     ("POST", "/sites/{site_id}/evidence"): ("/sites/site-chassenard/evidence?filename=a.pdf", {}),
+    # A draft action sheet of ti-8401 (region 84, no Grand Paris member): contract_sheet below.
+    ("POST", "/contracts/sheets"): (
+        "/contracts/sheets",
+        {"id_ti": "ti-8401", "code": "N1", "title": "Nouvelle", "axis": "attirer"},
+    ),
+    ("PATCH", "/contracts/sheets/{sheet_id}"): (f"/contracts/sheets/{REL_SHEET}", {"pilot": "x"}),
+    **{
+        ("POST", f"/contracts/sheets/{{sheet_id}}/{move}"): (
+            f"/contracts/sheets/{REL_SHEET}/{move}",
+            {"comment": "pourquoi"},
+        )
+        for move in ("submit", "validate", "send-back")
+    },
 }
 # POST for its body's size, not to write: the stateless ZAN simulation answers anyone.
 COMPUTATIONS = {("POST", "/territories/{kind}/{code}/simulate")}
@@ -76,9 +90,28 @@ def test_every_write_route_is_covered(rel_client: TestClient) -> None:
     assert WITH_SECRETS == ["sites", "friches"]
 
 
+@pytest.fixture(scope="module")
+def contract_sheet(rel_db: DatabaseSettings) -> str:
+    """The draft action sheet the contract write routes are tried on."""
+    import psycopg
+
+    with psycopg.connect(rel_db.psycopg_dsn) as conn:
+        conn.execute(
+            "INSERT INTO ti_action_sheet (id, programme, id_ti, code, title, axis, status) "
+            "VALUES (%s, 2023, 'ti-8401', 'REL', 'Fiche', 'attirer', 'idea') "
+            "ON CONFLICT DO NOTHING",
+            (REL_SHEET,),
+        )
+    return REL_SHEET
+
+
 @pytest.mark.parametrize("route", sorted(WRITE_CASES))
 def test_writes_refuse_anonymous_unknown_revoked_and_out_of_scope(
-    rel_client: TestClient, rel_keys: dict[str, str], engine: Engine, route: tuple[str, str]
+    rel_client: TestClient,
+    rel_keys: dict[str, str],
+    engine: Engine,
+    route: tuple[str, str],
+    contract_sheet: str,  # noqa: ARG001 - requested for its side effect: the sheet exists
 ) -> None:
     method, _ = route
     path, body = WRITE_CASES[route]

@@ -20,14 +20,14 @@ from starlette.routing import Route
 
 from api.errors import PROBLEM
 from api.routes.features import OPENAPI_MEDIA
-from api.schemas import MODELS, REF
+from api.schemas import REF, referenced_models
 from config import ApiSettings
 
 
 def model_schemas() -> dict[str, Any]:
     """The components of the models the routes name in ``responses`` (api/schemas.py)."""
     _, defs = models_json_schema(
-        [(m, "serialization") for m in MODELS], ref_template=REF + "{model}"
+        [(m, "serialization") for m in referenced_models()], ref_template=REF + "{model}"
     )
     return dict(defs.get("$defs", {}))
 

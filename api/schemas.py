@@ -218,6 +218,9 @@ def problems(*statuses: int) -> Responses:
     return {s: {"description": _PROBLEMS[s], "content": {PROBLEM: schema}} for s in statuses}
 
 
+_REFERENCED: list[type[BaseModel]] = []
+
+
 def ok(
     description: str,
     media: str = "application/json",
@@ -225,9 +228,19 @@ def ok(
     schema: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Responses:
-    """A success answer in ``media``: described by ``model`` (a component) or a plain schema."""
+    """A success answer in ``media``: described by ``model`` (a component) or a plain schema.
+
+    A model named here is added to the document's components (``referenced_models``), so a
+    route module's own model cannot be referenced without its schema."""
+    if model is not None and model not in _REFERENCED:
+        _REFERENCED.append(model)
     body = {"$ref": REF + model.__name__} if model is not None else schema or {}
     return {status: {"description": description, "content": {media: {"schema": body}}}}
+
+
+def referenced_models() -> tuple[type[BaseModel], ...]:
+    """Every model of ``MODELS`` and those the routes named in ``ok(model=...)``."""
+    return MODELS + tuple(m for m in _REFERENCED if m not in MODELS)
 
 
 # Routes reading the database, and those also taking X-API-Key (a bad key counts towards 429).

@@ -887,6 +887,13 @@ CONTRACT_MESSAGES: dict[str, dict[str, str]] = {
         "axis:innover": "Innover",
         "axis:attirer": "Attirer",
         "axis:simplifier": "Simplifier",
+        "rc_title": "Contrats Territoires d'industrie de la région",
+        "rc_xlsx": "Télécharger le tableau de bord (XLSX)",
+        "rc_print": "Imprimer (A4)",
+        "rc_caption": "Avancement par territoire",
+        "rc_territory": "Territoire",
+        "rc_sheets": "Fiches",
+        "rc_none": "Aucune fiche action validée dans cette région.",
     },
     "en": {
         "contract_title": "Territoire d'industrie contract",
@@ -925,6 +932,13 @@ CONTRACT_MESSAGES: dict[str, dict[str, str]] = {
         "axis:innover": "Innovate",
         "axis:attirer": "Attract",
         "axis:simplifier": "Simplify",
+        "rc_title": "Territoires d'industrie contracts of the region",
+        "rc_xlsx": "Download the report (XLSX)",
+        "rc_print": "Print (A4)",
+        "rc_caption": "Progress by territory",
+        "rc_territory": "Territory",
+        "rc_sheets": "Sheets",
+        "rc_none": "No validated action sheet in this region.",
     },
 }
 for _lang, _texts in CONTRACT_MESSAGES.items():

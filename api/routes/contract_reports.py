@@ -182,3 +182,72 @@ async def national_report(pool: PoolDep, programme: Programme = 2023) -> Respons
         report = await _report(conn, params, territories=True)
     scope = {"level": "nation", "programme": programme}
     return _json({"scope": scope, "note": PUBLIC_NOTE, **report})
+
+
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_TI_COLUMNS = (
+    ("id_ti", "Territoire (id)"), ("ti_lib", "Territoire"), ("sheets", "Fiches"),
+    ("idea", "Idée"), ("in_preparation", "En préparation"), ("committed", "Engagées"),
+    ("done", "Réalisées"), ("abandoned", "Abandonnées"), ("committed_eur", "Engagé (€)"),
+    ("paid_eur", "Versé (€)"), ("overdue", "En retard"),
+)  # fmt: skip
+_FUNDING_COLUMNS = (
+    ("financer", "Financeur"), ("financer_kind", "Type"), ("committed_eur", "Engagé (€)"),
+    ("paid_eur", "Versé (€)"), ("sheets", "Fiches"),
+)  # fmt: skip
+_OVERDUE_COLUMNS = (
+    ("id_ti", "Territoire (id)"), ("ti_lib", "Territoire"), ("code", "Fiche"),
+    ("title", "Intitulé"), ("status", "Statut"), ("due_on", "Échéance"),
+)  # fmt: skip
+
+
+def _xlsx(name: str, report: dict[str, Any]) -> bytes:
+    """The regional steering committee's workbook: the territories' progress, the funding per
+    financer and the overdue sheets; the example, if any, on sheets of its own named so."""
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    parts = [("", report["real"])]
+    if report["example"]:
+        parts.append((" (exemple)", report["example"]))
+    for suffix, part in parts:
+        tables = (
+            ("Territoires", _TI_COLUMNS, part["territories"]),
+            ("Financeurs", _FUNDING_COLUMNS, part["funding"]["by_financer"]),
+            ("En retard", _OVERDUE_COLUMNS, part["overdue"]["items"]),
+        )
+        for title, columns, rows in tables:
+            ws = wb.create_sheet((title + suffix)[:31])
+            ws.append([f"{name} : {title.lower()}{suffix} — {PUBLIC_NOTE}"])
+            ws.append([label for _, label in columns])
+            for row in rows:
+                ws.append([row.get(key) for key, _ in columns])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@router.get(
+    "/regions/{code}/contracts/report.xlsx",
+    summary="The region's contract report as a workbook (regional steering committee)",
+    responses=ok("the workbook", media=XLSX_MEDIA),
+)
+async def region_report_xlsx(code: str, pool: PoolDep, programme: Programme = 2023) -> Response:
+    """The region report as XLSX: sheets Territoires, Financeurs, En retard (and the same three
+    suffixed "(exemple)" for the example contract, never summed with the real ones)."""
+    params = _params(programme, None, code)
+    async with pool.connection() as conn:
+        cur = await conn.execute(_REGION, params)
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no region with code {code!r}")
+        report = await _report(conn, params, territories=True)
+    filename = f"contrats_region_{code}_{programme}.xlsx"
+    return Response(
+        _xlsx(f"Région {row[0]} ({programme})", report),
+        media_type=XLSX_MEDIA,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

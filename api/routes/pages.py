@@ -159,6 +159,17 @@ def dashboard_page(request: Request, kind: str, code: str, lang: LangQuery = Non
     )
 
 
+@router.get("/regions/{code}/contrats", response_class=HTMLResponse)
+def region_contracts_page(request: Request, code: str, lang: LangQuery = None) -> HTMLResponse:
+    """The regional overview of the Territoires d'industrie contracts (contract report)."""
+    if not _CODE.match(code):
+        t = messages(pick_lang(lang))
+        message = t["territory_not_found"].replace("{kind}", "region").replace("{code}", code)
+        return _not_found(request, lang, message, "planner")
+    parts = MapParts("", "", "")
+    return _page(request, "region_contracts.html", "region_contracts", lang, parts, code=code)
+
+
 def mount(app: FastAPI) -> None:
     """Register the pages (after the API's routes, so ``/sites/compare`` wins over ``/sites/{id}``)
     and serve the front-end files: ours from maps/static, the libraries from node_modules."""

@@ -135,3 +135,24 @@ def test_unknown_territory_and_region_are_404(client: TestClient) -> None:
     r = client.get("/territories/ti/ti-nope/contract/report")
     assert r.status_code == 404 and "ti-nope" in r.text
     assert client.get("/regions/zz/contracts/report").status_code == 404
+
+
+def test_region_workbook_holds_the_same_sums(client: TestClient) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    r = client.get("/regions/01/contracts/report.xlsx")
+    assert r.status_code == 200, r.text
+    assert "contrats_region_01_2023.xlsx" in r.headers["content-disposition"]
+    wb = load_workbook(io.BytesIO(r.content))
+    assert wb.sheetnames == [
+        "Territoires", "Financeurs", "En retard",
+        "Territoires (exemple)", "Financeurs (exemple)", "En retard (exemple)",
+    ]  # fmt: skip
+    rows = list(wb["Financeurs"].iter_rows(min_row=3, values_only=True))
+    assert sum(row[2] for row in rows) == 205000 and sum(row[3] for row in rows) == 75000
+    territories = {row[0]: row for row in wb["Territoires"].iter_rows(min_row=3, values_only=True)}
+    assert territories["ti-0101"][8] == 170000 and territories["ti-0102"][9] == 15000
+    assert [row[2] for row in wb["En retard"].iter_rows(min_row=3, values_only=True)] == ["A1"]
+    assert client.get("/regions/zz/contracts/report.xlsx").status_code == 404

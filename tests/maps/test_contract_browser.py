@@ -127,3 +127,30 @@ def test_contract_section_in_english(browser, contract: str) -> None:  # type: i
         assert p.errors == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (390, 844)], ids=["desktop", "phone"])
+def test_regional_overview(browser, contract: str, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    context, p = open_page(browser, *size)
+    name = "desktop" if size[0] > 1000 else "phone"
+    try:
+        p.goto(contract + "/regions/84/contrats")
+        p.wait_for_selector("body[data-loaded='1']", timeout=15_000)
+        # ti-8401: FA1 120 000 + 60 000 and FA2 20 000 committed, 40 000 + 20 000 paid.
+        row = p.locator("#rc-table tbody tr")
+        assert row.count() == 1  # ti-8401; the example ti-8416 is in its own table
+        cells = row.nth(0).inner_text().replace("\u202f", " ").replace("\xa0", " ")
+        assert cells.split("\t")[1:] == [
+            "3", "0", "1", "1", "1", "0", "200 000", "60 000", "1",
+        ]  # fmt: skip
+        assert p.locator("#rc-example").is_visible()
+        assert p.get_attribute("#rc-xlsx", "href") == "/regions/84/contracts/report.xlsx"
+        assert p.evaluate("document.scrollingElement.scrollWidth") <= size[0]
+        shot(p, f"contract_region_{name}")
+        if name == "desktop":
+            p.emulate_media(media="print")
+            assert p.locator("#rc-print").is_hidden()
+            shot(p, "contract_region_print")
+        assert p.errors == []
+    finally:
+        context.close()

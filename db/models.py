@@ -757,7 +757,7 @@ class TiGovernance(ContractEdit, Provenance, Base):
 
 
 class TiActionSheet(ContractEdit, Provenance, Base):
-    """A "fiche action": ``axis`` from ``contracts/axes.toml`` for its programme, the State's
+    """A "fiche action": ``axis`` from ``db/contracts/axes.toml`` for its programme, the State's
     "panier de services" measures it uses, its status with dates and its workflow state (who
     moved it last, when, and the region's comment when sent back)."""
 

@@ -112,6 +112,23 @@ def _run_one(layer: str, path: Path, options: IngestOptions) -> IngestReport:
         )
 
 
+def _load_samples(samples_dir: Path, strict: bool) -> None:
+    """``foncier ingest samples``: every sample file in its layer, then the example contract."""
+    reports = []
+    for sample, file in sample_files(samples_dir):
+        options = sample.options.__class__(
+            **{**sample.options.__dict__, "vintage": sample.vintage, "strict": strict}
+        )
+        try:
+            reports.append(_run_one(sample.layer, file, options))
+        except IngestError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            console.print(summary_table(reports))
+            raise typer.Exit(_exit_code(exc)) from None
+    console.print(summary_table(reports))
+    _load_sample_contracts(samples_dir)
+
+
 def ingest(
     layer: Annotated[
         str,
@@ -143,29 +160,7 @@ def ingest(
         undo_command(str(path) if path is not None else None)
         return
     if layer == "samples":
-        reports = []
-        samples_dir = path or get_ingest_settings().samples_dir
-        for sample, file in sample_files(samples_dir):
-            try:
-                reports.append(
-                    _run_one(
-                        sample.layer,
-                        file,
-                        sample.options.__class__(
-                            **{
-                                **sample.options.__dict__,
-                                "vintage": sample.vintage,
-                                "strict": strict,
-                            }
-                        ),
-                    )
-                )
-            except IngestError as exc:
-                console.print(f"[red]error:[/] {exc}")
-                console.print(summary_table(reports))
-                raise typer.Exit(_exit_code(exc)) from None
-        console.print(summary_table(reports))
-        _load_sample_contracts(samples_dir)
+        _load_samples(path or get_ingest_settings().samples_dir, strict)
         return
     try:
         get_layer(layer)

@@ -22,9 +22,9 @@ import openpyxl  # type: ignore[import-untyped]
 import psycopg
 from psycopg import sql
 
+from db.contracts.axes import axis_codes
 from db.history import set_writer
 from ingest.quarantine import QuarantineRow, write_quarantine
-from score.contracts.axes import axis_codes
 
 LAYER = "contracts"
 IMPORT_ACTOR = "foncier contracts import"

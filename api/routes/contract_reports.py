@@ -206,7 +206,7 @@ def _xlsx(name: str, report: dict[str, Any]) -> bytes:
     financer and the overdue sheets; the example, if any, on sheets of its own named so."""
     import io
 
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # type: ignore[import-untyped]
 
     wb = Workbook()
     wb.remove(wb.active)

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from api.auth import Reader, ReaderDep, require_key
 from api.db import PoolDep
 from api.schemas import ok
+from db.contracts.axes import axis_codes
 from db.errors import AccessDenied, InvalidQuery, NotFound
 from db.history import SET_WRITER_SQL, writer_params
-from score.contracts.axes import axis_codes
 
 router = APIRouter(tags=["Contracts"])
 

@@ -72,8 +72,9 @@ WRITE_CASES = {
         for move in ("submit", "validate", "send-back")
     },
 }
-# POST for its body's size, not to write: the stateless ZAN simulation answers anyone.
-COMPUTATIONS = {("POST", "/territories/{kind}/{code}/simulate")}
+# POST for its body's size, not to write: the stateless ZAN simulation and the investor's
+# project matching (a read of the public sites) answer anyone.
+COMPUTATIONS = {("POST", "/territories/{kind}/{code}/simulate"), ("POST", "/search/match")}
 # Keyless by design: the signed, expiring link of `foncier sites remind` is the credential
 # (a forged or expired one writes nothing: tests/api/test_freshness.py).
 SIGNED_LINKS = {("POST", "/disponibilite/{token}")}

@@ -8,7 +8,7 @@ Create Date: 2026-12-03 05:40:00
   ``territoire``): signature date, document link, status.
 - ``ti_governance``: the roles of its governance and signatories (elected official and
   industrialist pair, prefect, region, EPCIs…); ``person_name`` is a restricted field.
-- ``ti_action_sheet``: the "fiches actions" (axis from ``score/contracts/axes.toml``, the
+- ``ti_action_sheet``: the "fiches actions" (axis from ``db/contracts/axes.toml``, the
   "panier de services" measures, pilot, partners, budget, status with dates, due date, and the
   workflow state draft / submitted / validated / sent_back with who, when and the comment).
 - ``ti_action_funding`` (committed / paid € per financer), ``ti_action_indicator`` (target,

@@ -304,13 +304,15 @@ def _parse_expiry(value: str | None):  # type: ignore[no-untyped-def]
 def sites_undo(
     audit_id: Annotated[int, typer.Argument(help="The write's audit id (GET /sites/{id}/history)")],
 ) -> None:
-    """Restore a site as it was before an API write (a created site is removed); exit code 5
-    when a later run or write changed the same site."""
+    """Restore a site or one of its checklist items as it was before an API write (a created
+    site is removed) and re-evaluate its readiness; exit code 5 when a later run or write
+    changed the same rows."""
     from ingest.cli import EXIT_UNDO_REFUSED, print_undo
     from ingest.undo import UndoRefusedError, undo_audit
+    from score.readiness import refresh_site_readiness
 
     try:
-        report = undo_audit(get_database_settings(), audit_id)
+        report = undo_audit(get_database_settings(), audit_id, after=refresh_site_readiness)
     except UndoRefusedError as exc:
         console.print(f"[red]refused:[/] {exc}")
         raise typer.Exit(EXIT_UNDO_REFUSED) from None

@@ -14,6 +14,7 @@ pruned (``foncier history prune`` with a date after it, :func:`db.prune.pruned_s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -266,10 +267,16 @@ def undo_run(db: DatabaseSettings, run_id: int) -> UndoReport:
 
 
 def undo_audit(
-    db: DatabaseSettings, audit_id: int, actor: str = "foncier sites undo"
+    db: DatabaseSettings,
+    audit_id: int,
+    actor: str = "foncier sites undo",
+    after: Callable[[psycopg.Connection, str], object] | None = None,
 ) -> UndoReport:
     """Restore what the API write of ``audit`` row ``audit_id`` replaced (a site created is
-    removed), recorded as a new ``site.undo`` audit row.
+    removed; a checklist item put back as it was), recorded as a new ``site.undo`` or
+    ``checklist.undo`` audit row. ``after(conn, site_id)`` runs in the same transaction before
+    the commit: the caller re-derives what follows from the restored rows (a site's readiness
+    follows its checklist; ``ingest`` may not import the scoring that computes it).
 
     Raises:
         UndoRefusedError: the audit row is unknown or already undone, or later runs or writes
@@ -286,21 +293,26 @@ def undo_audit(
         action, target, at, undone_by = row
         if undone_by is not None:
             raise UndoRefusedError(f"API write {audit_id} was already undone by {undone_by}")
-        if action == "site.undo":
+        if action.endswith(".undo"):
             raise UndoRefusedError(f"audit row {audit_id} is an undo: write the site again instead")
-        if not action.startswith("site."):
-            raise UndoRefusedError(f"audit row {audit_id} is a {action}: only site writes undo")
+        kind = action.split(".", 1)[0]
+        if kind not in ("site", "checklist"):
+            raise UndoRefusedError(
+                f"audit row {audit_id} is a {action}: only site and checklist writes undo"
+            )
         created = (target.removeprefix("site:"),) if action == "site.create" else ()
         cur.execute("SELECT nextval(pg_get_serial_sequence('audit', 'id'))")
         undo_id = int(cur.fetchone()[0])  # type: ignore[index]
         cur.execute(
-            "INSERT INTO audit (id, actor, action, target, changes) VALUES (%s, %s, 'site.undo',"
+            "INSERT INTO audit (id, actor, action, target, changes) VALUES (%s, %s, %s,"
             " %s, jsonb_build_object('undone', %s::bigint))",
-            (undo_id, actor, target, audit_id),
+            (undo_id, actor, f"{kind}.undo", target, audit_id),
         )
         set_writer(cur, audit_id=undo_id)
         who = _Writer("hist_audit_id", audit_id, created)
         done = _undo_tables(cur, who, at, f"API write {audit_id} ({action} {target})")
+        if after is not None:
+            after(conn, target.removeprefix("site:"))
         bump_layer_version(cur, "sites")
         cur.execute("UPDATE audit SET undone_by = %s WHERE id = %s", (undo_id, audit_id))
         conn.commit()

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from score.checklist import Checklist, Readiness, Row, evaluate
+from score.checklist import Checklist, Readiness, Row, evaluate, load_checklist
 from score.sqlfiles import read_sql
 
 INPUTS_SQL = read_sql("site_readiness_inputs.sql")
@@ -101,3 +101,8 @@ def refresh_readiness(
     with conn.cursor() as cur:
         cur.executemany(UPSERT_SQL, _upsert_params(checklist, found))
     return found
+
+
+def refresh_site_readiness(conn: psycopg.Connection, site_id: str) -> None:
+    """Re-evaluate one site with the repository's checklist (``foncier sites undo``)."""
+    refresh_readiness(conn, load_checklist(), [site_id])

@@ -221,3 +221,44 @@ def test_an_oversized_pdf_is_refused_in_french(
     assert r.status_code == 413
     detail = r.json()["detail"]
     assert "le fichier fait 18400 octets" in detail and "au plus 10000 octets" in detail
+
+
+@pytest.mark.usefixtures("site")
+def test_undo_of_a_checklist_write_restores_the_item_and_the_readiness(
+    client: TestClient, keys: dict[str, str], engine: Engine, api_db: DatabaseSettings
+) -> None:
+    from ingest.undo import UndoRefusedError, undo_audit
+    from score.readiness import refresh_site_readiness
+
+    key = keys["epci_editor"]
+    put(client, key, "electricity", status="in_progress", quantity=12, delay_months=14)
+    first = scalar(
+        engine, f"SELECT time_to_permit_months FROM site_readiness WHERE site_id = '{SITE}'"
+    )
+    changed = put(client, key, "electricity", status="in_progress", quantity=20, delay_months=30)
+    assert changed["readiness"]["time_to_permit_months"] == 30
+    audit_id = int(
+        str(
+            scalar(
+                engine,
+                "SELECT max(id) FROM audit WHERE action = 'checklist.update' AND target = :t",
+                t=f"site:{SITE}",
+            )
+        )
+    )
+    report = undo_audit(api_db, audit_id, after=refresh_site_readiness)
+    assert report.tables == {"site_checklist": (1, 1)}
+    electricity = items(client)["electricity"]
+    assert (electricity["quantity"], electricity["delay_months"]) == (12, 14)
+    stored = scalar(
+        engine, f"SELECT time_to_permit_months FROM site_readiness WHERE site_id = '{SITE}'"
+    )
+    assert stored == first  # re-evaluated in the undo's transaction
+    undo = scalar(
+        engine,
+        "SELECT action FROM audit WHERE id = (SELECT undone_by FROM audit WHERE id = :i)",
+        i=audit_id,
+    )
+    assert undo == "checklist.undo"
+    with pytest.raises(UndoRefusedError, match="already undone"):
+        undo_audit(api_db, audit_id, after=refresh_site_readiness)

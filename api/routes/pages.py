@@ -29,6 +29,7 @@ from maps.i18n import messages, pick_lang
 from maps.layers import DEFAULT_BANDS
 from maps.planner import PlannerStyle, planner_map
 from maps.sheet import site_map
+from score.contracts.axes import axis_codes
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -72,7 +73,7 @@ def _page(
         "bands": [
             {"min_score": b.min_score, "color": b.color, "label": b.label} for b in DEFAULT_BANDS
         ],
-        **{k: v for k, v in context.items() if k in ("site_id", "kind", "code")},
+        **{k: v for k, v in context.items() if k in ("site_id", "kind", "code", "axes")},
     }
     credits = [s.attribution for s in sources_for(PAGE_LAYERS.get(page, ()))]
     html = _templates.get_template(template).render(
@@ -154,8 +155,17 @@ def dashboard_page(request: Request, kind: str, code: str, lang: LangQuery = Non
         message = t["territory_not_found"].replace("{kind}", kind).replace("{code}", code)
         return _not_found(request, lang, message, "planner")
     m = territory_map(kind=kind, labels=messages(pick_lang(lang)))
+    # A Territoire d'industrie's edit form offers its programme's axes (the file the API checks).
+    axes = list(axis_codes(int(kind[-4:]))) if kind.startswith("territoire") else []
     return _page(
-        request, "dashboard.html", "dashboard", lang, render_parts(m), kind=kind, code=code
+        request,
+        "dashboard.html",
+        "dashboard",
+        lang,
+        render_parts(m),
+        kind=kind,
+        code=code,
+        axes=axes,
     )
 
 

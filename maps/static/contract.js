@@ -36,15 +36,21 @@
     $("contract-sheets").querySelector("thead").innerHTML = head;
     $("contract-sheets").querySelector("tbody").innerHTML = rows.join("");
   }
+  var chart = null, marks = null;
   function funding(f) {
-    var rows = f.by_financer;
+    var rows = f.by_financer, empty = $("contract-funding-empty");
+    if (chart) { chart.destroy(); chart = null; }
+    $("contract-funding").hidden = !rows.length;
     if (!rows.length) {
-      var p = document.createElement("p");
-      p.className = "empty"; p.id = "contract-funding-empty"; p.textContent = t("contract_no_funding");
-      $("contract-funding").replaceWith(p);
+      if (!empty) {
+        empty = document.createElement("p");
+        empty.className = "empty"; empty.id = "contract-funding-empty"; empty.textContent = t("contract_no_funding");
+        $("contract-funding").after(empty);
+      }
       return;
     }
-    new Chart($("contract-funding"), {
+    if (empty) empty.remove();
+    chart = new Chart($("contract-funding"), {
       type: "bar",
       data: { labels: rows.map(function (r) { return r.financer; }),
         datasets: [
@@ -65,32 +71,39 @@
     $("contract-places").innerHTML = items.length ? items.map(function (r) {
       return "<li>" + F.esc(r.code) + " · " + F.esc(r.title) + " <small>(" + F.esc(r.place_type) + " " + F.esc(r.place_id) + ")</small></li>";
     }).join("") : '<li class="empty">' + F.esc(t("contract_no_places")) + "</li>";
+    if (marks) { marks.remove(); marks = null; }
     if (!F.map || !drawn.length) return;
+    marks = L.layerGroup().addTo(F.map);
     drawn.forEach(function (r) {
       L.circleMarker([r.lat, r.lon], { radius: 7, color: "#b35806", fillOpacity: 0.7, className: "contract-place" })
-        .bindTooltip(r.code + " · " + r.title).addTo(F.map);
+        .bindTooltip(r.code + " · " + r.title).addTo(marks);
     });
   }
   var url = "/territories/ti/" + encodeURIComponent(C.code) + "/contract/report?programme=" + section.getAttribute("data-programme");
-  F.getJSON(url).then(function (d) {
-    protocol(d.protocol);
-    // The real contract when there is one; the example (badged) only when there is none.
-    var part = d.real, example = false;
-    if (!part.sheets.total && d.example) { part = d.example; example = true; }
-    $("contract-example").hidden = !(example || (d.protocol && d.protocol.is_example));
-    if (!part.sheets.total) {
-      $("contract-empty").hidden = false;
-    } else {
-      $("contract-body").hidden = false;
-      $("contract-note").textContent = t("contract_public_note") + (example ? " " + t("contract_example_note") : "");
-      sheets(part.sheets);
-      funding(part.funding);
-      overdue(part.overdue);
-      places(part.places || []);
-    }
-    section.setAttribute("data-loaded", "1");
-  }).catch(function (e) {
-    $("contract-protocol").innerHTML = '<span class="error">' + F.esc(F.errorText(e)) + "</span>";
-    section.setAttribute("data-loaded", "1");
-  });
+  // Read (again, after a move in the edit form: contract_edit.js) the public report into the section.
+  function load() {
+    section.setAttribute("data-loaded", "0");
+    return F.getJSON(url).then(function (d) {
+      protocol(d.protocol);
+      // The real contract when there is one; the example (badged) only when there is none.
+      var part = d.real, example = false;
+      if (!part.sheets.total && d.example) { part = d.example; example = true; }
+      $("contract-example").hidden = !(example || (d.protocol && d.protocol.is_example));
+      $("contract-empty").hidden = !!part.sheets.total;
+      $("contract-body").hidden = !part.sheets.total;
+      if (part.sheets.total) {
+        $("contract-note").textContent = t("contract_public_note") + (example ? " " + t("contract_example_note") : "");
+        sheets(part.sheets);
+        funding(part.funding);
+        overdue(part.overdue);
+        places(part.places || []);
+      }
+      section.setAttribute("data-loaded", "1");
+    }).catch(function (e) {
+      $("contract-protocol").innerHTML = '<span class="error">' + F.esc(F.errorText(e)) + "</span>";
+      section.setAttribute("data-loaded", "1");
+    });
+  }
+  F.contractReload = load;
+  load();
 })();

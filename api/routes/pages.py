@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api.db import PoolDep
 from api.negotiation import prefers_html
+from db.contracts.axes import axis_codes
 from db.errors import NotFound
 from geo.sources import sources_for
 from maps.assets import CHART_JS, missing_vendor_dirs, static_mounts
@@ -29,7 +30,6 @@ from maps.i18n import messages, pick_lang
 from maps.layers import DEFAULT_BANDS
 from maps.planner import PlannerStyle, planner_map
 from maps.sheet import site_map
-from score.contracts.axes import axis_codes
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

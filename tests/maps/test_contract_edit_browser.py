@@ -141,8 +141,8 @@ def test_draft_submit_validate(browser, app_url: str, ce_keys: dict[str, str]) -
         context.close()
 
 
-def test_edit_form_in_english(browser, app_url: str, ce_keys: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    context, p = open_page(browser, 1400, 900)
+def test_edit_form_in_english_on_a_phone(browser, app_url: str, ce_keys: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    context, p = open_page(browser, 390, 844)
     try:
         _open(p, app_url + DASHBOARD + "?lang=en")
         _unlock(p, ce_keys["editor"])
@@ -150,6 +150,9 @@ def test_edit_form_in_english(browser, app_url: str, ce_keys: dict[str, str]) ->
         assert "Edit the sheets" in form and "Unlock" in form and "Due date" in form
         for french in ("Modifier", "Échéance", "Enregistrer", "Nouvelle fiche", "Soumettre"):
             assert french not in form
+        assert p.evaluate("document.scrollingElement.scrollWidth") <= 390
+        p.locator("#ce").scroll_into_view_if_needed()
+        shot(p, "contract_edit_phone_en")
         assert p.errors == []
     finally:
         context.close()

@@ -10,7 +10,7 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 from starlette.background import BackgroundTask
 
+from api import site_cnig
 from api.auth import ReaderDep
 from api.collections import Prop, get_collection
 from api.db import PoolDep
@@ -116,6 +117,35 @@ async def _csv(
         yield buf.getvalue().encode("utf-8")
 
 
+async def _cnig_csv(
+    pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder, bom: bool, restricted: bool
+) -> AsyncIterator[bytes]:
+    """The sites in the CNIG names (api/site_cnig.py), ``,``-separated as the standard's CSV."""
+    props = [p.name for p in q.output_props()]
+    names = site_cnig.fields(restricted)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(names)
+    yield (("\ufeff" if bom else "") + buf.getvalue()).encode("utf-8")
+    items = list(site_cnig.NETWORKS.values())
+    async with pool.connection() as conn, conn.transaction():
+        cur = conn.cursor(name="foncier_export")
+        await cur.execute(rows_sql(q, binder), binder.params)
+        while rows := await cur.fetchmany(BATCH_ROWS):
+            extra_cur = await conn.execute(
+                site_cnig.EXTRAS_SQL, {"ids": [r[0] for r in rows], "items": items}
+            )
+            cols = [d.name for d in extra_cur.description or []]
+            extras = {e[0]: dict(zip(cols, e, strict=True)) for e in await extra_cur.fetchall()}
+            buf.seek(0)
+            buf.truncate()
+            for r in rows:
+                values = dict(zip(props, r[2:], strict=True))
+                writer.writerow(site_cnig.row(values, extras.get(r[0]), names))
+            yield buf.getvalue().encode("utf-8")
+        await cur.close()
+
+
 async def _geojson_seq(
     pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder
 ) -> AsyncIterator[bytes]:
@@ -178,6 +208,22 @@ async def _parquet(pool: AsyncConnectionPool, q: FeatureQuery, binder: Binder) -
     return path
 
 
+def _cnig(collection_id: str, fmt: str, params: Mapping[str, str]) -> bool:
+    """Whether ``schema=cnig`` is asked, refused where it does not apply."""
+    schema = params.get("schema")
+    if schema is None:
+        return False
+    if schema != "cnig":
+        raise InvalidQuery(f"schema={schema!r}: the only schema is cnig (CNIG sites économiques)")
+    if collection_id != "sites":
+        raise InvalidQuery(f"schema=cnig: only the sites collection, not {collection_id!r}")
+    if fmt != "csv":
+        raise InvalidQuery(f"schema=cnig: only format=csv (the CNIG standard's CSV), not {fmt}")
+    if params.get("decimal"):
+        raise InvalidQuery("schema=cnig: decimal points as the standard says, drop decimal=")
+    return True
+
+
 _FILES = {"gpkg": _gpkg, "fgb": _flatgeobuf, "parquet": _parquet}
 
 
@@ -204,6 +250,14 @@ class ExportQuery(ItemsQuery):
     decimal: Annotated[
         str | None,
         Query(description="comma: decimal commas and VRAI/FAUX in CSV (Excel FR)"),
+    ] = None
+    schema: Annotated[
+        str | None,
+        Query(
+            description="cnig: the sites' CSV in the CNIG « sites économiques » field names "
+            "(TERRAIN-ECO then SITE-ECO fields the site record holds; collection sites only)",
+            json_schema_extra={"enum": ["cnig"]},
+        ),
     ] = None
 
 
@@ -235,6 +289,7 @@ async def export(
     fmt = (params.get("format") or params.get("f") or "geojson").lower()
     if fmt not in FORMATS:
         raise InvalidQuery(f"format={fmt!r}: use one of {', '.join(FORMATS)}")
+    cnig = _cnig(c.id, fmt, params)
     binder = Binder()
     q = feature_query(c, params, settings, reader is not None, binder, _ALLOWED, paged=False)
     assert q.crs is not None
@@ -251,8 +306,12 @@ async def export(
         return StreamingResponse(_geojson(pool, q, binder), media_type=media, headers=headers)
     if fmt == "geojsonseq":
         return StreamingResponse(_geojson_seq(pool, q, binder), media_type=media, headers=headers)
+    bom = (params.get("bom") or "").lower() in ("1", "true", "yes")
+    if cnig:
+        body = _cnig_csv(pool, q, binder, bom, reader is not None)
+        headers["Content-Disposition"] = f'attachment; filename="{c.id}-cnig.csv"'
+        return StreamingResponse(body, media_type=FORMATS["csv"][0], headers=headers)
     if fmt == "csv":
-        bom = (params.get("bom") or "").lower() in ("1", "true", "yes")
         comma = (params.get("decimal") or "").lower() == "comma"
         return StreamingResponse(
             _csv(pool, q, binder, bom, comma), media_type=media, headers=headers

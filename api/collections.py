@@ -61,6 +61,8 @@ class Collection:
     min_zoom: int = 0
     max_zoom: int = 22
     where: str | None = None
+    # Rows anonymous readers may see (key holders see every row ``where`` lets through).
+    public_where: str | None = None
     # Output geometry when it differs from the indexed one used for bbox filters.
     geom_out_expr: str | None = None
     # The plain table whose pg_class.reltuples estimates the size.
@@ -240,6 +242,43 @@ def _territoires(programme: int, label: str) -> Collection:
         default_sort=("id_ti",),
         table="territoire",
     )
+
+
+# Issue 17: a sheet's places (ti_action_place) with the site, land unit, ZAE or commune each
+# names; a place whose target is not loaded has no geometry and is left out (``where``).
+_CONTRACT_PLACES = (
+    "ti_action_place pl JOIN ti_action_sheet s ON s.id = pl.sheet_id "
+    "LEFT JOIN site st ON pl.place_type = 'site' AND st.id = pl.place_id "
+    "LEFT JOIN land_unit lu ON pl.place_type = 'land_unit' AND lu.id::text = pl.place_id "
+    "LEFT JOIN zae zn ON pl.place_type = 'zae' AND zn.id = pl.place_id "
+    "LEFT JOIN commune cm ON pl.place_type = 'commune' AND cm.insee = pl.place_id"
+)
+_CONTRACT_SHEET_PROPS = (
+    Prop("sheet_id", "pl.sheet_id", title="Identifiant de la fiche action"),
+    _p("title", "s", title="Intitulé de la fiche"),
+    _p("axis", "s", title="Axe du programme (recruter, innover, attirer, simplifier…)"),
+    _p("status", "s", title="Avancement (idea, in_preparation, committed, done, abandoned)"),
+    _p("programme", "s", title="Programme (2018 ou 2023)"),
+    _p("id_ti", "s", title="Identifiant du Territoire d'industrie"),
+    _p("due_on", "s", title="Échéance"),
+    _p("is_example", "s", title="Fiche d'exemple (données fictives, jamais comptées)"),
+    Prop("place_kind", "pl.place_type", title="Nature du lieu (site, land_unit, zae, commune)"),
+    Prop("place_id", "pl.place_id", title="Identifiant du lieu dans sa couche"),
+    Prop(
+        "place_precision",
+        "(CASE WHEN pl.place_type = 'site' THEN 'point' ELSE 'surface' END)",
+        STRING,
+        "point : le point du site ; surface : un point intérieur d'une zone qui représente "
+        "toute la commune, la ZAE ou l'unité foncière",
+    ),
+    # Key holders see the drafts too (public_where), and which state each sheet is in.
+    _p(
+        "workflow",
+        "s",
+        title="État de validation (draft, submitted, validated, sent_back)",
+        restricted=True,
+    ),
+)
 
 
 COLLECTIONS: dict[str, Collection] = {
@@ -509,6 +548,30 @@ COLLECTIONS: dict[str, Collection] = {
             versions=("freight_ports",),
             default_sort=("id",),
             table="freight_port",
+        ),
+        Collection(
+            id="contract_sheets",
+            title="Fiches actions des contrats Territoires d'industrie",
+            description=(
+                "Les fiches actions validées qui ont un lieu : une entité par lieu de la fiche, "
+                "au point du site, ou en un point intérieur de la commune, de la ZAE ou de "
+                "l'unité foncière (place_precision le dit). Les fiches d'exemple portent "
+                "is_example."
+            ),
+            source=_CONTRACT_PLACES,
+            where=(
+                "(st.id IS NOT NULL OR lu.id IS NOT NULL OR zn.id IS NOT NULL "
+                "OR cm.insee IS NOT NULL)"
+            ),
+            public_where="s.workflow = 'validated'",
+            id_expr="(pl.sheet_id || ':' || pl.place_type || ':' || pl.place_id)",
+            geom_expr="coalesce(st.geom, ST_PointOnSurface(coalesce(lu.geom, zn.geom, cm.geom)))",
+            geometry_type="Point",
+            props=_CONTRACT_SHEET_PROPS,
+            versions=("contracts", "sites", "land_units", "zae", "communes"),
+            default_sort=("sheet_id",),
+            table="ti_action_place",
+            keywords=("Territoires d'industrie", "fiches actions"),
         ),
     )
 }

@@ -135,6 +135,8 @@ def where_clause(q: FeatureQuery, binder: Binder) -> sql.Composable:
     parts: list[sql.Composable] = []
     if c.where:
         parts.append(sql.SQL(c.where))
+    if c.public_where and not q.privileged:
+        parts.append(sql.SQL(c.public_where))
     if q.feature_id is not None:
         parts.append(sql.SQL("{}::text = {}").format(sql.SQL(c.id_expr), binder.bind(q.feature_id)))
     if q.bbox is not None and q.bbox_crs is not None:

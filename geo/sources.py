@@ -87,7 +87,7 @@ SOURCES: tuple[DataSource, ...] = (
         "IGN",
         "2022",
         "https://geoservices.ign.fr/adminexpress",
-        ("epci", "communes", "basemap:offline"),
+        ("epci", "communes", "contract_sheets", "basemap:offline"),
     ),
     _source(
         "insee-cog",
@@ -104,6 +104,14 @@ SOURCES: tuple[DataSource, ...] = (
         "2023",
         "https://agence-cohesion-territoires.gouv.fr/territoires-dindustrie-44",
         ("territoires-2018", "territoires-2023"),
+    ),
+    _source(
+        "ti-contrats",
+        "Fiches actions des contrats Territoires d'industrie",
+        "Régions et EPCI des Territoires d'industrie (saisies et validées dans foncier)",
+        "mise à jour continue",
+        "https://agence-cohesion-territoires.gouv.fr/territoires-dindustrie-44",
+        ("contract_sheets",),
     ),
     _source(
         "dgfip-cadastre",

@@ -24,6 +24,7 @@ from psycopg import sql
 
 from db.contracts.axes import axis_codes
 from db.history import set_writer
+from ingest.merge import bump_layer_version
 from ingest.quarantine import QuarantineRow, write_quarantine
 
 LAYER = "contracts"
@@ -461,6 +462,8 @@ def import_workbook(conn: psycopg.Connection, path: Path, territory: Territory) 
                 report.deleted += _stale(cur, table, key, owner, keep)
         report.rows_read += len(bad)
         write_quarantine(cur, report.run_id, LAYER, str(path), bad)
+        if report.inserted or report.updated or report.deleted:
+            bump_layer_version(cur, LAYER)  # the contract_sheets collection's caches
         _finish_run(cur, report)
     return report
 

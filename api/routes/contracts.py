@@ -211,6 +211,11 @@ async def _audit(
             orjson.dumps(changes, default=str).decode(),
         ),
     )
+    # The contract_sheets collection's tiles and counts follow the sheets (api/collections.py).
+    await conn.execute(
+        "INSERT INTO layer_version (layer, version, updated_at) VALUES ('contracts', 1, now()) "
+        "ON CONFLICT (layer) DO UPDATE SET version = layer_version.version + 1, updated_at = now()"
+    )
 
 
 def _storable(value: object) -> object:

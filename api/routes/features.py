@@ -301,7 +301,9 @@ async def queryables(collection_id: CollectionId, request: Request, reader: Read
 
 async def number_matched(conn: object, q: FeatureQuery, binder: Binder) -> tuple[int, bool]:
     """(numberMatched, is_estimate): exact below EXACT_COUNT_MAX, the planner's estimate above."""
-    filtered = bool(q.bbox or q.equals or q.cql or q.collection.where or q.as_of)
+    filtered = bool(
+        q.bbox or q.equals or q.cql or q.collection.where or q.as_of or q.collection.public_where
+    )
     if not filtered:
         cur = await conn.execute(  # type: ignore[attr-defined]
             "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",

@@ -30,6 +30,8 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 # Values of the restricted fields in tests/fixtures/api_land.sql: none may reach an anonymous
 # reader, in any format.
 SECRETS = ("Dupont", "06 01 02 03 04", "contact@example.org", "dev@example.org", "Mme Martin")
+# A draft action sheet's title (restricted_rows): no anonymous reader may see the row at all.
+DRAFT_TITLE = "Fiche brouillon confidentielle"
 RESTRICTED = {c.id: {p.name for p in c.props if p.restricted} for c in COLLECTIONS.values()}
 WITH_SECRETS = [cid for cid, names in RESTRICTED.items() if names]
 REL_SHEET = "2023-ti-8401-REL"
@@ -88,7 +90,7 @@ def write_routes(client: TestClient) -> list[tuple[str, str]]:
 
 def test_every_write_route_is_covered(rel_client: TestClient) -> None:
     assert write_routes(rel_client) == sorted(set(WRITE_CASES) | COMPUTATIONS | SIGNED_LINKS)
-    assert WITH_SECRETS == ["sites", "friches"]
+    assert WITH_SECRETS == ["sites", "friches", "contract_sheets"]
 
 
 @pytest.fixture(scope="module")
@@ -165,13 +167,39 @@ def _revoked_key(client: TestClient, engine: Engine) -> str:
 
 
 def _no_secret(data: bytes, where: str) -> None:
-    for secret in SECRETS:
+    for secret in (*SECRETS, DRAFT_TITLE):
         assert secret.encode() not in data, f"{secret!r} leaked in {where}"
     for names in RESTRICTED.values():
         for name in names:
             assert name.encode() not in data, f"restricted field {name} named in {where}"
 
 
+@pytest.fixture(scope="module")
+def restricted_rows(rel_db: DatabaseSettings) -> Iterator[None]:
+    """The rows the hidden-field tests need beyond api_land.sql: for ``contract_sheets``, a
+    validated sheet and a draft, both placed at site-morangis-1 (the Morangis tile)."""
+    import psycopg
+
+    sheets = [("2023-ti-8401-RELV", "RELV", "Fiche validée", "validated")]
+    sheets.append(("2023-ti-8401-RELD", "RELD", DRAFT_TITLE, "draft"))
+    with psycopg.connect(rel_db.psycopg_dsn) as conn:
+        for sheet_id, code, title, workflow in sheets:
+            conn.execute(
+                "INSERT INTO ti_action_sheet (id, programme, id_ti, code, title, axis, status, "
+                "workflow) VALUES (%s, 2023, 'ti-8401', %s, %s, 'attirer', 'idea', %s)",
+                (sheet_id, code, title, workflow),
+            )
+            conn.execute(
+                "INSERT INTO ti_action_place (sheet_id, place_type, place_id) "
+                "VALUES (%s, 'site', 'site-morangis-1')",
+                (sheet_id,),
+            )
+    yield
+    with psycopg.connect(rel_db.psycopg_dsn) as conn:
+        conn.execute("DELETE FROM ti_action_sheet WHERE id = ANY(%s)", ([s[0] for s in sheets],))
+
+
+@pytest.mark.usefixtures("restricted_rows")
 @pytest.mark.parametrize("cid", WITH_SECRETS)
 def test_hidden_fields_never_reach_anonymous_readers(rel_client: TestClient, cid: str) -> None:
     for path, params in (
@@ -207,6 +235,7 @@ def test_hidden_fields_never_reach_anonymous_readers(rel_client: TestClient, cid
             assert rel_client.get(f"/collections/{cid}/export", params=params).status_code == 400
 
 
+@pytest.mark.usefixtures("restricted_rows")
 @pytest.mark.parametrize("cid", WITH_SECRETS)
 def test_geopackage_export_has_no_hidden_column(rel_client: TestClient, cid: str) -> None:
     r = rel_client.get(f"/collections/{cid}/export", params={"format": "gpkg"})
@@ -217,6 +246,7 @@ def test_geopackage_export_has_no_hidden_column(rel_client: TestClient, cid: str
     _no_secret(frame.to_csv().encode(), f"{cid} GeoPackage")
 
 
+@pytest.mark.usefixtures("restricted_rows")
 @pytest.mark.parametrize("cid", WITH_SECRETS)
 def test_vector_tiles_carry_no_hidden_field(
     rel_client: TestClient, rel_keys: dict[str, str], cid: str

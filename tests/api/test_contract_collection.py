@@ -36,6 +36,13 @@ def example_contract(api_db: DatabaseSettings) -> Iterator[DatabaseSettings]:
         conn.execute("DELETE FROM ti_action_sheet WHERE id_ti = 'ti-2701'")
         conn.execute("DELETE FROM ti_governance WHERE id_ti = 'ti-2701'")
         conn.execute("DELETE FROM ti_protocol WHERE id_ti = 'ti-2701'")
+        # And the versions and audit rows this module wrote: test_contracts counts a sheet's
+        # imports and writes, and must find its own only.
+        for table in ("ti_action_sheet", "ti_governance", "ti_protocol"):
+            conn.execute(f"DELETE FROM history.{table} WHERE id_ti = 'ti-2701'")
+        for table in ("ti_action_funding", "ti_action_indicator", "ti_action_place"):
+            conn.execute(f"DELETE FROM history.{table} WHERE sheet_id LIKE '2023-ti-2701-%%'")
+        conn.execute("DELETE FROM audit WHERE target = %s", (f"contract_sheet:{VALIDATED}",))
         conn.commit()
 
 

@@ -21,7 +21,14 @@ from tests.conftest import (
     run_sql_fixture,
 )
 
-API_SETTINGS = ApiSettings(key_salt="test-salt", max_body_bytes=20_000, max_limit=500)
+# One app serves the whole package: its export limit would count every test's exports in the
+# same minute (tests/api/test_ops_security.py tests the limit on a client of its own).
+API_SETTINGS = ApiSettings(
+    key_salt="test-salt",
+    max_body_bytes=20_000,
+    max_limit=500,
+    exports_per_minute_per_ip=100_000,
+)
 
 
 @pytest.fixture(scope="package")

@@ -15,10 +15,21 @@ from frictionless import Resource, Schema
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from config import ROOT
+from api.app import create_app
+from config import ROOT, DatabaseSettings
+from tests.api.conftest import API_SETTINGS
 
 SCHEMAS = ROOT / "tests" / "fixtures" / "cnig_sites_economiques"  # the CNIG files, as published
 MORANGIS_1 = "site-morangis-1"
+
+
+@pytest.fixture(scope="module")
+def client(api_db: DatabaseSettings) -> Iterator[TestClient]:
+    """The package's app with its own export limit, so these exports do not use up the
+    30 a minute the package's client allows the other export tests."""
+    settings = API_SETTINGS.model_copy(update={"exports_per_minute_per_ip": 1000})
+    with TestClient(create_app(settings, api_db), raise_server_exceptions=False) as c:
+        yield c
 
 
 @pytest.fixture

@@ -346,9 +346,15 @@ def test_no_ingest_or_upload_endpoint_is_reachable(rel_client: TestClient) -> No
     # Each write route is mounted once (the /ogc copies only hold read routes).
     assert writes == [
         ("DELETE", "/sites/{site_id}/checklist/{item}"),
+        ("PATCH", "/contracts/sheets/{sheet_id}"),
         ("PATCH", "/sites/{site_id}"),
         ("PATCH", "/sites/{site_id}/checklist/{item}"),
+        ("POST", "/contracts/sheets"),
+        ("POST", "/contracts/sheets/{sheet_id}/send-back"),
+        ("POST", "/contracts/sheets/{sheet_id}/submit"),
+        ("POST", "/contracts/sheets/{sheet_id}/validate"),
         ("POST", "/disponibilite/{token}"),
+        ("POST", "/search/match"),
         ("POST", "/sites"),
         ("POST", "/sites/{site_id}/evidence"),
         ("POST", "/territories/{kind}/{code}/scenarios"),
@@ -356,10 +362,12 @@ def test_no_ingest_or_upload_endpoint_is_reachable(rel_client: TestClient) -> No
         ("PUT", "/sites/{site_id}/checklist/{item}"),
     ]
     from api.routes.checklist import ChecklistItemPut
+    from api.routes.contracts import Move, SheetFields
+    from api.routes.match import ProjectProfile
     from api.routes.sites import SiteCreate
     from api.zan_schemas import ProjectIn, ScenarioIn
 
-    for model in (SiteCreate, ScenarioIn, ProjectIn):
+    for model in (SiteCreate, ScenarioIn, ProjectIn, SheetFields, Move, ProjectProfile):
         assert not {"path", "file", "source", "url", "layer"} & set(model.model_fields), model
     # A checklist item's source is an attribution and its evidence_url a link for readers.
     assert not {"path", "file", "url", "layer"} & set(ChecklistItemPut.model_fields)

@@ -167,6 +167,9 @@ class PageControls(_FoncierElement):
     credits, and keeps the map state (view, layers, basemap) in the URL."""
 
     _call = "controls"
+    # The offline basemap is drawn from our own vector tiles: a page with no vector layer of
+    # its own (the ZAE inventory) still needs VectorGrid for it.
+    default_js = [("vectorgrid", VECTORGRID_JS), ("foncier", FONCIER_JS)]
 
     def __init__(self, controls: Controls) -> None:
         options = asdict(controls)

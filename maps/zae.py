@@ -8,6 +8,7 @@ import folium
 import geopandas as gpd
 
 from maps.base import base_map, to_map_frame
+from maps.layers import Controls, PageControls, add
 
 # Vacancy rate bands (percent, lower bound inclusive) and their colours, low to high.
 VACANCY_BANDS: tuple[tuple[float, str], ...] = (
@@ -53,7 +54,7 @@ def zae_map(
     """
     m = base_map(m)
     if features.empty:
-        return m
+        return _controls(m)
     frame = to_map_frame(features)
     folium.GeoJson(
         frame,
@@ -63,4 +64,10 @@ def zae_map(
     ).add_to(m)
     minx, miny, maxx, maxy = frame.total_bounds
     m.fit_bounds([[miny, minx], [maxy, maxx]])
-    return m
+    return _controls(m)
+
+
+def _controls(m: folium.Map) -> folium.Map:
+    """The basemaps (Plan IGN, orthophotos, OSM, the offline fallback), their credits and the
+    metric scale of every other map; the vacancy key is the page's own card."""
+    return add(m, PageControls(Controls(legend_title="", bands=(), url_state=False)))

@@ -79,6 +79,8 @@ def test_inventory_page_colours_zones_by_vacancy_with_table_and_downloads(  # ty
     assert re.search(r"3\.38 \(2\)", row), row  # densification: 2 units, 33,784 m2
     legend = p.inner_text("#zae-legend")
     assert "taux apparent (proxy)" in legend and "inconnu" in legend
+    # The basemap layer panel and credits of every map (Licence Ouverte: sources are named).
+    assert "IGN" in p.inner_text(".leaflet-control-attribution")
     _no_private_name(p.content())
     assert p.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     with p.expect_download(timeout=30_000) as info:

@@ -51,15 +51,28 @@ class ProjectProfile(BaseModel):
     # Strict: a number sent as text is refused as the document says, not coerced.
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    min_contiguous_ha: float | None = Field(None, ge=0, description="hectares d'un seul tenant")
-    electricity_mw: float | None = Field(None, ge=0, description="puissance électrique (MW)")
-    water_m3_day: float | None = Field(None, ge=0, description="débit d'eau (m³/jour)")
+    # Upper bounds far above any real project (the largest French industrial sites are a few
+    # hundred ha): a value past them is a typing error, refused rather than answered as a gap
+    # no JSON encoder can write (the fuzzer sent 1.7e308 ha).
+    min_contiguous_ha: float | None = Field(
+        None, ge=0, le=100_000, description="hectares d'un seul tenant"
+    )
+    electricity_mw: float | None = Field(
+        None, ge=0, le=100_000, description="puissance électrique (MW)"
+    )
+    water_m3_day: float | None = Field(
+        None, ge=0, le=10_000_000, description="débit d'eau (m³/jour)"
+    )
     rail_needed: bool = Field(False, description="desserte ferroviaire nécessaire")
-    rail_max_km: float | None = Field(None, ge=0, description="km maximum à une voie ferrée")
+    rail_max_km: float | None = Field(
+        None, ge=0, le=1_000, description="km maximum à une voie ferrée"
+    )
     port_needed: bool = Field(False, description="port de fret nécessaire")
-    port_max_km: float | None = Field(None, ge=0, description="km maximum à un port de fret")
+    port_max_km: float | None = Field(
+        None, ge=0, le=1_000, description="km maximum à un port de fret"
+    )
     max_time_to_permit_months: float | None = Field(
-        None, ge=0, description="délai maximum avant un permis de construire (mois)"
+        None, ge=0, le=600, description="délai maximum avant un permis de construire (mois)"
     )
     activity: str | None = Field(None, max_length=200, description="type d'activité (libre)")
     # Recorded with the profile; the site's own constraints come from its Seveso level.

@@ -44,8 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from config import DatabaseSettings  # noqa: E402
 from db.create import create_database  # noqa: E402
-from db.engine import make_engine  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
+from db.migrate import upgrade_url  # noqa: E402
 
 PARCEL_SIDE_M = 50.0
 X0, Y0 = 620_000.0, 6_810_000.0  # south-west corner of the grid, Lambert-93 (Essonne)
@@ -86,17 +85,13 @@ def prepare(url: str, n: int) -> None:
     try:
         with psycopg.connect(dsn) as conn:
             if conn.execute("SELECT count(*) FROM parcel").fetchone()[0] == n:  # type: ignore[index]
-                engine = make_engine(DatabaseSettings(database_url=url))
-                upgrade(engine)
-                engine.dispose()
+                upgrade_url(url)
                 print(f"database {name}: {n} parcels already there")
                 return
     except psycopg.Error:
         pass
     create_database(url, replace=True)
-    engine = make_engine(DatabaseSettings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
+    upgrade_url(url)
     side = int(n**0.5) + 1
     t = time.perf_counter()
     with psycopg.connect(dsn) as conn:

@@ -29,8 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from config import DatabaseSettings  # noqa: E402
 from db.create import create_database  # noqa: E402
-from db.engine import make_engine  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
+from db.migrate import upgrade_url  # noqa: E402
 from tests.live_server import live_server  # noqa: E402
 
 ETALAB = ROOT / "data" / "samples" / "cadastre" / "etalab"
@@ -44,16 +43,12 @@ def prepare(url: str, communes: tuple[str, ...]) -> None:
         with psycopg.connect(dsn) as conn:
             rows = conn.execute("SELECT DISTINCT insee FROM parcel ORDER BY 1").fetchall()
         if tuple(r[0] for r in rows) == tuple(sorted(communes)):
-            engine = make_engine(DatabaseSettings(database_url=url))
-            upgrade(engine)
-            engine.dispose()
+            upgrade_url(url)
             return
     except psycopg.Error:
         pass
     create_database(url, replace=True)
-    engine = make_engine(DatabaseSettings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
+    upgrade_url(url)
     foncier = str(Path(sys.executable).parent / "foncier")
     for c in communes:
         path = ETALAB / f"cadastre-{c}-parcelles.json.gz"

@@ -15,6 +15,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from config import DatabaseSettings
+from db.engine import make_engine
 from db.errors import MissingExtension
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -78,6 +80,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def upgrade_url(database_url: str) -> None:
+    """:func:`upgrade` of the database at ``database_url`` on an engine of its own (scripts and
+    benchmarks that hold a URL, not an engine)."""
+    engine = make_engine(DatabaseSettings(database_url=database_url))
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 def current_revision(engine: Engine) -> str | None:
